@@ -1,0 +1,224 @@
+package responses
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Item types the runtime interprets. Any other type is carried unchanged.
+const (
+	TypeMessage              = "message"
+	TypeReasoning            = "reasoning"
+	TypeFunctionCall         = "function_call"
+	TypeFunctionCallOutput   = "function_call_output"
+	TypeCustomToolCall       = "custom_tool_call"
+	TypeCustomToolCallOutput = "custom_tool_call_output"
+	TypeShellCall            = "shell_call"
+	TypeShellCallOutput      = "shell_call_output"
+	TypeLocalShellCall       = "local_shell_call"
+	TypeLocalShellCallOutput = "local_shell_call_output"
+	TypeApplyPatchCall       = "apply_patch_call"
+	TypeApplyPatchCallOutput = "apply_patch_call_output"
+	TypeComputerCall         = "computer_call"
+	TypeComputerCallOutput   = "computer_call_output"
+	TypeMCPListTools         = "mcp_list_tools"
+	TypeMCPCall              = "mcp_call"
+	TypeMCPApprovalRequest   = "mcp_approval_request"
+	TypeMCPApprovalResponse  = "mcp_approval_response"
+	TypeCompaction           = "compaction"
+	TypeItemReference        = "item_reference"
+)
+
+// Item is one element of a request's input or a response's output. It keeps
+// the exact JSON it was decoded from (or built from), so items the runtime
+// does not interpret (encrypted reasoning, hosted-tool calls, types added
+// after this package was written) travel back to the server byte-for-byte.
+//
+// The exported fields are a read-only view of the common header fields;
+// changing them does not change the JSON. Build a new item with [NewItem].
+// The zero Item is not valid JSON and marshals as null.
+type Item struct {
+	Type   string // "message", "function_call", ...; empty for an easy message
+	ID     string // the item id ("fc_…"), if any
+	CallID string // the call id ("call_…") of call and output items
+	Name   string // the tool name of function, custom and MCP items
+	Status string // the item status, if any
+
+	raw json.RawMessage
+}
+
+type itemHeader struct {
+	Type   string `json:"type"`
+	ID     string `json:"id"`
+	CallID string `json:"call_id"`
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Role   string `json:"role"`
+}
+
+// NewItem returns the item whose JSON is v marshalled. v is typically one of
+// this package's item structs, a map, or a [json.RawMessage].
+func NewItem(v any) (Item, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Item{}, fmt.Errorf("marshal item: %w", err)
+	}
+	var it Item
+	if err := it.UnmarshalJSON(b); err != nil {
+		return Item{}, err
+	}
+	return it, nil
+}
+
+// MustItem is like [NewItem] but panics on error. It is meant for values
+// whose encoding cannot fail, such as this package's item structs.
+func MustItem(v any) Item {
+	it, err := NewItem(v)
+	if err != nil {
+		panic(err)
+	}
+	return it
+}
+
+// UnmarshalJSON keeps a copy of b and decodes the header fields leniently:
+// header fields of an unexpected JSON type are left empty rather than failing.
+func (it *Item) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return errors.New("responses: item is not a JSON object")
+	}
+	var h itemHeader
+	if err := json.Unmarshal(b, &h); err != nil {
+		// Lenient: decode field by field so one odd field does not lose the item.
+		var m map[string]json.RawMessage
+		if err2 := json.Unmarshal(b, &m); err2 != nil {
+			return fmt.Errorf("responses: decode item: %w", err2)
+		}
+		h = itemHeader{}
+		str := func(k string) string {
+			var s string
+			_ = json.Unmarshal(m[k], &s)
+			return s
+		}
+		h.Type, h.ID, h.CallID, h.Name, h.Status, h.Role = str("type"), str("id"), str("call_id"), str("name"), str("status"), str("role")
+	}
+	if h.Type == "" && h.Role != "" {
+		h.Type = TypeMessage
+	}
+	*it = Item{Type: h.Type, ID: h.ID, CallID: h.CallID, Name: h.Name, Status: h.Status, raw: bytes.Clone(b)}
+	return nil
+}
+
+// MarshalJSON returns the item's JSON unchanged.
+func (it Item) MarshalJSON() ([]byte, error) {
+	if it.raw == nil {
+		return []byte("null"), nil
+	}
+	return it.raw, nil
+}
+
+// Raw returns the item's JSON. The caller must not modify it.
+func (it Item) Raw() json.RawMessage { return it.raw }
+
+// IsZero reports whether it holds no JSON.
+func (it Item) IsZero() bool { return it.raw == nil }
+
+// Decode unmarshals the item's JSON into v, for example a *[FunctionCall].
+func (it Item) Decode(v any) error {
+	if it.raw == nil {
+		return errors.New("responses: decode empty item")
+	}
+	return json.Unmarshal(it.raw, v)
+}
+
+// IsCall reports whether the item is a call the client is expected to answer
+// with an output item: function, custom tool, shell, local shell, apply_patch
+// and computer calls. A hosted-environment shell call is still reported here;
+// callers that see the server's own shell_call_output treat it as answered.
+func (it Item) IsCall() bool {
+	switch it.Type {
+	case TypeFunctionCall, TypeCustomToolCall, TypeShellCall, TypeLocalShellCall,
+		TypeApplyPatchCall, TypeComputerCall:
+		return true
+	}
+	return false
+}
+
+// IsOutput reports whether the item answers a call (or an MCP approval request).
+func (it Item) IsOutput() bool {
+	switch it.Type {
+	case TypeFunctionCallOutput, TypeCustomToolCallOutput, TypeShellCallOutput,
+		TypeLocalShellCallOutput, TypeApplyPatchCallOutput, TypeComputerCallOutput,
+		TypeMCPApprovalResponse:
+		return true
+	}
+	return false
+}
+
+// OutputKey returns the key that matches an output item to its call: the
+// call_id for most outputs, the id of a local_shell_call_output whose call_id
+// is absent (the spec's form), and approval_request_id for an MCP approval
+// response. It returns "" for other items.
+func (it Item) OutputKey() string {
+	switch it.Type {
+	case TypeMCPApprovalResponse:
+		var r struct {
+			ID string `json:"approval_request_id"`
+		}
+		_ = json.Unmarshal(it.raw, &r)
+		return r.ID
+	case TypeLocalShellCallOutput:
+		if it.CallID == "" {
+			return it.ID
+		}
+	}
+	if it.IsOutput() {
+		return it.CallID
+	}
+	return ""
+}
+
+// CallKey returns the key an answer to this item must carry: the call_id of a
+// call item, the id of an MCP approval request, or "" for other items.
+func (it Item) CallKey() string {
+	if it.Type == TypeMCPApprovalRequest {
+		return it.ID
+	}
+	if it.IsCall() {
+		return it.CallID
+	}
+	return ""
+}
+
+// Text returns the concatenated output_text of a message item, or "".
+func (it Item) Text() string {
+	if it.Type != TypeMessage {
+		return ""
+	}
+	var m struct {
+		Content json.RawMessage `json:"content"`
+	}
+	if json.Unmarshal(it.raw, &m) != nil {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(m.Content, &s) == nil {
+		return s
+	}
+	var parts []struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	if json.Unmarshal(m.Content, &parts) != nil {
+		return ""
+	}
+	var buf bytes.Buffer
+	for _, p := range parts {
+		if p.Type == "output_text" || p.Type == "input_text" || p.Type == "text" {
+			buf.WriteString(p.Text)
+		}
+	}
+	return buf.String()
+}

@@ -1,0 +1,185 @@
+// Package tools is the contract between the agent loop and the executors
+// that run the model's calls, the way database/sql/driver sits between
+// database/sql and its drivers.
+//
+// A [Tool] declares what goes into the request's tools array and executes the
+// call items routed to it. The loop routes a call by its item type and name:
+// function_call and custom_tool_call by the name of a "function" or "custom"
+// definition; shell_call, local_shell_call, apply_patch_call and
+// computer_call by the definition's type ("shell", "local_shell",
+// "apply_patch", "computer" or "computer_use_preview").
+//
+// Optional capabilities are one-method interfaces found by type assertion:
+// [Reviewer] (the call may need a person's approval, or is denied by policy)
+// and [ParallelSafe]. A [Toolset] supplies tools that change over a run, such
+// as the tools of an MCP server.
+//
+// Executor packages import tools and responses, never the agent package.
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/agentloop/agentloop/responses"
+)
+
+// Tool is a tool the model can call.
+type Tool interface {
+	// Definition returns the entry for the request's tools array.
+	Definition() responses.ToolDefinition
+	// Call executes one call and returns its output item (for example a
+	// function_call_output whose call_id is call.CallID). A returned error is
+	// a tool failure: the loop turns it into an output the model can read
+	// with [FailedOutput]. Call must return promptly when ctx is done.
+	Call(ctx context.Context, call Call) (responses.Item, error)
+}
+
+// Call is one call item routed to a tool.
+type Call struct {
+	Item   responses.Item // the call item exactly as the model produced it
+	Type   string         // the item type, e.g. "function_call"
+	CallID string         // the key its output must carry
+	Name   string         // the tool name for function and custom calls
+
+	// Progress reports progress of a long call (for example MCP progress
+	// notifications); the loop turns each report into an event. It is never
+	// nil when the loop calls a tool, and is safe for concurrent use.
+	Progress func(Progress)
+}
+
+// NewCall returns the Call for a call item, with a no-op Progress.
+func NewCall(it responses.Item) Call {
+	return Call{Item: it, Type: it.Type, CallID: it.CallKey(), Name: it.Name, Progress: func(Progress) {}}
+}
+
+// Progress is a progress report of a running call.
+type Progress struct {
+	Message  string
+	Progress float64
+	Total    float64 // zero when unknown
+}
+
+// Decision is what a tool's policy says about one call.
+type Decision int
+
+const (
+	// Allow runs the call without asking.
+	Allow Decision = iota
+	// Ask consults the agent's Approver before running the call.
+	Ask
+	// Deny refuses the call; the model is told why.
+	Deny
+)
+
+func (d Decision) String() string {
+	switch d {
+	case Allow:
+		return "allow"
+	case Ask:
+		return "ask"
+	case Deny:
+		return "deny"
+	}
+	return fmt.Sprintf("Decision(%d)", int(d))
+}
+
+// Review is a tool's verdict on one call before it runs.
+type Review struct {
+	Decision Decision
+	// Reason explains a denial to the model (and the user); optional otherwise.
+	Reason string
+	// Request is what an approver is shown when Decision is Ask.
+	Request ApprovalRequest
+}
+
+// Reviewer is implemented by tools whose calls may need approval or may be
+// refused by policy. Tools that do not implement it are always allowed.
+// Review must not have side effects: a denied or unapproved call never runs.
+type Reviewer interface {
+	Review(ctx context.Context, call Call) (Review, error)
+}
+
+// ParallelSafe is implemented by tools that say whether their calls may run
+// concurrently with other calls of the same response. Tools that do not
+// implement it are treated as parallel-safe.
+type ParallelSafe interface {
+	ParallelSafe() bool
+}
+
+// Toolset supplies a set of tools that may change between turns, such as the
+// tools of MCP servers. The loop calls Tools before every request.
+type Toolset interface {
+	Tools(ctx context.Context) ([]Tool, error)
+}
+
+// ApprovalRequest is what an approver is shown before a call runs.
+type ApprovalRequest struct {
+	Kind   string // "function", "custom", "shell", "apply_patch", "mcp", "hosted_mcp", "computer"
+	Tool   string // the tool's name as the model sees it
+	CallID string // the call key (approval request id for hosted MCP)
+
+	Summary   string          // one line saying what will happen
+	Arguments json.RawMessage `json:",omitempty"` // function and MCP arguments
+	Command   []string        `json:",omitempty"` // shell: the command lines, or local_shell argv
+	Dir       string          `json:",omitempty"` // shell: working directory
+	Sandbox   string          `json:",omitempty"` // shell: sandbox mode
+	Paths     []string        `json:",omitempty"` // apply_patch: the files touched
+	Diff      string          `json:",omitempty"` // apply_patch: a unified diff of the exact change
+
+	// Key is what "approve always" remembers for the session, for example
+	// "shell:git commit" or "function:delete_user". Empty means it cannot be
+	// remembered.
+	Key string `json:",omitempty"`
+}
+
+// FailedOutput returns the output item that reports err to the model as the
+// answer to call, in the wire shape of the call's type: text for function and
+// custom calls, status "failed" for apply_patch, a non-zero exit with err on
+// stderr for shell calls. Other call types get a function_call_output; tools
+// for them (computer use) report their own failures.
+func FailedOutput(call Call, err error) responses.Item {
+	msg := "error: " + err.Error()
+	return TextOutput(call, msg, true)
+}
+
+// TextOutput returns an output item carrying text as the answer to call, in
+// the wire shape of the call's type. failed marks an apply_patch output as
+// failed and gives shell outputs exit code 1 with text on stderr (0 and
+// stdout otherwise).
+func TextOutput(call Call, text string, failed bool) responses.Item {
+	caller := callerOf(call.Item)
+	switch call.Type {
+	case responses.TypeCustomToolCall:
+		return responses.MustItem(responses.CustomToolCallOutput{Type: responses.TypeCustomToolCallOutput, CallID: call.CallID, Output: responses.MustJSON(text), Caller: caller})
+	case responses.TypeApplyPatchCall:
+		status := "completed"
+		if failed {
+			status = "failed"
+		}
+		return responses.MustItem(responses.ApplyPatchCallOutput{Type: responses.TypeApplyPatchCallOutput, CallID: call.CallID, Status: status, Output: text, Caller: caller})
+	case responses.TypeShellCall:
+		code := 0
+		out := responses.ShellCommandOutput{Stdout: text}
+		if failed {
+			code = 1
+			out = responses.ShellCommandOutput{Stderr: text}
+		}
+		out.Outcome = responses.ShellOutcome{Type: "exit", ExitCode: &code}
+		return responses.MustItem(responses.ShellCallOutput{Type: responses.TypeShellCallOutput, CallID: call.CallID, Output: []responses.ShellCommandOutput{out}, Caller: caller})
+	case responses.TypeLocalShellCall:
+		return responses.MustItem(responses.LocalShellCallOutput{Type: responses.TypeLocalShellCallOutput, ID: call.CallID, Output: text})
+	}
+	return responses.MustItem(responses.FunctionCallOutput{Type: responses.TypeFunctionCallOutput, CallID: call.CallID, Output: responses.MustJSON(text), Caller: caller})
+}
+
+func callerOf(it responses.Item) json.RawMessage {
+	var c struct {
+		Caller json.RawMessage `json:"caller"`
+	}
+	if it.Decode(&c) != nil || string(c.Caller) == "null" {
+		return nil
+	}
+	return c.Caller
+}
