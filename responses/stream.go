@@ -1,0 +1,262 @@
+package responses
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/agentloop/agentloop/responses/internal/sse"
+)
+
+// Stream sends req with "stream": true and returns the event stream once the
+// server has accepted it (HTTP 200). Failures before that are retried like
+// [Client.Create]'s and returned here. The caller must call [Stream.Close].
+//
+// A stream that breaks before its terminal event is retried transparently,
+// within the same retry budget, as long as no response.output_item.done event
+// has been delivered; the retry starts again with a response.created event
+// (of a new response), so a consumer that displays deltas should reset on
+// it. Once an output item has been delivered a broken stream ends with a
+// [*StreamError] whose OutputDelivered is true.
+func (c *Client) Stream(ctx context.Context, req *Request) (*Stream, error) {
+	body, err := c.encode(req, true)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stream{c: c, ctx: ctx, body: body}
+	if err := s.connect(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Stream is the event stream of one create-response call. Read it with
+// [Stream.Next] and [Stream.Event], or with [Stream.All]:
+//
+//	for s.Next() {
+//		ev := s.Event()
+//		...
+//	}
+//	if err := s.Err(); err != nil { ... }
+//	resp := s.Response()
+//
+// A Stream is not safe for concurrent use; to abort it from another
+// goroutine, cancel the context it was created with.
+type Stream struct {
+	c    *Client
+	ctx  context.Context // the caller's; spans the reads and reconnections
+	body []byte          // the request, for reconnections
+
+	retries   int
+	resp      *http.Response
+	dec       *sse.Decoder
+	requestID string
+
+	ev        Event
+	err       error
+	done      bool
+	delivered bool          // an output_item.done event has been delivered
+	items     map[int]*Item // output_item.done items by output_index
+	respID    string
+	final     *Response
+}
+
+// connect sends the request, retrying as the client allows, and resets the
+// per-attempt state.
+func (s *Stream) connect() error {
+	resp, err := s.c.send(s.ctx, s.body, true, &s.retries)
+	if err != nil {
+		return err
+	}
+	s.resp = resp
+	s.requestID = resp.Header.Get("x-request-id")
+	s.dec = sse.NewDecoder(resp.Body)
+	s.items, s.respID = nil, ""
+	return nil
+}
+
+// Next advances to the next event and reports whether there is one. It
+// returns false at the end of the stream or on error; then [Stream.Err]
+// tells which. The terminal event (response.completed, response.incomplete
+// or response.failed) is delivered, and is the last one.
+func (s *Stream) Next() bool {
+	if s.done {
+		return false
+	}
+	for {
+		ev, err := s.read()
+		if err == nil {
+			s.ev = ev
+			return true
+		}
+		if ctxErr := s.ctx.Err(); ctxErr != nil {
+			return s.fail(fmt.Errorf("responses: read stream: %w", ctxErr))
+		}
+		var serr *StreamError
+		if !errors.As(err, &serr) {
+			return s.fail(err)
+		}
+		if serr.OutputDelivered || !s.c.wait(s.ctx, &s.retries, s.c.backoff(s.retries), err) {
+			if s.ctx.Err() != nil {
+				return s.fail(fmt.Errorf("responses: read stream: %w", s.ctx.Err()))
+			}
+			return s.fail(err)
+		}
+		s.resp.Body.Close()
+		if err := s.connect(); err != nil {
+			return s.fail(err)
+		}
+	}
+}
+
+// read returns the next event to deliver. A broken stream is reported as a
+// *StreamError; other errors end the stream.
+func (s *Stream) read() (Event, error) {
+	for {
+		raw, err := s.dec.Next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				err = ErrStreamClosed
+			} else {
+				err = fmt.Errorf("%w: %w", ErrStreamClosed, err)
+			}
+			return Event{}, s.broken(err)
+		}
+		data := bytes.TrimSpace(raw.Data)
+		if len(data) == 0 {
+			continue
+		}
+		if bytes.HasPrefix(data, []byte("[DONE]")) {
+			return Event{}, s.broken(ErrStreamClosed)
+		}
+		ev, isErr, err := decodeEvent(bytes.Clone(data))
+		if err != nil {
+			return Event{}, fmt.Errorf("responses: decode stream event %q: %w", strings.TrimSpace(raw.Name), err)
+		}
+		if isErr {
+			return Event{}, parseErrorEvent(ev.Raw, s.requestID)
+		}
+		if ev.Response != nil && ev.Response.ID != "" {
+			s.respID = ev.Response.ID
+		}
+		switch {
+		case ev.Type == EventResponseCreated:
+			s.items = nil // a new response; after a retry the old items are void
+		case ev.Type == EventOutputItemDone && ev.Item != nil:
+			if s.items == nil {
+				s.items = make(map[int]*Item)
+			}
+			s.items[ev.OutputIndex] = ev.Item
+			s.delivered = true
+		case ev.IsTerminal():
+			s.final = s.assemble(ev)
+			s.done = true
+			s.closeBody()
+		}
+		return ev, nil
+	}
+}
+
+func (s *Stream) broken(err error) *StreamError {
+	return &StreamError{Err: err, OutputDelivered: s.delivered, ResponseID: s.respID, RequestID: s.requestID}
+}
+
+// assemble returns the final response of a terminal event: its response,
+// with the output rebuilt from the output_item.done events when the event
+// carries none.
+func (s *Stream) assemble(ev Event) *Response {
+	r := ev.Response
+	if r == nil {
+		r = &Response{ID: s.respID}
+		switch ev.Type {
+		case EventResponseCompleted:
+			r.Status = StatusCompleted
+		case EventResponseIncomplete:
+			r.Status = StatusIncomplete
+		case EventResponseFailed:
+			r.Status = StatusFailed
+		}
+	}
+	if len(r.Output) == 0 && len(s.items) > 0 {
+		idx := make([]int, 0, len(s.items))
+		for i := range s.items {
+			idx = append(idx, i)
+		}
+		slices.Sort(idx)
+		r.Output = make([]Item, 0, len(idx))
+		for _, i := range idx {
+			r.Output = append(r.Output, *s.items[i])
+		}
+	}
+	return r
+}
+
+func (s *Stream) fail(err error) bool {
+	s.err = err
+	s.done = true
+	s.ev = Event{}
+	s.closeBody()
+	return false
+}
+
+func (s *Stream) closeBody() {
+	if s.resp != nil {
+		s.resp.Body.Close()
+	}
+}
+
+// Event returns the event [Stream.Next] advanced to.
+func (s *Stream) Event() Event { return s.ev }
+
+// Err returns the error that ended the stream, or nil if it ended with a
+// terminal event (or has not ended). It is an [*APIError] for an "error"
+// event, a [*StreamError] for a broken stream, and wraps the context's error
+// when the context ended.
+func (s *Stream) Err() error { return s.err }
+
+// Response returns the final response once the stream has ended with a
+// terminal event, and nil before that or after an error. Its Output comes
+// from the terminal event or, when that has none, from the
+// response.output_item.done events in output_index order. A failed or
+// incomplete response is returned too: check its Status.
+func (s *Stream) Response() *Response {
+	if s.err != nil {
+		return nil
+	}
+	return s.final
+}
+
+// All returns an iterator over the remaining events. A final pair with a
+// non-nil error is yielded if the stream ends with one. All closes the
+// stream when the loop ends.
+func (s *Stream) All() iter.Seq2[Event, error] {
+	return func(yield func(Event, error) bool) {
+		defer s.Close()
+		for s.Next() {
+			if !yield(s.Event(), nil) {
+				return
+			}
+		}
+		if s.err != nil {
+			yield(Event{}, s.err)
+		}
+	}
+}
+
+// Close releases the connection. It is safe to call more than once, and
+// after the stream has ended. Calling Close before the end abandons the
+// rest of the stream; Next then returns false with a nil Err.
+func (s *Stream) Close() error {
+	if !s.done {
+		s.done = true
+		s.ev = Event{}
+	}
+	s.closeBody()
+	return nil
+}
