@@ -1,0 +1,406 @@
+package function
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/invopop/jsonschema"
+)
+
+// schemaFor derives the parameters schema of a function tool from the Go
+// type t. With strict set it tries the structured-output subset first: every
+// property required, optional ones (pointers, omitempty and omitzero fields)
+// made nullable, additionalProperties false on every object, defaults and
+// examples moved into descriptions. When the type cannot be expressed in that
+// subset (a map, an interface, json.RawMessage, a keyword strict mode does not
+// support), it falls back to a non-strict schema and reports why.
+//
+// It panics when the reflector cannot handle t (channels, functions, complex
+// numbers).
+func schemaFor(t reflect.Type, strict bool) (schema json.RawMessage, isStrict bool, reason string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Struct:
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String:
+	default:
+		panic(fmt.Sprintf("function: input type %s is not a struct or a map with string keys; the arguments of a function tool are a JSON object", t))
+	}
+	if strict {
+		s, why := buildSchema(t, true)
+		if why == "" {
+			return s, true, ""
+		}
+		reason = why
+	}
+	s, _ := buildSchema(t, false)
+	return s, false, reason
+}
+
+// buildSchema reflects t and rewrites the result for the chosen mode. why is
+// non-empty when strict was asked for but is impossible.
+func buildSchema(t reflect.Type, strict bool) (json.RawMessage, string) {
+	recursive := isRecursive(t)
+	r := &jsonschema.Reflector{
+		Anonymous:      true,
+		ExpandedStruct: !recursive,
+		DoNotReference: !recursive,
+		LookupComment:  bareDescription,
+	}
+	root := r.ReflectFromType(t)
+	root.Version = ""
+	w := &rewriter{strict: strict, defs: root.Definitions, done: map[*jsonschema.Schema]bool{}}
+	if recursive {
+		// The root is a reference to its own definition; copy the definition
+		// into the root so that the root is an object, as the API requires.
+		def := w.resolve(root)
+		if def == nil {
+			panic(fmt.Sprintf("function: cannot derive a schema for %s: unresolved reference %q", t, root.Ref))
+		}
+		w.walk(def, t)
+		defs := root.Definitions
+		*root = *def
+		root.Definitions = defs
+	} else {
+		root.Definitions = nil
+		w.walk(root, t)
+	}
+	if len(root.Definitions) == 0 {
+		root.Definitions = nil
+	}
+	b, err := json.Marshal(root)
+	if err != nil {
+		panic(fmt.Sprintf("function: cannot encode the schema of %s: %v", t, err))
+	}
+	return ordered(b), w.why
+}
+
+// rewriter walks a reflected schema together with the Go type it came from.
+type rewriter struct {
+	strict bool
+	defs   jsonschema.Definitions
+	done   map[*jsonschema.Schema]bool
+	why    string // the first reason strict mode is impossible
+}
+
+func (w *rewriter) notStrict(format string, args ...any) {
+	if w.why == "" {
+		w.why = fmt.Sprintf(format, args...)
+	}
+}
+
+func (w *rewriter) resolve(s *jsonschema.Schema) *jsonschema.Schema {
+	name, ok := strings.CutPrefix(s.Ref, "#/$defs/")
+	if !ok {
+		return nil
+	}
+	return w.defs[name]
+}
+
+// strictFormats are the string formats the structured-output subset accepts.
+var strictFormats = []string{"date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"}
+
+func (w *rewriter) walk(s *jsonschema.Schema, t reflect.Type) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if s == nil || w.done[s] {
+		return
+	}
+	w.done[s] = true
+	if s.Ref != "" {
+		def := w.resolve(s)
+		if def == nil {
+			w.notStrict("%s: unresolved reference %q", t, s.Ref)
+			return
+		}
+		w.walk(def, t)
+		return
+	}
+	w.keywords(s, t)
+	switch {
+	case s.Type == "object" && s.Properties != nil && t.Kind() == reflect.Struct:
+		w.object(s, t)
+	case s.Type == "object":
+		w.notStrict("%s is a map; strict mode needs every object's properties to be known", t)
+		if s.AdditionalProperties != nil && (t.Kind() == reflect.Map) {
+			w.walk(s.AdditionalProperties, t.Elem())
+		}
+		for _, p := range s.PatternProperties {
+			if t.Kind() == reflect.Map {
+				w.walk(p, t.Elem())
+			}
+		}
+	case s.Type == "array":
+		if t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+			w.walk(s.Items, t.Elem())
+		}
+	case s.Type == "":
+		if len(s.AnyOf) == 0 && len(s.Enum) == 0 && s.Const == nil {
+			w.notStrict("%s accepts any JSON value; strict mode needs a type", t)
+		}
+	}
+}
+
+// keywords checks (and in strict mode adapts) the keywords of one schema
+// against the structured-output subset.
+func (w *rewriter) keywords(s *jsonschema.Schema, t reflect.Type) {
+	if !w.strict {
+		return
+	}
+	var notes []string
+	if s.Default != nil {
+		notes = append(notes, "default: "+compactJSON(s.Default))
+		s.Default = nil
+	}
+	if len(s.Examples) > 0 {
+		ex := make([]string, len(s.Examples))
+		for i, e := range s.Examples {
+			ex[i] = compactJSON(e)
+		}
+		notes = append(notes, "e.g. "+strings.Join(ex, ", "))
+		s.Examples = nil
+	}
+	if len(notes) > 0 {
+		d := strings.Join(notes, "; ")
+		if s.Description != "" {
+			d = s.Description + " (" + d + ")"
+		} else {
+			d = "(" + d + ")"
+		}
+		s.Description = d
+	}
+	unsupported := func(kw string) { w.notStrict("%s: strict mode does not support %q", t, kw) }
+	switch {
+	case len(s.OneOf) > 0:
+		unsupported("oneOf")
+	case len(s.AllOf) > 0:
+		unsupported("allOf")
+	case s.Not != nil:
+		unsupported("not")
+	case s.If != nil || s.Then != nil || s.Else != nil:
+		unsupported("if")
+	case s.MinLength != nil:
+		unsupported("minLength")
+	case s.MaxLength != nil:
+		unsupported("maxLength")
+	case s.UniqueItems:
+		unsupported("uniqueItems")
+	case s.MinProperties != nil:
+		unsupported("minProperties")
+	case s.MaxProperties != nil:
+		unsupported("maxProperties")
+	case len(s.PatternProperties) > 0:
+		unsupported("patternProperties")
+	case len(s.PrefixItems) > 0:
+		unsupported("prefixItems")
+	case s.Contains != nil:
+		unsupported("contains")
+	case s.ContentEncoding != "":
+		unsupported("contentEncoding")
+	case s.Format != "" && !slices.Contains(strictFormats, s.Format):
+		w.notStrict("%s: strict mode does not support format %q", t, s.Format)
+	case len(s.Extras) > 0:
+		for k := range s.Extras {
+			unsupported(k)
+			break
+		}
+	}
+}
+
+func (w *rewriter) object(s *jsonschema.Schema, t reflect.Type) {
+	fields := jsonFields(t)
+	required := s.Required
+	var req []string
+	for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
+		name, prop := pair.Key, pair.Value
+		f, ok := fields[name]
+		if !ok {
+			w.notStrict("%s: property %q has no matching field", t, name)
+			continue
+		}
+		w.walk(prop, f.typ)
+		optional := !slices.Contains(required, name) || (f.pointer && !f.requiredTag)
+		if optional {
+			pair.Value = nullable(prop)
+		}
+		if w.strict || !optional {
+			req = append(req, name)
+		}
+	}
+	s.Required = req
+	if s.AdditionalProperties == nil {
+		s.AdditionalProperties = jsonschema.FalseSchema
+	}
+}
+
+// nullable returns s extended to accept null as well.
+func nullable(s *jsonschema.Schema) *jsonschema.Schema {
+	switch {
+	case s.Ref != "":
+		return &jsonschema.Schema{
+			Description: s.Description,
+			AnyOf:       []*jsonschema.Schema{{Ref: s.Ref}, {Type: "null"}},
+		}
+	case s.Type != "" && s.Type != "null":
+		if s.Extras == nil {
+			s.Extras = map[string]any{}
+		}
+		s.Extras["type"] = []string{s.Type, "null"}
+		s.Type = ""
+		if len(s.Enum) > 0 && !slices.Contains(s.Enum, nil) {
+			s.Enum = append(s.Enum, nil)
+		}
+	case len(s.AnyOf) > 0:
+		for _, a := range s.AnyOf {
+			if a.Type == "null" {
+				return s
+			}
+		}
+		s.AnyOf = append(s.AnyOf, &jsonschema.Schema{Type: "null"})
+	}
+	return s
+}
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
+
+// field is what the schema rewrite needs to know about one struct field.
+type field struct {
+	typ         reflect.Type
+	pointer     bool
+	requiredTag bool // tagged jsonschema:"required"
+}
+
+// jsonFields returns the fields encoding/json would use for struct t, keyed
+// by JSON name, including the promoted fields of embedded structs.
+func jsonFields(t reflect.Type) map[string]field {
+	m := map[string]field{}
+	var add func(t reflect.Type)
+	add = func(t reflect.Type) {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		for f := range t.Fields() {
+			name, embed, ok := jsonName(f)
+			if !ok {
+				continue
+			}
+			if embed {
+				add(f.Type)
+				continue
+			}
+			if _, dup := m[name]; dup {
+				continue
+			}
+			schemaTags := strings.Split(f.Tag.Get("jsonschema"), ",")
+			m[name] = field{typ: f.Type, pointer: f.Type.Kind() == reflect.Pointer, requiredTag: slices.Contains(schemaTags, "required")}
+		}
+	}
+	add(t)
+	return m
+}
+
+// jsonName reports the JSON name of f, whether its fields are promoted
+// instead, and whether it appears in JSON at all; it follows the rules of the
+// reflector so that names match the derived schema.
+func jsonName(f reflect.StructField) (name string, embed, ok bool) {
+	jsonTags := strings.Split(f.Tag.Get("json"), ",")
+	if jsonTags[0] == "-" && len(jsonTags) == 1 {
+		return "", false, false
+	}
+	if strings.Split(f.Tag.Get("jsonschema"), ",")[0] == "-" {
+		return "", false, false
+	}
+	if f.Anonymous && jsonTags[0] == "" {
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct {
+			return "", true, true
+		}
+	}
+	if slices.Contains(jsonTags[1:], "inline") {
+		return "", true, true
+	}
+	if !f.Anonymous && !f.IsExported() {
+		return "", false, false
+	}
+	name = f.Name
+	if jsonTags[0] != "" {
+		name = jsonTags[0]
+	}
+	return name, false, true
+}
+
+// isRecursive reports whether t contains itself, in which case its schema
+// needs $defs and $ref.
+func isRecursive(t reflect.Type) bool {
+	var visit func(t reflect.Type, stack []reflect.Type) bool
+	visit = func(t reflect.Type, stack []reflect.Type) bool {
+		for {
+			switch t.Kind() {
+			case reflect.Pointer, reflect.Slice, reflect.Array:
+				t = t.Elem()
+				continue
+			case reflect.Map:
+				t = t.Elem()
+				continue
+			}
+			break
+		}
+		if t.Kind() != reflect.Struct {
+			return false
+		}
+		if slices.Contains(stack, t) {
+			return true
+		}
+		stack = append(stack, t)
+		for f := range t.Fields() {
+			if _, _, ok := jsonName(f); !ok {
+				continue
+			}
+			if visit(f.Type, stack) {
+				return true
+			}
+		}
+		return false
+	}
+	return visit(t, nil)
+}
+
+// bareDescription lets a field's whole jsonschema tag be its description,
+// as in `jsonschema:"file to read, relative to the workspace"`, when the tag
+// is prose rather than keywords (its first element has no "=" and is not a
+// flag such as "required").
+func bareDescription(t reflect.Type, fieldName string) string {
+	if fieldName == "" || t.Kind() != reflect.Struct {
+		return ""
+	}
+	f, ok := t.FieldByName(fieldName)
+	if !ok {
+		return ""
+	}
+	tag := f.Tag.Get("jsonschema")
+	first := strings.TrimSpace(strings.Split(tag, ",")[0])
+	switch {
+	case first == "", strings.Contains(first, "="):
+		return ""
+	case first == "required", first == "nullable", first == "-", first == "uniqueItems":
+		return ""
+	}
+	return tag
+}
