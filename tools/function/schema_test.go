@@ -142,7 +142,9 @@ func TestSchemaPanics(t *testing.T) {
 		want string
 	}{
 		{"empty name", func() { New("", "", func(context.Context, simpleArgs) (string, error) { return "", nil }, nil) }, "invalid tool name"},
-		{"name with space", func() { New("read file", "", func(context.Context, simpleArgs) (string, error) { return "", nil }, nil) }, "invalid tool name"},
+		{"name with space", func() {
+			New("read file", "", func(context.Context, simpleArgs) (string, error) { return "", nil }, nil)
+		}, "invalid tool name"},
 		{"name too long", func() {
 			New(string(bytes.Repeat([]byte("a"), 65)), "", func(context.Context, simpleArgs) (string, error) { return "", nil }, nil)
 		}, "invalid tool name"},

@@ -8,8 +8,9 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 	"golang.org/x/text/language"
-	"golang.org/x/text/message"
+	xmessage "golang.org/x/text/message"
 )
 
 // validator checks arguments against a compiled JSON Schema. It is safe for
@@ -56,7 +57,25 @@ func (v *validator) validate(args []byte) error {
 	return err
 }
 
-var printer = message.NewPrinter(language.English)
+var printer = xmessage.NewPrinter(language.English)
+
+// message describes one failed keyword; values are written as JSON.
+func message(k jsonschema.ErrorKind) string {
+	switch k := k.(type) {
+	case *kind.Enum:
+		want := make([]string, len(k.Want))
+		for i, v := range k.Want {
+			want[i] = compactJSON(v)
+		}
+		if len(want) == 1 {
+			return "got " + compactJSON(k.Got) + ", want " + want[0]
+		}
+		return "got " + compactJSON(k.Got) + ", want one of " + strings.Join(want, ", ")
+	case *kind.Const:
+		return "got " + compactJSON(k.Got) + ", want " + compactJSON(k.Want)
+	}
+	return k.LocalizedString(printer)
+}
 
 // describe turns a validation error tree into one line: the leaf errors, each
 // prefixed with the JSON path of the offending value. A leaf that only says a
@@ -67,7 +86,7 @@ func describe(ve *jsonschema.ValidationError) string {
 	var walk func(e *jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
 		if len(e.Causes) == 0 {
-			leaves = append(leaves, leaf{at: path(e.InstanceLocation), msg: e.ErrorKind.LocalizedString(printer)})
+			leaves = append(leaves, leaf{at: path(e.InstanceLocation), msg: message(e.ErrorKind)})
 			return
 		}
 		for _, c := range e.Causes {
