@@ -1,0 +1,91 @@
+// Package applypatch parses and applies V4A patches, the line-number-free
+// diff format OpenAI models write to edit files, and provides the
+// apply_patch tool an agent registers.
+//
+// # Applying a patch
+//
+// A patch comes in two forms. The envelope form carries several file
+// operations:
+//
+//	*** Begin Patch
+//	*** Update File: greet.go
+//	@@ func greet() {
+//	-	fmt.Println("hi")
+//	+	fmt.Println("hello")
+//	*** End Patch
+//
+// [Parse] reads it. The hosted apply_patch tool instead sends one
+// operation per call with a bare diff (the lines from @@ on), which
+// [ParseOperation], [ParseDiff] and [ParseCreate] read. The core is pure:
+// [Apply] takes a map of files and returns the new map, and [ApplyDiff]
+// edits one text. A [Workspace] does the same on disk, confined to one
+// directory:
+//
+//	ws, err := applypatch.NewWorkspace(dir, nil)
+//	p, err := applypatch.Parse(text)
+//	res, err := ws.Apply(ctx, p) // res.Summary(), res.Diff()
+//
+// # The agent tool
+//
+// [NewTool] returns a [Tool] for the agent loop: the native apply_patch
+// tool by default, or the envelope form as a function or custom tool for
+// models without it. It can ask for approval, showing the unified diff of
+// the exact change.
+//
+// # Locating hunks
+//
+// Hunks are applied in order, each searched after the previous one (the
+// cursor only moves forward). @@ lines name lines before the change and
+// narrow the search; several in a row are looked for one after another.
+// The old lines of a hunk (context and removed lines) are compared
+// exactly, then ignoring trailing whitespace, then ignoring surrounding
+// whitespace, then with typographic dashes, quotes and spaces mapped to
+// ASCII; each pass looks at every position after the cursor before the
+// next pass starts, so an exact match anywhere beats a fuzzy one earlier.
+// The first match wins. The time taken is linear in the size of the file
+// and the patch: a failed scan indexes the file's lines for later hunks.
+//
+// A hunk that cannot be located fails with a [*HunkError] that quotes the
+// lines looked for and shows the closest lines of the file.
+//
+// # Choices where the reference implementations differ
+//
+// Codex's Rust crate and the Agents SDK's applyDiff disagree on several
+// points; this package decides as follows.
+//
+//   - Stacked @@ lines are supported, and all of them must be found (the
+//     first may also be a line already passed). A single @@ line that is
+//     not found is ignored when the hunk has context or removed lines (so
+//     a unified-diff header "@@ -1,2 +1,2 @@" is harmless), and is an error
+//     for a hunk of added lines only.
+//   - A hunk of added lines only is inserted right after its @@ line; with
+//     no @@ text it is appended at the end of the file (Codex), not put at
+//     the top (Agents).
+//   - "*** End of File" first tries the position where the old lines end
+//     the file, then searches forward from the cursor.
+//   - When a hunk is not found and it ends with blank context lines (often
+//     the blank line a model puts between sections), it is retried without
+//     them (Codex).
+//   - Untouched and context lines keep their bytes and line endings; new
+//     lines take the ending of the file's first line break (LF if none). An
+//     update keeps the file's missing final newline (Agents), and never
+//     adds one.
+//   - A created file (bare create_file diff) ends with a newline when the
+//     diff text does, and a last lone "+" line stands for that newline. In
+//     the envelope form every "+" line is a line ending in a newline
+//     (Codex).
+//   - An empty update diff, a section with no lines, a line without a
+//     valid prefix, a stray "***" line and anything after "*** End Patch"
+//     are errors. Padded markers and a heredoc wrapper are accepted.
+//   - Adding a file that exists, moving onto a file that exists, updating
+//     or deleting a missing file, and deleting a directory are errors. An
+//     Update with a Move to and no hunks is a plain rename.
+//   - Operations apply in order, each to the result of the previous ones;
+//     the whole patch is checked before any file is written.
+//   - The first occurrence after the cursor wins when the old lines occur
+//     several times (all references agree); add context or @@ lines to
+//     choose another.
+//
+// V4A cannot express a change of line endings or of the final newline of
+// an existing file; [MakeDiff] leaves such changes out.
+package applypatch

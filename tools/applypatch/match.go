@@ -1,0 +1,224 @@
+package applypatch
+
+import (
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The matching passes, tried in this order. Each pass scans every candidate
+// position before the next one starts, so an exact match anywhere after the
+// cursor beats a fuzzy match earlier.
+const (
+	passExact = iota // byte-equal (line endings excluded)
+	passRTrim        // trailing whitespace ignored
+	passTrim         // surrounding whitespace ignored
+	passPunct        // trimmed, typographic punctuation mapped to ASCII
+	numPasses
+)
+
+// normalize returns s as pass compares it.
+func normalize(pass int, s string) string {
+	switch pass {
+	case passRTrim:
+		return strings.TrimRightFunc(s, unicode.IsSpace)
+	case passTrim:
+		return strings.TrimFunc(s, unicode.IsSpace)
+	case passPunct:
+		return strings.TrimFunc(mapPunct(s), unicode.IsSpace)
+	}
+	return s
+}
+
+// mapPunct maps the typographic dashes, quotes and spaces models confuse
+// with their ASCII forms.
+func mapPunct(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0x2010 && r <= 0x2015, r == 0x2212:
+			return '-'
+		case r >= 0x2018 && r <= 0x201B:
+			return '\''
+		case r >= 0x201C && r <= 0x201F:
+			return '"'
+		case r == 0x00A0, r >= 0x2002 && r <= 0x200A, r == 0x202F, r == 0x205F, r == 0x3000:
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+// text is a file split into lines. Line i is src[start[i]:start[i+1]],
+// its ending included; text[i] excludes the ending ("\n", "\r\n" or none).
+type text struct {
+	src     string
+	start   []int // len(lines)+1 offsets
+	lines   []string
+	nl      string // ending for new lines: that of the first line break, "\n" if none
+	finalNL bool   // the last line ends with a line break (true for an empty file)
+
+	// Lazily built per pass: normalised lines, and an index from normalised
+	// line to its positions. An index is built the first time a scan of its
+	// pass fails, so a file costs at most one full scan per pass plus index
+	// look-ups, however many hunks it has.
+	norm  [numPasses][]string
+	index [numPasses]map[string][]int32
+}
+
+func newText(src string) *text {
+	n := strings.Count(src, "\n")
+	t := &text{src: src, nl: "\n", finalNL: true}
+	t.start = make([]int, 0, n+2)
+	t.lines = make([]string, 0, n+1)
+	off := 0
+	for off < len(src) {
+		t.start = append(t.start, off)
+		j := strings.IndexByte(src[off:], '\n')
+		if j < 0 {
+			t.lines = append(t.lines, src[off:])
+			t.finalNL = false
+			off = len(src)
+			break
+		}
+		line := src[off : off+j]
+		if strings.HasSuffix(line, "\r") {
+			line = line[:len(line)-1]
+			if len(t.lines) == 0 {
+				t.nl = "\r\n"
+			}
+		}
+		t.lines = append(t.lines, line)
+		off += j + 1
+	}
+	t.start = append(t.start, len(src))
+	return t
+}
+
+func (t *text) normLines(pass int) []string {
+	if pass == passExact {
+		return t.lines
+	}
+	if t.norm[pass] == nil {
+		n := make([]string, len(t.lines))
+		for i, l := range t.lines {
+			n[i] = normalize(pass, l)
+		}
+		t.norm[pass] = n
+	}
+	return t.norm[pass]
+}
+
+func (t *text) buildIndex(pass int) map[string][]int32 {
+	if t.index[pass] == nil {
+		lines := t.normLines(pass)
+		idx := make(map[string][]int32, len(lines)/2+1)
+		for i, l := range lines {
+			idx[l] = append(idx[l], int32(i))
+		}
+		t.index[pass] = idx
+	}
+	return t.index[pass]
+}
+
+// findPass returns the first start position s in [from, to) at which the
+// normalised block (non-empty) matches in pass.
+func (t *text) findPass(pass int, block []string, from, to int) int {
+	lines := t.normLines(pass)
+	m := len(block)
+	if to > len(lines)-m+1 {
+		to = len(lines) - m + 1
+	}
+	if from >= to {
+		return -1
+	}
+	if idx := t.index[pass]; idx != nil {
+		return findIndexed(idx, lines, block, from, to)
+	}
+	first := block[0]
+	for s := from; s < to; s++ {
+		if lines[s] == first && equalAt(lines, s, block) {
+			return s
+		}
+	}
+	if to == len(lines)-m+1 { // a full scan failed: index from now on
+		t.buildIndex(pass)
+	}
+	return -1
+}
+
+func equalAt(lines []string, s int, block []string) bool {
+	for j, b := range block {
+		if lines[s+j] != b {
+			return false
+		}
+	}
+	return true
+}
+
+// findIndexed looks the block up through its rarest line.
+func findIndexed(idx map[string][]int32, lines, block []string, from, to int) int {
+	best, bestN := -1, 0
+	for j, b := range block {
+		n := len(idx[b])
+		if n == 0 {
+			return -1
+		}
+		if best < 0 || n < bestN {
+			best, bestN = j, n
+		}
+	}
+	pos := idx[block[best]]
+	k := sort.Search(len(pos), func(i int) bool { return int(pos[i]) >= from+best })
+	for ; k < len(pos); k++ {
+		s := int(pos[k]) - best
+		if s >= to {
+			break
+		}
+		if equalAt(lines, s, block) {
+			return s
+		}
+	}
+	return -1
+}
+
+// seek finds block in [from, to), pass by pass, and returns its start or -1.
+// An empty block matches at from.
+func (t *text) seek(block []string, from, to int) int {
+	if len(block) == 0 {
+		return from
+	}
+	nb := block
+	for pass := range numPasses {
+		if pass > passExact {
+			nb = make([]string, len(block))
+			for i, b := range block {
+				nb[i] = normalize(pass, b)
+			}
+		}
+		if s := t.findPass(pass, nb, from, to); s >= 0 {
+			return s
+		}
+	}
+	return -1
+}
+
+// seekEnd tries the one position where block ends the file, if it is at or
+// after from.
+func (t *text) seekEnd(block []string, from int) int {
+	s := len(t.lines) - len(block)
+	if s < from || len(block) == 0 {
+		return -1
+	}
+	return t.seek(block, s, s+1)
+}
