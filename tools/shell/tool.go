@@ -1,0 +1,317 @@
+package shell
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/user"
+	"strings"
+	"time"
+
+	"github.com/agentloop/agentloop/responses"
+	"github.com/agentloop/agentloop/tools"
+)
+
+// Tool is the Responses API's shell tool with local execution: its
+// definition is {"type":"shell","environment":{"type":"local"}}, and it
+// answers each shell_call with a shell_call_output holding one
+// {stdout, stderr, outcome} entry per command.
+//
+// The commands of a call run in order through the executor's shell, in the
+// workspace root. A non-zero exit does not stop the next command; a timeout
+// does: the call's timeout_ms (else the executor's Timeout) is one
+// wall-clock budget for all its commands, the command that exceeds it gets
+// the "timeout" outcome and the rest are not run. The call's
+// max_output_length (else the executor's MaxOutput, at most
+// [MaxOutputLimit]) caps each command's stdout plus stderr, and the applied
+// cap is echoed in the output's max_output_length.
+//
+// A Tool is safe for concurrent use; its calls are not parallel-safe (they
+// share a workspace).
+type Tool struct {
+	Executor *Executor // runs the commands; required
+	Policy   *Policy   // decides which calls run, ask or are refused; nil means the default policy
+}
+
+var (
+	_ tools.Tool         = (*Tool)(nil)
+	_ tools.Reviewer     = (*Tool)(nil)
+	_ tools.ParallelSafe = (*Tool)(nil)
+)
+
+// Definition returns {"type":"shell","environment":{"type":"local"}}.
+func (t *Tool) Definition() responses.ToolDefinition {
+	return responses.MustToolDefinition(map[string]any{"type": "shell", "environment": map[string]string{"type": "local"}})
+}
+
+// ParallelSafe returns false: commands share the workspace.
+func (t *Tool) ParallelSafe() bool { return false }
+
+func decodeShellCall(call tools.Call) (responses.ShellCall, error) {
+	var sc responses.ShellCall
+	if call.Type != responses.TypeShellCall {
+		return sc, fmt.Errorf("shell tool: cannot run a %q item", call.Type)
+	}
+	if err := call.Item.Decode(&sc); err != nil {
+		return sc, fmt.Errorf("shell tool: decode shell_call: %w", err)
+	}
+	if len(sc.Action.Commands) == 0 {
+		return sc, errors.New("shell tool: shell_call has no commands")
+	}
+	for i, c := range sc.Action.Commands {
+		if strings.TrimSpace(c) == "" {
+			return sc, fmt.Errorf("shell tool: command %d is empty", i+1)
+		}
+		if strings.ContainsRune(c, 0) {
+			return sc, fmt.Errorf("shell tool: command %d contains a NUL byte", i+1)
+		}
+	}
+	return sc, nil
+}
+
+// Call runs the commands of a shell_call and returns its shell_call_output.
+// Errors (a malformed call, a sandbox that cannot be set up, a directory
+// outside the workspace) are tool failures; a cancelled ctx returns ctx's
+// error.
+func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error) {
+	if t.Executor == nil {
+		return responses.Item{}, errors.New("shell tool: no Executor")
+	}
+	sc, err := decodeShellCall(call)
+	if err != nil {
+		return responses.Item{}, err
+	}
+	x := t.Executor
+	budget := cmp(x.Timeout, DefaultTimeout)
+	if ms := sc.Action.TimeoutMS; ms != nil && *ms > 0 {
+		budget = time.Duration(*ms) * time.Millisecond
+	}
+	limit := cmp(x.MaxOutput, DefaultMaxOutput)
+	if n := sc.Action.MaxOutputLength; n != nil && *n > 0 {
+		limit = int(min(*n, MaxOutputLimit))
+	}
+	limit = min(limit, MaxOutputLimit)
+	deadline := time.Now().Add(budget)
+
+	outs := make([]responses.ShellCommandOutput, 0, len(sc.Action.Commands))
+	for _, line := range sc.Action.Commands {
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		res, err := x.Run(ctx, Command{Line: line, Timeout: left, MaxOutput: limit})
+		if err != nil {
+			if ctx.Err() != nil {
+				return responses.Item{}, ctx.Err()
+			}
+			return responses.Item{}, err
+		}
+		outs = append(outs, shellOutput(res))
+		if res.TimedOut {
+			break
+		}
+	}
+	applied := int64(limit)
+	return responses.NewItem(responses.ShellCallOutput{
+		Type:            responses.TypeShellCallOutput,
+		CallID:          call.CallID,
+		Output:          outs,
+		MaxOutputLength: &applied,
+		Caller:          sc.Caller,
+	})
+}
+
+func shellOutput(r Result) responses.ShellCommandOutput {
+	o := responses.ShellCommandOutput{Stdout: r.Stdout, Stderr: r.Stderr}
+	if r.TimedOut {
+		o.Outcome = responses.ShellOutcome{Type: "timeout"}
+	} else {
+		code := r.ExitCode
+		o.Outcome = responses.ShellOutcome{Type: "exit", ExitCode: &code}
+	}
+	return o
+}
+
+// Review judges the call's commands with the tool's policy. The approval
+// request shows the exact commands, the workspace root and the sandbox mode.
+func (t *Tool) Review(ctx context.Context, call tools.Call) (tools.Review, error) {
+	sc, err := decodeShellCall(call)
+	if err != nil {
+		// Let Call report the malformed call to the model.
+		return tools.Review{Decision: tools.Allow}, nil
+	}
+	v := t.Policy.CheckLines(sc.Action.Commands)
+	return review(t.Executor, call, "shell", sc.Action.Commands, "", v), nil
+}
+
+func review(x *Executor, call tools.Call, tool string, command []string, dir string, v Verdict) tools.Review {
+	mode, root := DangerFullAccess, ""
+	if x != nil {
+		mode = cmp(x.Sandbox, WorkspaceWrite)
+		root = x.Root
+		if s := x.init(); s.err == nil {
+			root = s.root
+		}
+	}
+	if dir == "" {
+		dir = root
+	}
+	summary := "run " + strings.Join(command, " && ")
+	if tool == "local_shell" {
+		summary = "run " + quoteArgv(command)
+	}
+	return tools.Review{
+		Decision: v.Decision,
+		Reason:   v.Reason,
+		Request: tools.ApprovalRequest{
+			Kind:    "shell",
+			Tool:    tool,
+			CallID:  call.CallID,
+			Summary: summary,
+			Command: command,
+			Dir:     dir,
+			Sandbox: string(mode),
+			Key:     v.Key,
+		},
+	}
+}
+
+// LocalTool is the Responses API's older local_shell tool: its definition
+// is {"type":"local_shell"}; each local_shell_call's argv is executed
+// directly (not through a shell) with the call's env merged on top,
+// working_directory (which must be inside the workspace) and timeout_ms.
+// A call naming a user other than the current one is refused.
+//
+// The answer is a local_shell_call_output whose id is the call's call_id
+// and whose output is the JSON text
+// {"output": "<stdout then stderr>", "metadata": {"exit_code": N, "duration_seconds": S}},
+// the form Codex-trained models know. A timeout gives exit code 124 and a
+// note at the end of the output.
+//
+// A LocalTool is safe for concurrent use; its calls are not parallel-safe.
+type LocalTool struct {
+	Executor *Executor // runs the commands; required
+	Policy   *Policy   // nil means the default policy
+}
+
+var (
+	_ tools.Tool         = (*LocalTool)(nil)
+	_ tools.Reviewer     = (*LocalTool)(nil)
+	_ tools.ParallelSafe = (*LocalTool)(nil)
+)
+
+// Definition returns {"type":"local_shell"}.
+func (t *LocalTool) Definition() responses.ToolDefinition {
+	return responses.MustToolDefinition(map[string]string{"type": "local_shell"})
+}
+
+// ParallelSafe returns false: commands share the workspace.
+func (t *LocalTool) ParallelSafe() bool { return false }
+
+func decodeLocalCall(call tools.Call) (responses.LocalShellCall, error) {
+	var lc responses.LocalShellCall
+	if call.Type != responses.TypeLocalShellCall {
+		return lc, fmt.Errorf("local_shell tool: cannot run a %q item", call.Type)
+	}
+	if err := call.Item.Decode(&lc); err != nil {
+		return lc, fmt.Errorf("local_shell tool: decode local_shell_call: %w", err)
+	}
+	if len(lc.Action.Command) == 0 || lc.Action.Command[0] == "" {
+		return lc, errors.New("local_shell tool: empty command")
+	}
+	for _, a := range lc.Action.Command {
+		if strings.ContainsRune(a, 0) {
+			return lc, errors.New("local_shell tool: command contains a NUL byte")
+		}
+	}
+	if u := lc.Action.User; u != nil && *u != "" {
+		cur, err := user.Current()
+		if err != nil || (cur.Username != *u && cur.Uid != *u) {
+			return lc, fmt.Errorf("local_shell tool: running as user %q is not supported", *u)
+		}
+	}
+	return lc, nil
+}
+
+// LocalShellOutput is the JSON text a [LocalTool] puts in the output of a
+// local_shell_call_output.
+type LocalShellOutput struct {
+	Output   string `json:"output"`
+	Metadata struct {
+		ExitCode        int     `json:"exit_code"`
+		DurationSeconds float64 `json:"duration_seconds"`
+	} `json:"metadata"`
+}
+
+// Call runs the argv of a local_shell_call and returns its
+// local_shell_call_output.
+func (t *LocalTool) Call(ctx context.Context, call tools.Call) (responses.Item, error) {
+	if t.Executor == nil {
+		return responses.Item{}, errors.New("local_shell tool: no Executor")
+	}
+	lc, err := decodeLocalCall(call)
+	if err != nil {
+		return responses.Item{}, err
+	}
+	c := Command{Args: lc.Action.Command, Env: lc.Action.Env}
+	if d := lc.Action.WorkingDirectory; d != nil {
+		c.Dir = *d
+	}
+	if ms := lc.Action.TimeoutMS; ms != nil && *ms > 0 {
+		c.Timeout = time.Duration(*ms) * time.Millisecond
+	}
+	res, err := t.Executor.Run(ctx, c)
+	if err != nil {
+		if ctx.Err() != nil {
+			return responses.Item{}, ctx.Err()
+		}
+		return responses.Item{}, err
+	}
+	var out LocalShellOutput
+	out.Output = res.Stdout
+	if res.Stderr != "" {
+		if out.Output != "" && !strings.HasSuffix(out.Output, "\n") {
+			out.Output += "\n"
+		}
+		out.Output += res.Stderr
+	}
+	out.Metadata.ExitCode = res.ExitCode
+	if res.TimedOut {
+		out.Metadata.ExitCode = 124
+		if out.Output != "" && !strings.HasSuffix(out.Output, "\n") {
+			out.Output += "\n"
+		}
+		out.Output += fmt.Sprintf("[command timed out after %s]", res.Duration.Round(time.Millisecond))
+	}
+	out.Metadata.DurationSeconds = float64(res.Duration.Round(time.Millisecond)) / float64(time.Second)
+	text, err := json.Marshal(out)
+	if err != nil {
+		return responses.Item{}, err
+	}
+	return responses.NewItem(responses.LocalShellCallOutput{
+		Type:   responses.TypeLocalShellCallOutput,
+		ID:     call.CallID,
+		Output: string(text),
+	})
+}
+
+// Review judges the call's argv with the tool's policy.
+func (t *LocalTool) Review(ctx context.Context, call tools.Call) (tools.Review, error) {
+	lc, err := decodeLocalCall(call)
+	if err != nil {
+		return tools.Review{Decision: tools.Allow}, nil
+	}
+	dir := ""
+	if d := lc.Action.WorkingDirectory; d != nil && t.Executor != nil {
+		if s := t.Executor.init(); s.err == nil {
+			if w, err := s.workdir(*d); err == nil {
+				dir = w
+			} else {
+				return tools.Review{Decision: tools.Deny, Reason: err.Error()}, nil
+			}
+		}
+	}
+	v := t.Policy.CheckArgv(lc.Action.Command)
+	return review(t.Executor, call, "local_shell", lc.Action.Command, dir, v), nil
+}
