@@ -23,7 +23,7 @@ const DefaultTimeout = 60 * time.Second
 
 // abandonAfter is how long Call waits for a function to return once its
 // context is done before it gives up on it.
-var abandonAfter = time.Second
+const abandonAfter = time.Second
 
 // maxOutput is the API's limit on a string output (10 MiB).
 const maxOutput = 10 << 20
@@ -102,7 +102,8 @@ type Tool struct {
 	params    json.RawMessage
 	strict    bool
 	validator *validator // nil for custom tools
-	invoke    func(ctx context.Context, input string) (any, error)
+	// prepare decodes the input and returns the call of the function.
+	prepare func(input string) (invocation, error)
 	approval  ApprovalFunc
 	serial    bool
 	timeout   time.Duration
@@ -135,12 +136,12 @@ func New[In, Out any](name, description string, fn func(ctx context.Context, in 
 		panic(fmt.Sprintf("function: tool %q: nil function", name))
 	}
 	params, strict := deriveSchema(name, reflect.TypeFor[In](), !o.NonStrict, o.Logger)
-	return newFunction(name, description, params, strict, o, func(ctx context.Context, args string) (any, error) {
+	return newFunction(name, description, params, strict, o, func(args string) (invocation, error) {
 		var in In
 		if err := json.Unmarshal([]byte(args), &in); err != nil {
-			return nil, &argumentsError{err: err}
+			return nil, err
 		}
-		return fn(ctx, in)
+		return func(ctx context.Context) (any, error) { return fn(ctx, in) }, nil
 	})
 }
 
@@ -197,8 +198,8 @@ func NewRaw(name, description string, schema json.RawMessage, fn func(ctx contex
 	}
 	params := json.RawMessage(buf.Bytes())
 	strict := !o.NonStrict && isStrictSchema(params)
-	return newFunction(name, description, params, strict, o, func(ctx context.Context, args string) (any, error) {
-		return fn(ctx, json.RawMessage(args))
+	return newFunction(name, description, params, strict, o, func(args string) (invocation, error) {
+		return func(ctx context.Context) (any, error) { return fn(ctx, json.RawMessage(args)) }, nil
 	})
 }
 
@@ -223,7 +224,9 @@ func NewCustom(name, description string, fn func(ctx context.Context, input stri
 	}
 	t := tool(name, "custom", o)
 	t.def = responses.MustToolDefinition(def)
-	t.invoke = func(ctx context.Context, input string) (any, error) { return fn(ctx, input) }
+	t.prepare = func(input string) (invocation, error) {
+		return func(ctx context.Context) (any, error) { return fn(ctx, input) }, nil
+	}
 	return t
 }
 
@@ -255,13 +258,16 @@ func tool(name, kind string, o Options) *Tool {
 	return &Tool{name: name, kind: kind, approval: o.NeedsApproval, serial: o.Serial, timeout: o.Timeout, logger: o.Logger}
 }
 
-func newFunction(name, description string, params json.RawMessage, strict bool, o Options, invoke func(context.Context, string) (any, error)) *Tool {
+// invocation is one call of the function with its input decoded.
+type invocation func(ctx context.Context) (any, error)
+
+func newFunction(name, description string, params json.RawMessage, strict bool, o Options, prepare func(string) (invocation, error)) *Tool {
 	v, err := compile(name, params)
 	if err != nil {
 		panic(fmt.Sprintf("function: tool %q: %v", name, err))
 	}
 	t := tool(name, "function", o)
-	t.params, t.strict, t.validator, t.invoke = params, strict, v, invoke
+	t.params, t.strict, t.validator, t.prepare = params, strict, v, prepare
 	t.def = responses.MustToolDefinition(responses.FunctionTool{Type: "function", Name: name, Description: description, Parameters: params, Strict: strict})
 	return t
 }
@@ -356,11 +362,6 @@ func (t *Tool) input(call tools.Call) (string, json.RawMessage, error) {
 	return "", nil, fmt.Errorf("%s tool %q cannot answer a %s item", t.kind, t.name, call.Type)
 }
 
-// argumentsError reports arguments that could not be decoded into In.
-type argumentsError struct{ err error }
-
-func (e *argumentsError) Error() string { return e.err.Error() }
-
 // Call runs the function for one function_call (or custom_tool_call) item
 // and returns its output item: function_call_output (custom_tool_call_output)
 // with the same call_id and caller.
@@ -387,7 +388,11 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error
 			return responses.Item{}, fmt.Errorf("invalid arguments: %w", err)
 		}
 	}
-	out, err := t.run(ctx, call.CallID, input)
+	invoke, err := t.prepare(input)
+	if err != nil {
+		return responses.Item{}, fmt.Errorf("invalid arguments: %w", err)
+	}
+	out, err := t.run(ctx, call.CallID, invoke)
 	if err != nil {
 		return responses.Item{}, err
 	}
@@ -409,7 +414,7 @@ type result struct {
 
 var errPanic = errors.New("the tool crashed (internal error); its details were logged")
 
-func (t *Tool) run(ctx context.Context, callID, input string) (any, error) {
+func (t *Tool) run(ctx context.Context, callID string, invoke invocation) (any, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -426,7 +431,7 @@ func (t *Tool) run(ctx context.Context, callID, input string) (any, error) {
 				done <- result{panicked: true}
 			}
 		}()
-		out, err := t.invoke(cctx, input)
+		out, err := invoke(cctx)
 		done <- result{out: out, err: err}
 	}()
 	var r result
@@ -460,10 +465,6 @@ func (t *Tool) run(ctx context.Context, callID, input string) (any, error) {
 			return nil, fmt.Errorf("timed out after %v", t.timeout)
 		}
 		return nil, fmt.Errorf("timed out after %v: %w", t.timeout, r.err)
-	}
-	var ae *argumentsError
-	if errors.As(r.err, &ae) {
-		return nil, fmt.Errorf("invalid arguments: %w", ae.err)
 	}
 	return nil, r.err
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -168,10 +169,6 @@ func TestCallFailures(t *testing.T) {
 			functionCall("fail", `{}`), "no such city", false},
 		{"panic", New("boom", "", func(context.Context, struct{}) (string, error) { panic("secret internals") }, &Options{Logger: logger}),
 			functionCall("boom", `{}`), "the tool crashed (internal error)", false},
-		{"timeout", New("slow", "", func(ctx context.Context, _ struct{}) (string, error) {
-			<-ctx.Done()
-			return "", ctx.Err()
-		}, &Options{Timeout: 20 * time.Millisecond}), functionCall("slow", `{}`), "timed out after 20ms", false},
 		{"timeout with wrapped error", New("slow", "", func(ctx context.Context, _ struct{}) (string, error) {
 			<-ctx.Done()
 			return "", fmt.Errorf("query: %w", ctx.Err())
@@ -250,26 +247,67 @@ func TestCallCancelled(t *testing.T) {
 	assert.Equal(t, context.Canceled, err)
 }
 
+func TestTimeouts(t *testing.T) {
+	waitForCtx := func(ctx context.Context, _ struct{}) (string, error) {
+		<-ctx.Done()
+		return "", ctx.Err()
+	}
+	for _, tc := range []struct {
+		name    string
+		timeout time.Duration
+		want    time.Duration // when Call returns, in the bubble's fake time
+		wantErr string
+	}{
+		{"default", 0, DefaultTimeout, "timed out after 1m0s"},
+		{"explicit", 5 * time.Second, 5 * time.Second, "timed out after 5s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tool := New("wait", "", waitForCtx, &Options{Timeout: tc.timeout})
+				start := time.Now()
+				_, err := tool.Call(t.Context(), functionCall("wait", `{}`))
+				assert.Equal(t, tc.want, time.Since(start))
+				assert.EqualError(t, err, tc.wantErr)
+			})
+		})
+	}
+
+	t.Run("negative means none", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			tool := New("sleep", "", func(ctx context.Context, _ struct{}) (string, error) {
+				select {
+				case <-time.After(24 * time.Hour):
+					return "rested", nil
+				case <-ctx.Done():
+					return "", ctx.Err()
+				}
+			}, &Options{Timeout: -1})
+			it, err := tool.Call(t.Context(), functionCall("sleep", `{}`))
+			require.NoError(t, err)
+			assert.Equal(t, "rested", textOutput(t, it))
+		})
+	})
+}
+
 func TestCallAbandonsStuckFunction(t *testing.T) {
-	defer func(d time.Duration) { abandonAfter = d }(abandonAfter)
-	abandonAfter = 20 * time.Millisecond
-	release := make(chan struct{})
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	tool := New("stuck", "", func(context.Context, struct{}) (string, error) {
-		<-release // ignores its context
-		return "late", nil
-	}, &Options{Timeout: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(&lockedWriter{mu: &mu, w: &logs}, nil))})
-	start := time.Now()
-	_, err := tool.Call(t.Context(), functionCall("stuck", `{}`))
-	elapsed := time.Since(start)
-	close(release)
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "timed out after 10ms")
-	assert.Less(t, elapsed, 5*time.Second)
-	mu.Lock()
-	assert.Contains(t, logs.String(), "ignored cancellation")
-	mu.Unlock()
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var logs bytes.Buffer
+		var mu sync.Mutex
+		tool := New("stuck", "", func(context.Context, struct{}) (string, error) {
+			<-release // ignores its context
+			return "late", nil
+		}, &Options{Timeout: 10 * time.Second, Logger: slog.New(slog.NewTextHandler(&lockedWriter{mu: &mu, w: &logs}, nil))})
+		start := time.Now()
+		_, err := tool.Call(t.Context(), functionCall("stuck", `{}`))
+		assert.Equal(t, 10*time.Second+abandonAfter, time.Since(start), "gives up a grace period after the timeout")
+		assert.EqualError(t, err, "timed out after 10s")
+		close(release)
+		synctest.Wait()
+		mu.Lock()
+		assert.Contains(t, logs.String(), "ignored cancellation")
+		mu.Unlock()
+	})
 }
 
 func TestReview(t *testing.T) {
