@@ -103,11 +103,11 @@ type Tool struct {
 	strict    bool
 	validator *validator // nil for custom tools
 	// prepare decodes the input and returns the call of the function.
-	prepare func(input string) (invocation, error)
-	approval  ApprovalFunc
-	serial    bool
-	timeout   time.Duration
-	logger    *slog.Logger
+	prepare  func(input string) (invocation, error)
+	approval ApprovalFunc
+	serial   bool
+	timeout  time.Duration
+	logger   *slog.Logger
 }
 
 var (
