@@ -1,0 +1,276 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/agentloop/agentloop/responses"
+	"github.com/agentloop/agentloop/tools"
+)
+
+// Client is what the loop needs from a Responses transport.
+// [*responses.Client] implements it; tests and other transports can too.
+type Client interface {
+	Create(ctx context.Context, req *responses.Request) (*responses.Response, error)
+	Stream(ctx context.Context, req *responses.Request) (*responses.Stream, error)
+}
+
+var _ Client = (*responses.Client)(nil)
+
+// Options configures an [Agent]. The zero value of every field means the
+// documented default.
+type Options struct {
+	// Instructions are sent with every request (they are not inherited
+	// through previous_response_id).
+	Instructions string
+
+	// Tools are the tools the model may call. Two tools that route the same
+	// calls (same function name, or two shell tools) make New panic.
+	Tools []tools.Tool
+	// Toolsets supply tools that may change between turns (MCP servers);
+	// they are listed again before every request.
+	Toolsets []tools.Toolset
+
+	// Approver decides calls whose tool asks for approval and hosted MCP
+	// approval requests. Nil declines every such call with a message that
+	// no approver is configured.
+	Approver Approver
+
+	// MaxTurns bounds the number of requests of one run. Zero means 32.
+	MaxTurns int
+	// MaxParallel bounds the calls of one response that run at once. Zero
+	// means 8; one runs calls one at a time.
+	MaxParallel int
+	// ParallelToolCalls is sent as parallel_tool_calls. Nil sends true. When
+	// false, calls also run one at a time.
+	ParallelToolCalls *bool
+
+	// Stateless sends store:false and the whole transcript on every request
+	// (with reasoning items and their encrypted content in place), instead
+	// of chaining by previous_response_id.
+	Stateless bool
+	// DisableStreaming uses non-streaming create. Streaming (the default)
+	// yields text deltas as they arrive and starts each call as soon as its
+	// item is complete.
+	DisableStreaming bool
+
+	// Request holds the other create parameters, sent on every request:
+	// Include, MaxOutputTokens, Metadata, Reasoning, Temperature, Text,
+	// ToolChoice, TopP, Truncation, Prompt, Conversation and Extra. Its
+	// Model, Input, Instructions, Tools, Store, Stream, ParallelToolCalls and
+	// PreviousResponseID are set by the loop and ignored here.
+	Request responses.Request
+
+	// StopAtTools ends the run after a call of one of these tools has run;
+	// the run's final text is that call's output.
+	StopAtTools []string
+
+	// ToolTimeout bounds each call. Zero means no bound beyond the tool's
+	// own (function tools and shell commands have their own timeouts).
+	ToolTimeout time.Duration
+
+	// MaxTotalTokens ends the run cleanly once the tokens used by its
+	// responses reach it. Zero means no budget.
+	MaxTotalTokens int64
+	// MaxDuration ends the run cleanly after a turn that finishes past it.
+	// Zero means no budget. (Use a context deadline to stop mid-turn.)
+	MaxDuration time.Duration
+
+	// Logger receives debug logs and recovered tool panics. Nil discards.
+	Logger *slog.Logger
+}
+
+// An Agent runs a model with tools. It is safe for concurrent use: several
+// runs may share one Agent. "Approve always" decisions are remembered by the
+// Agent for its lifetime.
+type Agent struct {
+	client Client
+	model  string
+	opts   Options
+	log    *slog.Logger
+
+	mu     sync.Mutex
+	always map[string]bool // approval keys approved for the session
+}
+
+// New returns an Agent that calls model through client. A nil opts uses the
+// defaults. New panics if two tools route the same calls.
+func New(client Client, model string, opts *Options) *Agent {
+	a := &Agent{client: client, model: model, always: map[string]bool{}}
+	if opts != nil {
+		a.opts = *opts
+		a.opts.Tools = slices.Clone(opts.Tools)
+		a.opts.Toolsets = slices.Clone(opts.Toolsets)
+		a.opts.StopAtTools = slices.Clone(opts.StopAtTools)
+	}
+	if a.opts.MaxTurns <= 0 {
+		a.opts.MaxTurns = 32
+	}
+	if a.opts.MaxParallel <= 0 {
+		a.opts.MaxParallel = 8
+	}
+	a.log = a.opts.Logger
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if _, err := newRouter(a.opts.Tools); err != nil {
+		panic("agent.New: " + err.Error())
+	}
+	return a
+}
+
+// Model returns the model the agent calls.
+func (a *Agent) Model() string { return a.model }
+
+func (a *Agent) approvedAlways(key string) bool {
+	if key == "" {
+		return false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.always[key]
+}
+
+func (a *Agent) rememberAlways(key string) {
+	if key == "" {
+		return
+	}
+	a.mu.Lock()
+	a.always[key] = true
+	a.mu.Unlock()
+}
+
+func (a *Agent) alwaysKeys() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	keys := make([]string, 0, len(a.always))
+	for k := range a.always {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Approver decides whether a call may run. The CLI's terminal prompt, an
+// allow-list policy and a web UI that answers later are all Approvers.
+//
+// Approve is called from the loop's scheduling goroutine, one request at a
+// time per run, in call order.
+type Approver interface {
+	Approve(ctx context.Context, req tools.ApprovalRequest) (Approval, error)
+}
+
+// ApproverFunc adapts a function to [Approver].
+type ApproverFunc func(ctx context.Context, req tools.ApprovalRequest) (Approval, error)
+
+// Approve calls f.
+func (f ApproverFunc) Approve(ctx context.Context, req tools.ApprovalRequest) (Approval, error) {
+	return f(ctx, req)
+}
+
+// Approval is an approver's answer.
+type Approval struct {
+	Approved bool
+	// Always remembers the approval for the request's Key for the rest of
+	// the session (the Agent's lifetime, and any RunState resumed from it).
+	Always bool
+	// Reason is told to the model when the call is declined.
+	Reason string
+	// Defer means the approver cannot answer now: the run stops after the
+	// other calls of the turn with [Result.Pending] set, and [Agent.Resume]
+	// continues it once decisions are known.
+	Defer bool
+}
+
+// Approve, Deny and Defer are convenient Approval values.
+var (
+	Approve = Approval{Approved: true}
+	Defer   = Approval{Defer: true}
+)
+
+// Deny returns an Approval that declines with reason.
+func Deny(reason string) Approval { return Approval{Reason: reason} }
+
+// AutoApprove is an Approver that approves everything. Use it only where
+// every tool is safe to run unattended.
+var AutoApprove Approver = ApproverFunc(func(context.Context, tools.ApprovalRequest) (Approval, error) {
+	return Approve, nil
+})
+
+// router maps call items to tools.
+type router struct {
+	byKey map[string]tools.Tool
+	defs  []responses.ToolDefinition
+	names []string
+}
+
+// routeKey returns the key under which a tool definition receives calls, or
+// "" for definition-only (hosted) tools.
+func routeKey(def responses.ToolDefinition) string {
+	switch def.Type {
+	case "function":
+		return responses.TypeFunctionCall + "/" + def.Name
+	case "custom":
+		return responses.TypeCustomToolCall + "/" + def.Name
+	case "shell":
+		return responses.TypeShellCall
+	case "local_shell":
+		return responses.TypeLocalShellCall
+	case "apply_patch":
+		return responses.TypeApplyPatchCall
+	case "computer", "computer_use_preview":
+		return responses.TypeComputerCall
+	}
+	return ""
+}
+
+// callRouteKey returns the routing key of a call item.
+func callRouteKey(it responses.Item) string {
+	switch it.Type {
+	case responses.TypeFunctionCall, responses.TypeCustomToolCall:
+		return it.Type + "/" + it.Name
+	}
+	return it.Type
+}
+
+func newRouter(ts []tools.Tool) (*router, error) {
+	r := &router{byKey: make(map[string]tools.Tool, len(ts))}
+	for _, t := range ts {
+		def := t.Definition()
+		r.defs = append(r.defs, def)
+		key := routeKey(def)
+		if key == "" {
+			continue
+		}
+		if _, dup := r.byKey[key]; dup {
+			return nil, fmt.Errorf("two tools handle %s", key)
+		}
+		r.byKey[key] = t
+		name := def.Name
+		if name == "" {
+			name = def.Type
+		}
+		r.names = append(r.names, name)
+	}
+	return r, nil
+}
+
+// tools lists the static tools and those of every toolset.
+func (a *Agent) router(ctx context.Context) (*router, error) {
+	if len(a.opts.Toolsets) == 0 {
+		return newRouter(a.opts.Tools)
+	}
+	all := slices.Clone(a.opts.Tools)
+	for _, ts := range a.opts.Toolsets {
+		more, err := ts.Tools(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list tools: %w", err)
+		}
+		all = append(all, more...)
+	}
+	return newRouter(all)
+}

@@ -1,0 +1,42 @@
+// Package agent runs a model with tools on the Responses API: the agent loop.
+//
+// # The loop
+//
+// One run repeats a turn until the model stops calling tools:
+//
+//  1. request: model, instructions, the definitions of every tool, the
+//     other parameters, and the new input items: the user's input on the
+//     first turn, the outputs of the previous turn's calls afterwards. The
+//     request chains to the previous response by previous_response_id, or,
+//     in stateless mode (store:false), carries the whole transcript.
+//  2. calls: each call item of the response (function, custom, shell,
+//     local shell, apply_patch, computer) is routed by type and name to the
+//     tool that declared it. With streaming, a call starts as soon as its
+//     item is complete. A tool that asks for approval consults the
+//     [Approver] first; hosted MCP approval requests go to it as well.
+//  3. outputs: every call yields exactly one output item, in call order. A
+//     failure (bad arguments, unknown tool, panic, timeout, denial) is an
+//     output the model can read, not an error of the run.
+//  4. next request: the outputs become the next request's input. The run
+//     ends when a response has no calls, at MaxTurns, at a budget or a
+//     stop tool, or when the context ends.
+//
+// # Use
+//
+//	client := responses.NewClient(&responses.ClientOptions{APIKey: key})
+//	weather := function.New("weather", "Weather in a city.",
+//		func(ctx context.Context, in struct{ City string `json:"city"` }) (string, error) {
+//			return "sunny in " + in.City, nil
+//		})
+//	a := agent.New(client, "gpt-4o", &agent.Options{Tools: []tools.Tool{weather}})
+//	res, err := a.Run(ctx, "What is the weather in Paris?")
+//
+// [Agent.Stream] yields the same run as events (text deltas, tool calls
+// started and finished, approvals, usage) for a UI. When an approver defers,
+// the run returns [Result.Pending] and a [RunState] that marshals to JSON;
+// [Agent.Resume] continues it, in the same process or another.
+//
+// Errors of the run are Go errors: HTTP and API errors from the client,
+// [*ResponseError] for failed or incomplete responses, [ErrMaxTurns], and
+// the context's error. Each comes with the partial [Result].
+package agent

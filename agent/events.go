@@ -1,0 +1,110 @@
+package agent
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/agentloop/agentloop/responses"
+	"github.com/agentloop/agentloop/tools"
+)
+
+// EventSchemaVersion is the version of the JSON form of [Event]. It changes
+// only when a field changes meaning or disappears; new fields and kinds may
+// be added within a version.
+const EventSchemaVersion = 1
+
+// EventKind names what an [Event] reports.
+type EventKind string
+
+// Event kinds, in the order a run typically emits them.
+const (
+	// EventTurnStarted: a request is about to be sent (Turn is its number).
+	EventTurnStarted EventKind = "turn_started"
+	// EventTextDelta: Delta is the next piece of the assistant's text.
+	EventTextDelta EventKind = "text_delta"
+	// EventReasoningDelta: Delta is the next piece of a reasoning summary.
+	EventReasoningDelta EventKind = "reasoning_delta"
+	// EventItemDone: Item is a finished output item of the model.
+	EventItemDone EventKind = "item_done"
+	// EventServer: Server is a stream event the loop does not interpret
+	// (hosted tool progress, annotations, ...).
+	EventServer EventKind = "server_event"
+	// EventApprovalRequested: Approval.Request is put to the Approver.
+	EventApprovalRequested EventKind = "approval_requested"
+	// EventApprovalDecided: Approval holds the request and the decision.
+	EventApprovalDecided EventKind = "approval_decided"
+	// EventToolStarted: Tool describes a call that starts running.
+	EventToolStarted EventKind = "tool_started"
+	// EventToolProgress: Tool.Progress reports progress of a running call.
+	EventToolProgress EventKind = "tool_progress"
+	// EventToolFinished: Tool describes a finished (or refused) call with
+	// its outcome, duration and output item.
+	EventToolFinished EventKind = "tool_finished"
+	// EventTurnCompleted: Response finished; Usage is that response's usage.
+	EventTurnCompleted EventKind = "turn_completed"
+	// EventRunCompleted: the run ended; Result is its result.
+	EventRunCompleted EventKind = "run_completed"
+)
+
+// Event is one thing that happened in a run. Which fields are set depends on
+// Kind. Events marshal to JSON (one object per event) for logs and UIs.
+type Event struct {
+	Kind EventKind `json:"kind"`
+	Turn int       `json:"turn"`
+	Time time.Time `json:"time"`
+
+	Delta    string           `json:"delta,omitempty"`
+	Item     *responses.Item  `json:"item,omitempty"`
+	Server   *ServerEvent     `json:"server,omitempty"`
+	Tool     *ToolEvent       `json:"tool,omitempty"`
+	Approval *ApprovalEvent   `json:"approval,omitempty"`
+	Usage    *responses.Usage `json:"usage,omitempty"`
+	Response *ResponseInfo    `json:"response,omitempty"`
+	Result   *Result          `json:"result,omitempty"`
+}
+
+// ServerEvent is a stream event passed through: its type and JSON.
+type ServerEvent struct {
+	Type string          `json:"type"`
+	JSON json.RawMessage `json:"json,omitempty"`
+}
+
+// ResponseInfo summarises a finished response.
+type ResponseInfo struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+// Outcome is how a call ended.
+type Outcome string
+
+// Call outcomes.
+const (
+	OutcomeOK       Outcome = "ok"       // ran and succeeded
+	OutcomeError    Outcome = "error"    // ran and failed (error output, non-zero exit, failed patch)
+	OutcomeDenied   Outcome = "denied"   // refused by policy or by the approver; never ran
+	OutcomeDeferred Outcome = "deferred" // waiting for an approval decision
+	OutcomeCanceled Outcome = "canceled" // stopped by the run's context
+	OutcomeUnknown  Outcome = "unknown_tool"
+)
+
+// ToolEvent describes one call.
+type ToolEvent struct {
+	CallID   string          `json:"call_id"`
+	Type     string          `json:"type"` // call item type
+	Name     string          `json:"name"` // tool name (function/custom/MCP) or item type
+	Call     responses.Item  `json:"call"`
+	Outcome  Outcome         `json:"outcome,omitempty"`
+	Error    string          `json:"error,omitempty"`
+	Duration time.Duration   `json:"duration_ns,omitempty"`
+	Output   *responses.Item `json:"output,omitempty"`
+	Progress *tools.Progress `json:"progress,omitempty"`
+}
+
+// ApprovalEvent describes an approval request and, once decided, its answer.
+type ApprovalEvent struct {
+	Request  tools.ApprovalRequest `json:"request"`
+	Decision *Approval             `json:"decision,omitempty"`
+	// Remembered is true when an earlier "approve always" answered it.
+	Remembered bool `json:"remembered,omitempty"`
+}

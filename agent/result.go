@@ -1,0 +1,105 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/agentloop/agentloop/responses"
+	"github.com/agentloop/agentloop/tools"
+)
+
+// Result is what a run produced. When a run fails, the error is returned
+// together with the partial Result.
+type Result struct {
+	// Text is the final assistant text (or, when the run stopped at a
+	// StopAtTools tool, that call's output).
+	Text string `json:"text"`
+	// Items are the items of this run in order: the model's output items
+	// and the outputs sent back for its calls.
+	Items []responses.Item `json:"items,omitempty"`
+	// ResponseID is the id of the last response; pass it to
+	// [WithPreviousResponse] to continue the conversation.
+	ResponseID string `json:"response_id,omitempty"`
+	// Transcript is the whole conversation in stateless mode (input items,
+	// outputs, results); pass it to [WithTranscript] to continue.
+	Transcript []responses.Item `json:"transcript,omitempty"`
+	// Usage is summed over the run's responses.
+	Usage responses.Usage `json:"usage"`
+	// Turns is the number of responses created.
+	Turns int `json:"turns"`
+	// ToolCalls counts the calls that ran (not the declined ones).
+	ToolCalls int `json:"tool_calls"`
+	// StopReason says why the run ended: "done", "stop_tool", "max_tokens",
+	// "max_duration" or "pending_approval".
+	StopReason string `json:"stop_reason"`
+
+	// Pending lists the approvals an approver deferred; State continues the
+	// run with [Agent.Resume] once they are decided.
+	Pending []PendingApproval `json:"pending,omitempty"`
+	State   *RunState         `json:"state,omitempty"`
+}
+
+// PendingApproval is a deferred approval request.
+type PendingApproval struct {
+	CallID  string                `json:"call_id"`
+	Request tools.ApprovalRequest `json:"request"`
+}
+
+// Decision answers a [PendingApproval] when resuming.
+type Decision struct {
+	CallID string `json:"call_id"`
+	Approval
+}
+
+// RunState is a run stopped for approvals. It marshals to JSON and can be
+// resumed by a new Agent (with the same tools) in another process.
+type RunState struct {
+	Version            int                       `json:"version"`
+	Model              string                    `json:"model"`
+	Turns              int                       `json:"turns"`
+	PreviousResponseID string                    `json:"previous_response_id,omitempty"`
+	Transcript         []responses.Item          `json:"transcript,omitempty"`
+	Items              []responses.Item          `json:"items,omitempty"`
+	Calls              []responses.Item          `json:"calls"`             // the turn's calls and approval requests, in order
+	Outputs            map[string]responses.Item `json:"outputs,omitempty"` // by call key, for calls already answered
+	Pending            []PendingApproval         `json:"pending"`
+	Input              []responses.Item          `json:"input,omitempty"` // ready for the next request (a run stopped by a budget)
+	Usage              responses.Usage           `json:"usage"`
+	ToolCalls          int                       `json:"tool_calls"`
+	AlwaysApproved     []string                  `json:"always_approved,omitempty"`
+}
+
+const runStateVersion = 1
+
+// ErrMaxTurns is wrapped by the error of a run that reached MaxTurns.
+var ErrMaxTurns = errors.New("agent: maximum number of turns reached")
+
+// ResponseError reports a response that ended failed or incomplete.
+type ResponseError struct {
+	ResponseID string
+	Status     string                   // "failed", "incomplete" or "cancelled"
+	Err        *responses.ResponseError // for failed responses
+	Reason     string                   // incomplete_details.reason
+}
+
+func (e *ResponseError) Error() string {
+	switch {
+	case e.Err != nil:
+		return fmt.Sprintf("agent: response %s %s: %s: %s", e.ResponseID, e.Status, e.Err.Code, e.Err.Message)
+	case e.Reason != "":
+		return fmt.Sprintf("agent: response %s %s: %s", e.ResponseID, e.Status, e.Reason)
+	}
+	return fmt.Sprintf("agent: response %s %s", e.ResponseID, e.Status)
+}
+
+// InvariantError reports a request the loop refused to send because a call
+// of the previous response had no output, or more than one. It means a bug
+// in a tool or in the loop; the run ends.
+type InvariantError struct {
+	Missing   []string // call keys without an output
+	Duplicate []string // call keys with more than one output
+}
+
+func (e *InvariantError) Error() string {
+	return fmt.Sprintf("agent: refusing to send a request with unanswered calls %v and duplicated outputs %v", e.Missing, e.Duplicate)
+}
