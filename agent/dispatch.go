@@ -36,6 +36,7 @@ type dispatcher struct {
 	exclusive sync.RWMutex   // held shared by parallel-safe calls, exclusively by others
 	sem       chan struct{}
 	closeOnce sync.Once
+	submitted int // calls submitted; used by the run's goroutine only
 
 	mu       sync.Mutex
 	outputs  map[string]responses.Item // by call key
@@ -63,6 +64,7 @@ func newDispatcher(r *run, rt *router, parallel bool, decided map[string]Approva
 // submit queues a call. Items submitted twice (streamed, then found again
 // in the final response) run once.
 func (d *dispatcher) submit(it responses.Item) {
+	d.submitted++
 	select {
 	case d.in <- it:
 	case <-d.ctx.Done():

@@ -292,7 +292,17 @@ func (r *run) exchange(req *responses.Request, d *dispatcher) (*responses.Respon
 			}
 		}
 	} else {
-		resp, err = r.stream(req, d)
+		for attempt := 0; ; attempt++ {
+			resp, err = r.stream(req, d)
+			// The client retries a broken stream only until an output item
+			// has been delivered. If none of the delivered items was a call,
+			// nothing has been acted on and the turn can be asked again.
+			var se *responses.StreamError
+			if err == nil || !errors.As(err, &se) || d.submitted > 0 || attempt >= 2 || r.ctx.Err() != nil {
+				break
+			}
+			r.a.log.Warn("stream broke after output; retrying the turn", "turn", r.turn, "err", err)
+		}
 	}
 	if err != nil {
 		d.abort()
