@@ -27,7 +27,7 @@
 //	weather := function.New("weather", "Weather in a city.",
 //		func(ctx context.Context, in struct{ City string `json:"city"` }) (string, error) {
 //			return "sunny in " + in.City, nil
-//		})
+//		}, nil)
 //	a := agent.New(client, "gpt-4o", &agent.Options{Tools: []tools.Tool{weather}})
 //	res, err := a.Run(ctx, "What is the weather in Paris?")
 //

@@ -66,7 +66,7 @@ func input(t *testing.T, r rt.Request) []string {
 }
 
 func fnOutput(callID, output string) string {
-	return string(responses.MustJSON(map[string]string{"type": "function_call_output", "call_id": callID, "output": output}))
+	return string(responses.MustJSON(responses.FunctionCallOutput{Type: "function_call_output", CallID: callID, Output: responses.MustJSON(output)}))
 }
 
 func userMsg(text string) string {
