@@ -230,9 +230,19 @@ func (e *Executor) Run(ctx context.Context, c Command) (Result, error) {
 	defer cleanup()
 
 	res, err := run(ctx, cmd, timeout, grace, limit)
-	if s.box != nil && err == nil && !res.TimedOut && res.ExitCode != 0 && looksDenied(res.Stderr) {
-		res.SandboxDenied = true
-		res.Stderr += s.box.denialNote()
+	if s.box != nil {
+		var se *startError
+		if errors.As(err, &se) {
+			err = s.box.startError(err)
+		}
+		if err == nil && res.ExitCode == helperFailed && strings.HasPrefix(res.Stderr, helperFailurePrefix) {
+			// The helper could not apply the sandbox; nothing ran.
+			return Result{}, fmt.Errorf("shell: %w: %s", ErrSandboxUnavailable, strings.TrimSpace(strings.TrimPrefix(res.Stderr, helperFailurePrefix)))
+		}
+		if err == nil && !res.TimedOut && res.ExitCode != 0 && looksDenied(res.Stderr) {
+			res.SandboxDenied = true
+			res.Stderr += s.box.denialNote()
+		}
 	}
 	s.log.DebugContext(ctx, "shell command", "argv", argv, "dir", dir, "exit", res.ExitCode,
 		"timed_out", res.TimedOut, "duration", res.Duration, "omitted", res.Omitted, "err", err)
@@ -376,7 +386,7 @@ func run(ctx context.Context, cmd *exec.Cmd, timeout, grace time.Duration, limit
 	outW.Close()
 	errW.Close()
 	if err != nil {
-		return Result{}, fmt.Errorf("shell: start %s: %w", cmd.Args[0], err)
+		return Result{}, &startError{fmt.Errorf("shell: start %s: %w", cmd.Args[0], err)}
 	}
 	pgid := cmd.Process.Pid
 
@@ -438,6 +448,12 @@ func run(ctx context.Context, cmd *exec.Cmd, timeout, grace time.Duration, limit
 	}
 	return res, nil
 }
+
+// startError marks a failure to start a process.
+type startError struct{ err error }
+
+func (e *startError) Error() string { return e.err.Error() }
+func (e *startError) Unwrap() error { return e.err }
 
 // exitCode returns the exit status of a finished command, or 128 plus the
 // signal that ended it.

@@ -1,9 +1,6 @@
 package shell
 
-import (
-	"errors"
-	"os/exec"
-)
+import "errors"
 
 // SandboxMode says what a command may touch.
 type SandboxMode string
@@ -26,21 +23,3 @@ const (
 // not install the sandbox helper. The command is never run unsandboxed.
 var ErrSandboxUnavailable = errors.New("sandbox unavailable")
 
-// sandboxConfig is the per-executor sandbox set-up.
-type sandboxConfig struct {
-	mode SandboxMode
-}
-
-func newSandboxConfig(mode SandboxMode, root string, writable []string, network bool) (*sandboxConfig, error) {
-	return nil, errors.Join(ErrSandboxUnavailable, errors.New("not implemented yet: use DangerFullAccess"))
-}
-
-func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.Cmd, func(), error) {
-	return nil, nil, ErrSandboxUnavailable
-}
-
-func (b *sandboxConfig) denialNote() string { return "" }
-
-// RunSandboxHelperIfRequested must be called at the start of main (and of
-// TestMain in tests) by programs that run sandboxed commands.
-func RunSandboxHelperIfRequested() {}

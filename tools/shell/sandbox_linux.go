@@ -1,0 +1,270 @@
+package shell
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/landlock-lsm/go-landlock/landlock"
+	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
+	"golang.org/x/sys/unix"
+)
+
+// helperArg is the hidden first argument that makes a program started by an
+// Executor act as the sandbox helper.
+const helperArg = "__agentloop_shell_sandbox_helper__"
+
+// minLandlockABI is the oldest Landlock ABI whose filesystem rights cover
+// every write (ABI 3 adds truncate).
+const minLandlockABI = 3
+
+// helperFailed is the helper's exit status when it cannot apply the sandbox;
+// its stderr then starts with helperFailurePrefix.
+const (
+	helperFailed        = 126
+	helperFailurePrefix = "agentloop sandbox: "
+)
+
+// helperInstalled is set by RunSandboxHelperIfRequested: re-executing this
+// program as the helper is then known to be safe.
+var helperInstalled atomic.Bool
+
+// RunSandboxHelperIfRequested makes this program usable as the sandbox
+// helper. Programs that run commands in [ReadOnly] or [WorkspaceWrite] mode
+// must call it first thing in main (and tests in TestMain, before m.Run):
+//
+//	func main() {
+//		shell.RunSandboxHelperIfRequested()
+//		...
+//	}
+//
+// A sandboxed command is started by re-executing this program (through
+// /proc/self/exe) with a hidden first argument, in fresh user, PID and (for
+// no network) network namespaces. In that process RunSandboxHelperIfRequested
+// applies the Landlock rules and executes the command; it never returns
+// there, and exits with status 126 if the sandbox cannot be applied. In
+// every other process it only records that the helper is available and
+// returns at once. Without the call, sandboxed modes fail with
+// [ErrSandboxUnavailable] instead of running the command unsandboxed.
+func RunSandboxHelperIfRequested() {
+	if len(os.Args) > 1 && os.Args[1] == helperArg {
+		err := runHelper(os.Args[2:])
+		fmt.Fprintf(os.Stderr, "%s%v\n", helperFailurePrefix, err)
+		os.Exit(helperFailed)
+	}
+	helperInstalled.Store(true)
+}
+
+// helperSpec is what the parent tells the helper, as JSON in argv.
+type helperSpec struct {
+	Path     string   // the program to execute, absolute
+	Writable []string // directories writable (besides a few device files)
+	Network  bool
+	ABI      int // the kernel's Landlock ABI, as probed by the parent
+}
+
+// runHelper applies the sandbox to this thread and executes the command.
+// It returns only on failure.
+func runHelper(args []string) error {
+	if len(args) < 2 {
+		return errors.New("helper: missing arguments")
+	}
+	var spec helperSpec
+	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
+		return fmt.Errorf("helper: %w", err)
+	}
+	argv := args[1:]
+	if err := readOnlyMounts(spec.Writable); err != nil {
+		return err
+	}
+
+	cfg := landlock.Config{HandledAccessFS: landlock.V3.HandledAccessFS}
+	if !spec.Network && spec.ABI >= 4 {
+		cfg.HandledAccessNet = landlock.V4.HandledAccessNet
+	}
+	if spec.ABI >= 6 {
+		cfg.Scoped = ll.ScopeSignal
+		if !spec.Network {
+			cfg.Scoped |= ll.ScopeAbstractUnixSocket
+		}
+	}
+	rules := []landlock.Rule{
+		landlock.RODirs("/"),
+		landlock.RWFiles("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty").IgnoreIfMissing(),
+		landlock.RWDirs(spec.Writable...).WithRefer(),
+	}
+	fd, flags, err := cfg.NewRulesetFD(rules...)
+	if err != nil {
+		return fmt.Errorf("landlock: %w", err)
+	}
+	if fd < 0 {
+		return errors.New("landlock: nothing to enforce")
+	}
+	runtime.LockOSThread() // never unlocked: the restricted thread executes the command
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("no_new_privs: %w", err)
+	}
+	if err := ll.LandlockRestrictSelf(fd, flags); err != nil {
+		return fmt.Errorf("landlock restrict: %w", err)
+	}
+	unix.Close(fd)
+	return fmt.Errorf("exec %s: %w", argv[0], syscall.Exec(spec.Path, argv, os.Environ()))
+}
+
+// readOnlyMounts makes every mount of this process's private mount namespace
+// read-only except bind mounts of the writable directories. Landlock does
+// not cover metadata changes (chmod, chown, utimes, xattrs); a read-only
+// mount does. Device files stay usable: a read-only mount does not stop
+// writing to /dev/null.
+func readOnlyMounts(writable []string) error {
+	wd, err := os.Getwd()
+	if err != nil {
+		return fmt.Errorf("mounts: %w", err)
+	}
+	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("mounts: make private: %w", err)
+	}
+	for _, w := range writable {
+		if err := unix.Mount(w, w, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("mounts: bind %s: %w", w, err)
+		}
+	}
+	if err := unix.MountSetattr(-1, "/", unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
+		return fmt.Errorf("mounts: make / read-only: %w", err)
+	}
+	for _, w := range writable {
+		if err := unix.MountSetattr(-1, w, 0, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}); err != nil {
+			return fmt.Errorf("mounts: make %s writable: %w", w, err)
+		}
+	}
+	// The working directory still refers to the mount it was entered on.
+	if err := os.Chdir(wd); err != nil {
+		return fmt.Errorf("mounts: %w", err)
+	}
+	return nil
+}
+
+// sandboxConfig is the sandbox set-up of one executor.
+type sandboxConfig struct {
+	mode     SandboxMode
+	root     string
+	writable []string // extra writable roots, resolved
+	network  bool
+	abi      int
+}
+
+func newSandboxConfig(mode SandboxMode, root string, writable []string, network bool) (*sandboxConfig, error) {
+	if !helperInstalled.Load() {
+		return nil, fmt.Errorf("%w: %s mode needs the sandbox helper: call shell.RunSandboxHelperIfRequested at the start of main (and TestMain)", ErrSandboxUnavailable, mode)
+	}
+	abi, err := ll.LandlockGetABIVersion()
+	if err != nil || abi < minLandlockABI {
+		return nil, fmt.Errorf("%w: %s mode needs Landlock ABI %d or later (kernel 6.2+, enabled at boot); this kernel has ABI %d", ErrSandboxUnavailable, mode, minLandlockABI, max(abi, 0))
+	}
+	b := &sandboxConfig{mode: mode, root: root, network: network, abi: abi}
+	if mode == WorkspaceWrite {
+		for _, w := range writable {
+			d, err := resolveDir(w)
+			if err != nil {
+				return nil, fmt.Errorf("writable root: %w", err)
+			}
+			b.writable = append(b.writable, d)
+		}
+	}
+	return b, nil
+}
+
+// command returns the helper command that runs argv in the sandbox, and a
+// cleanup that removes the command's private temporary directory.
+func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.Cmd, func(), error) {
+	path, err := lookPath(argv[0], env, dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	tmp, err := os.MkdirTemp("", "agentloop-shell-")
+	if err != nil {
+		return nil, nil, fmt.Errorf("shell: private temp dir: %w", err)
+	}
+	cleanup := func() { _ = os.RemoveAll(tmp) }
+	spec := helperSpec{Path: path, Writable: []string{tmp}, Network: b.network, ABI: b.abi}
+	if b.mode == WorkspaceWrite {
+		spec.Writable = append(spec.Writable, b.root)
+		spec.Writable = append(spec.Writable, b.writable...)
+	}
+	js, err := json.Marshal(spec)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	env = append(withoutVar(env, "TMPDIR"), "TMPDIR="+tmp)
+
+	attr := &syscall.SysProcAttr{
+		Setpgid:    true,
+		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWPID | syscall.CLONE_NEWNS,
+	}
+	if !b.network {
+		attr.Cloneflags |= syscall.CLONE_NEWNET
+	}
+	// Map ids onto themselves so files keep their owners. As root the
+	// whole range is mapped: the command stays root inside the namespace,
+	// but its capabilities no longer reach outside it (and Landlock
+	// applies to root like anyone else).
+	uid, gid := os.Getuid(), os.Getgid()
+	if uid == 0 {
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1<<32 - 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1<<32 - 1}}
+		attr.GidMappingsEnableSetgroups = true
+	} else {
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+	}
+	cmd := &exec.Cmd{
+		Path:        "/proc/self/exe",
+		Args:        append([]string{"agentloop-sandbox", helperArg, string(js)}, argv...),
+		Dir:         dir,
+		Env:         env,
+		SysProcAttr: attr,
+	}
+	return cmd, cleanup, nil
+}
+
+// startError explains a failure to start the helper process: without user
+// namespaces the kernel refuses the clone.
+func (b *sandboxConfig) startError(err error) error {
+	if errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EUSERS) {
+		return fmt.Errorf("%w: %s mode needs user, PID and network namespaces: %v", ErrSandboxUnavailable, b.mode, err)
+	}
+	return err
+}
+
+// denialNote is appended to the stderr of a command that failed the way a
+// sandbox denial does.
+func (b *sandboxConfig) denialNote() string {
+	var w string
+	if b.mode == WorkspaceWrite {
+		w = "writes are allowed only under " + strings.Join(append([]string{b.root}, b.writable...), ", ") + " and $TMPDIR"
+	} else {
+		w = "writes are allowed only under $TMPDIR"
+	}
+	net := "network access is blocked"
+	if b.network {
+		net = "network access is allowed"
+	}
+	return fmt.Sprintf("\n[sandbox: this command ran in %s mode: %s; %s. The error above may come from the sandbox.]\n", b.mode, w, net)
+}
+
+func withoutVar(env []string, name string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
