@@ -161,14 +161,14 @@ var idPrefix = map[string]string{
 // JSON is kept byte for byte.
 func finalize(it responses.Item, n, i int) responses.Item {
 	var add []byte
-	if it.ID == "" && !hasKey(it.Raw(), "id") {
+	if it.ID == "" && !(bytes.Contains(it.Raw(), []byte(`"id"`)) && hasKey(it.Raw(), "id")) {
 		prefix := idPrefix[it.Type]
 		if prefix == "" {
 			prefix = "item"
 		}
 		add = fmt.Appendf(add, `"id":%s,`, strconv.Quote(fmt.Sprintf("%s_%d_%d", prefix, n, i)))
 	}
-	if it.IsCall() && it.CallID == "" && !hasKey(it.Raw(), "call_id") {
+	if it.IsCall() && it.CallID == "" && !(bytes.Contains(it.Raw(), []byte(`"call_id"`)) && hasKey(it.Raw(), "call_id")) {
 		add = fmt.Appendf(add, `"call_id":%s,`, strconv.Quote(fmt.Sprintf("call_%d_%d", n, i)))
 	}
 	if add == nil {

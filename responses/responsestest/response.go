@@ -44,15 +44,14 @@ type responseObject struct {
 	Metadata           map[string]string            `json:"metadata"`
 }
 
-// respond makes the response to request n for reply: it assigns the id and
+// respond makes the response to a request of bodyLen bytes for reply: it assigns the id and
 // the item ids, computes usage, stores the response (unless store is false
 // or errEvent is set) and prepares the stream. With errEvent the stream ends
 // with an error event after response.in_progress.
-func (s *Server) respond(n int, req *responses.Request, prev *stored, reply Reply, errEvent *apiError) *response {
+func (s *Server) respond(bodyLen int, req *responses.Request, prev *stored, reply Reply, errEvent *apiError) *response {
 	s.mu.Lock()
 	s.nresp++
 	num := s.nresp
-	bodyLen := len(s.requests[n-1].Body)
 	s.mu.Unlock()
 	id := "resp_" + strconv.Itoa(num)
 

@@ -39,7 +39,9 @@ type Server struct {
 	attempts int // faults already served for script[head]
 	nresp    int // responses created
 	stored   map[string]*stored
+	nreq     int // requests received
 	requests []Request
+	discard  bool // DiscardRequests was called
 	errs     []error
 }
 
@@ -144,20 +146,37 @@ func (s *Server) addErr(err error) {
 func (s *Server) record(r *http.Request, body []byte) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.requests = append(s.requests, Request{
-		N:      len(s.requests) + 1,
-		Method: r.Method,
-		Path:   r.URL.Path,
-		Header: r.Header.Clone(),
-		Body:   body,
-	})
-	return len(s.requests)
+	s.nreq++
+	if !s.discard {
+		s.requests = append(s.requests, Request{
+			N:      s.nreq,
+			Method: r.Method,
+			Path:   r.URL.Path,
+			Header: r.Header.Clone(),
+			Body:   body,
+		})
+	}
+	return s.nreq
 }
 
+// update changes the record of request n, if it is kept.
 func (s *Server) update(n int, f func(*Request)) {
 	s.mu.Lock()
-	f(&s.requests[n-1])
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if i := n - 1 - (s.nreq - len(s.requests)); !s.discard && i >= 0 && i < len(s.requests) {
+		f(&s.requests[i])
+	}
+}
+
+// DiscardRequests makes the server stop recording requests and drop those
+// it has recorded: [Server.Requests] returns nil from then on. A long
+// benchmark calls it so that the heap does not grow with every request;
+// the responses themselves are still stored for chaining.
+func (s *Server) DiscardRequests() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.discard = true
+	s.requests = nil
 }
 
 // create serves POST /responses.
@@ -193,14 +212,14 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	if fault != nil {
 		s.update(n, func(rec *Request) { rec.Fault = fault.String() })
-		s.serveFault(w, r, n, &params, prev, reply, *fault) // a fault never uses up the turn
+		s.serveFault(w, r, n, len(body), &params, prev, reply, *fault) // a fault never uses up the turn
 		return
 	}
 	if reply.Delay > 0 && !s.wait(r.Context(), reply.Delay) {
 		s.requeue(idx, len(reply.Faults))
 		panic(http.ErrAbortHandler) // close the connection: no reply
 	}
-	resp := s.respond(n, &params, prev, reply, nil)
+	resp := s.respond(len(body), &params, prev, reply, nil)
 	s.update(n, func(rec *Request) { rec.StatusCode, rec.ResponseID = http.StatusOK, resp.id })
 	if !s.write(w, r, resp, -1, reply.EventDelay) {
 		s.requeue(idx, len(reply.Faults))
@@ -253,7 +272,13 @@ func call(t Turn, n int, req *responses.Request) (reply Reply, err error) {
 			err = fmt.Errorf("request %d: turn panicked: %v", n, p)
 		}
 	}()
-	return t.reply(req), nil
+	reply = t.reply(req)
+	for i, it := range reply.Output {
+		if it.IsZero() {
+			return Reply{}, fmt.Errorf("request %d: output item %d of the turn's reply is the zero Item", n, i)
+		}
+	}
+	return reply, nil
 }
 
 // requeue gives script[idx] back when the client went away before its reply
@@ -286,7 +311,7 @@ func (s *Server) wait(ctx context.Context, d time.Duration) bool {
 }
 
 // serveFault serves f.
-func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, n int, req *responses.Request, prev *stored, reply Reply, f Fault) {
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, n, bodyLen int, req *responses.Request, prev *stored, reply Reply, f Fault) {
 	switch f.kind {
 	case faultHang:
 		select {
@@ -296,7 +321,7 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, n int, req *
 		panic(http.ErrAbortHandler)
 	case faultFailed:
 		reply = Reply{Status: responses.StatusFailed, Error: &responses.ResponseError{Code: f.err.Code, Message: f.err.Message}}
-		resp := s.respond(n, req, prev, reply, nil)
+		resp := s.respond(bodyLen, req, prev, reply, nil)
 		s.update(n, func(rec *Request) { rec.StatusCode, rec.ResponseID = http.StatusOK, resp.id })
 		s.write(w, r, resp, -1, 0)
 	case faultErrorEvent:
@@ -304,11 +329,11 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, n int, req *
 			s.writeError(w, n, http.StatusInternalServerError, f.err, f.header)
 			return
 		}
-		resp := s.respond(n, req, prev, Reply{}, &f.err)
+		resp := s.respond(bodyLen, req, prev, Reply{}, &f.err)
 		s.update(n, func(rec *Request) { rec.StatusCode, rec.ResponseID = http.StatusOK, resp.id })
 		s.write(w, r, resp, -1, 0)
 	case faultCutAfterEvents, faultCutBeforeItemDone, faultCutAfterItemDone:
-		resp := s.respond(n, req, prev, reply, nil)
+		resp := s.respond(bodyLen, req, prev, reply, nil)
 		s.update(n, func(rec *Request) { rec.StatusCode, rec.ResponseID = http.StatusOK, resp.id })
 		upto := len(resp.events) - 1 // never the terminal event
 		switch {
@@ -380,7 +405,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, resp *response, c
 		_ = rc.Flush()
 		panic(http.ErrAbortHandler) // closes the connection without a terminal event
 	}
-	return r.Context().Err() == nil
+	return true // delivered, even if the client hangs up right after the last event
 }
 
 // retrieve serves GET /responses/{id}.
@@ -514,4 +539,14 @@ func (r Request) Output(callID string) (responses.Item, bool) {
 		}
 	}
 	return responses.Item{}, false
+}
+
+// InputTypes returns the type of each input item, in order ("message" for
+// a string input), for asserting the shape of a request at a glance.
+func (r Request) InputTypes() []string {
+	var types []string
+	for _, it := range r.Input() {
+		types = append(types, it.Type)
+	}
+	return types
 }

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -905,4 +904,62 @@ func (f *fakeTB) Helper()                   {}
 func (f *fakeTB) Cleanup(fn func())         { f.cleanups = append(f.cleanups, fn) }
 func (f *fakeTB) Errorf(s string, a ...any) { f.errors = append(f.errors, fmt.Sprintf(s, a...)) }
 
-var _ = errors.New
+func TestRequestAccessors(t *testing.T) {
+	s := rt.New(t, rt.Output(rt.FunctionCall("call_1", "f", "{}"), rt.LocalShellCall("call_2", "ls")), rt.Output(rt.Text("ok")))
+	c := newClient(t, s)
+	c.post("/responses", `{"model":"m","input":"hi"}`).response(t)
+	c.post("/responses", map[string]any{"model": "m", "previous_response_id": "resp_1", "input": []any{
+		output("call_1", "one"),
+		map[string]any{"type": "local_shell_call_output", "id": "call_2", "output": "two"},
+		map[string]any{"role": "user", "content": "and then?"},
+	}}).response(t)
+	reqs := s.Requests()
+	assert.Equal(t, []string{"message"}, reqs[0].InputTypes())
+	assert.Equal(t, "hi", reqs[0].Input()[0].Text())
+	assert.Equal(t, []string{"function_call_output", "local_shell_call_output", "message"}, reqs[1].InputTypes())
+	assert.Equal(t, "and then?", reqs[1].InputText())
+	out, ok := reqs[1].Output("call_2")
+	require.True(t, ok)
+	assert.Equal(t, "local_shell_call_output", out.Type)
+	_, ok = reqs[1].Output("call_3")
+	assert.False(t, ok)
+	assert.Len(t, reqs[1].Outputs(), 2)
+}
+
+func TestDiscardRequests(t *testing.T) {
+	s := rt.New(t, rt.Model(func(*responses.Request) rt.Reply { return rt.Output(rt.Text("ok")) }))
+	c := newClient(t, s)
+	c.post("/responses", `{"model":"m","input":"hi"}`).response(t)
+	require.Len(t, s.Requests(), 1)
+	s.DiscardRequests()
+	assert.Nil(t, s.Requests())
+	r := c.post("/responses", `{"model":"m","input":"hi"}`)
+	assert.Equal(t, "resp_2", r.response(t).ID)
+	assert.Equal(t, "req_2", r.header.Get("x-request-id"))
+	assert.Nil(t, s.Requests())
+}
+
+func TestZeroItemIsReported(t *testing.T) {
+	s := rt.NewServer(rt.Output(responses.Item{}))
+	defer s.Close()
+	c := newClient(t, s)
+	assert.Equal(t, 500, c.post("/responses", `{"model":"m","input":"a"}`).status)
+	assert.ErrorContains(t, s.Err(), "output item 0 of the turn's reply is the zero Item")
+}
+
+// A client that stops reading at response.completed and hangs up has still
+// received the reply: the next request gets the next turn.
+func TestHangUpAfterCompletedUsesTurn(t *testing.T) {
+	s := rt.New(t, rt.Output(rt.Text("first")), rt.Output(rt.Text("second")))
+	c := newClient(t, s)
+	req, err := http.NewRequest(http.MethodPost, s.URL+"/responses", strings.NewReader(`{"model":"m","input":"hi","stream":true}`))
+	require.NoError(t, err)
+	resp, err := c.hc.Do(req)
+	require.NoError(t, err)
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() && !strings.Contains(sc.Text(), `"type":"response.completed"`) {
+	}
+	require.NoError(t, resp.Body.Close())
+	require.Eventually(t, func() bool { return s.Requests()[0].StatusCode == 200 }, 5*time.Second, time.Millisecond)
+	assert.Equal(t, "second", c.post("/responses", `{"model":"m","input":"again"}`).response(t).OutputText())
+}
