@@ -28,7 +28,8 @@
 // every object has additionalProperties false, and optional fields (pointers,
 // and fields tagged omitempty or omitzero) accept null, which decodes as the
 // zero value. Defaults and examples, which strict mode does not accept, move
-// into the description. When the input type cannot be strict — it has a map,
+// into the description; a default is applied when the model sends null for
+// its property or leaves it out ([NewRaw] applies none). When the input type cannot be strict — it has a map,
 // an interface or a json.RawMessage, or a keyword strict mode does not
 // support (minLength, maxLength, uniqueItems, oneOf, a format such as uri) —
 // the tool silently falls back to a non-strict definition (the reason is

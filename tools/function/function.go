@@ -102,6 +102,8 @@ type Tool struct {
 	params    json.RawMessage
 	strict    bool
 	validator *validator // nil for custom tools
+	in        reflect.Type
+	defaults  *defaults // of New tools whose input type has defaults
 	// prepare decodes the input and returns the call of the function.
 	prepare  func(input string) (invocation, error)
 	approval ApprovalFunc
@@ -135,19 +137,21 @@ func New[In, Out any](name, description string, fn func(ctx context.Context, in 
 	if fn == nil {
 		panic(fmt.Sprintf("function: tool %q: nil function", name))
 	}
-	params, strict := deriveSchema(name, reflect.TypeFor[In](), !o.NonStrict, o.Logger)
-	return newFunction(name, description, params, strict, o, func(args string) (invocation, error) {
+	d := deriveSchema(name, reflect.TypeFor[In](), !o.NonStrict, o.Logger)
+	t := newFunction(name, description, d.schema, d.strict, o, func(args string) (invocation, error) {
 		var in In
 		if err := json.Unmarshal([]byte(args), &in); err != nil {
 			return nil, err
 		}
 		return func(ctx context.Context) (any, error) { return fn(ctx, in) }, nil
 	})
+	t.in, t.defaults = reflect.TypeFor[In](), d.defaults
+	return t
 }
 
 // deriveSchema derives the schema and turns a reflection panic into one that
 // names the tool.
-func deriveSchema(name string, t reflect.Type, strict bool, logger *slog.Logger) (params json.RawMessage, isStrict bool) {
+func deriveSchema(name string, t reflect.Type, strict bool, logger *slog.Logger) derived {
 	defer func() {
 		if r := recover(); r != nil {
 			msg := fmt.Sprint(r)
@@ -157,11 +161,11 @@ func deriveSchema(name string, t reflect.Type, strict bool, logger *slog.Logger)
 			panic(fmt.Sprintf("%s (tool %q)", msg, name))
 		}
 	}()
-	params, isStrict, why := schemaFor(t, strict)
-	if strict && !isStrict {
-		logger.Debug("function tool is not strict", "tool", name, "reason", why)
+	d := schemaFor(t, strict)
+	if strict && !d.strict {
+		logger.Debug("function tool is not strict", "tool", name, "reason", d.reason)
 	}
-	return params, isStrict
+	return d
 }
 
 // NewRaw returns a function tool whose parameters schema is given as JSON
@@ -306,7 +310,7 @@ func (t *Tool) Review(ctx context.Context, call tools.Call) (tools.Review, error
 	}
 	args := json.RawMessage(input)
 	if t.validator != nil {
-		if t.validator.validate([]byte(input)) != nil {
+		if _, err := t.validator.validate([]byte(input)); err != nil {
 			return tools.Review{Decision: tools.Allow}, nil
 		}
 	} else {
@@ -384,8 +388,16 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error
 		return responses.Item{}, err
 	}
 	if t.validator != nil {
-		if err := t.validator.validate([]byte(input)); err != nil {
+		doc, err := t.validator.validate([]byte(input))
+		if err != nil {
 			return responses.Item{}, fmt.Errorf("invalid arguments: %w", err)
+		}
+		if t.defaults != nil && t.defaults.apply(doc, t.in) {
+			b, err := json.Marshal(doc)
+			if err != nil {
+				return responses.Item{}, fmt.Errorf("apply defaults: %w", err)
+			}
+			input = string(b)
 		}
 	}
 	invoke, err := t.prepare(input)

@@ -20,7 +20,7 @@ import (
 //
 // It panics when the reflector cannot handle t (channels, functions, complex
 // numbers).
-func schemaFor(t reflect.Type, strict bool) (schema json.RawMessage, isStrict bool, reason string) {
+func schemaFor(t reflect.Type, strict bool) derived {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -31,19 +31,32 @@ func schemaFor(t reflect.Type, strict bool) (schema json.RawMessage, isStrict bo
 		panic(fmt.Sprintf("function: input type %s is not a struct or a map with string keys; the arguments of a function tool are a JSON object", t))
 	}
 	if strict {
-		s, why := buildSchema(t, true)
-		if why == "" {
-			return s, true, ""
+		d := buildSchema(t, true)
+		if d.reason == "" {
+			d.strict = true
+			return d
 		}
-		reason = why
+		reason := d.reason
+		d = buildSchema(t, false)
+		d.reason = reason
+		return d
 	}
-	s, _ := buildSchema(t, false)
-	return s, false, reason
+	d := buildSchema(t, false)
+	d.reason = ""
+	return d
 }
 
-// buildSchema reflects t and rewrites the result for the chosen mode. why is
-// non-empty when strict was asked for but is impossible.
-func buildSchema(t reflect.Type, strict bool) (json.RawMessage, string) {
+// derived is a schema derived from a Go type.
+type derived struct {
+	schema   json.RawMessage
+	strict   bool
+	reason   string    // why the schema is not strict, when strict was asked for
+	defaults *defaults // nil when no field has a default
+}
+
+// buildSchema reflects t and rewrites the result for the chosen mode; its
+// reason is non-empty when strict was asked for but is impossible.
+func buildSchema(t reflect.Type, strict bool) derived {
 	recursive := isRecursive(t)
 	r := &jsonschema.Reflector{
 		Anonymous:      true,
@@ -53,7 +66,7 @@ func buildSchema(t reflect.Type, strict bool) (json.RawMessage, string) {
 	}
 	root := r.ReflectFromType(t)
 	root.Version = ""
-	w := &rewriter{strict: strict, defs: root.Definitions, done: map[*jsonschema.Schema]bool{}}
+	w := &rewriter{strict: strict, defs: root.Definitions, done: map[*jsonschema.Schema]bool{}, defaults: &defaults{values: map[reflect.Type]map[string]any{}, fields: map[reflect.Type]map[string]field{}}}
 	if recursive {
 		// The root is a reference to its own definition; copy the definition
 		// into the root so that the root is an object, as the API requires.
@@ -76,7 +89,11 @@ func buildSchema(t reflect.Type, strict bool) (json.RawMessage, string) {
 	if err != nil {
 		panic(fmt.Sprintf("function: cannot encode the schema of %s: %v", t, err))
 	}
-	return ordered(b), w.why
+	d := derived{schema: ordered(b), reason: w.why}
+	if len(w.defaults.values) > 0 {
+		d.defaults = w.defaults
+	}
+	return d
 }
 
 // rewriter walks a reflected schema together with the Go type it came from.
@@ -85,6 +102,8 @@ type rewriter struct {
 	defs   jsonschema.Definitions
 	done   map[*jsonschema.Schema]bool
 	why    string // the first reason strict mode is impossible
+
+	defaults *defaults
 }
 
 func (w *rewriter) notStrict(format string, args ...any) {
@@ -214,6 +233,7 @@ func (w *rewriter) keywords(s *jsonschema.Schema, t reflect.Type) {
 
 func (w *rewriter) object(s *jsonschema.Schema, t reflect.Type) {
 	fields := jsonFields(t)
+	w.defaults.fields[t] = fields
 	required := s.Required
 	var req []string
 	for pair := s.Properties.Oldest(); pair != nil; pair = pair.Next() {
@@ -222,6 +242,12 @@ func (w *rewriter) object(s *jsonschema.Schema, t reflect.Type) {
 		if !ok {
 			w.notStrict("%s: property %q has no matching field", t, name)
 			continue
+		}
+		if prop.Default != nil {
+			if w.defaults.values[t] == nil {
+				w.defaults.values[t] = map[string]any{}
+			}
+			w.defaults.values[t][name] = prop.Default
 		}
 		w.walk(prop, f.typ)
 		optional := !slices.Contains(required, name) || (f.pointer && !f.requiredTag)

@@ -105,7 +105,8 @@ func TestSchemaGolden(t *testing.T) {
 		{"recursive", reflect.TypeFor[treeArgs](), false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			schema, strict, why := schemaFor(tc.typ, !tc.nonStrict)
+			d := schemaFor(tc.typ, !tc.nonStrict)
+			schema, strict, why := d.schema, d.strict, d.reason
 			assert.Equal(t, tc.strict, strict, "strict (reason %q)", why)
 			if !tc.nonStrict && !strict {
 				assert.NotEmpty(t, why, "a fallback says why")

@@ -39,22 +39,27 @@ func compile(name string, schema []byte) (*validator, error) {
 	return &validator{schema: s}, nil
 }
 
-// validate parses args and checks them against the schema. Its errors are
-// short and name the offending field, for the model to read.
-func (v *validator) validate(args []byte) error {
+// validate parses args, checks them against the schema and returns them
+// decoded (numbers as json.Number). Its errors are short and name the
+// offending field, for the model to read.
+func (v *validator) validate(args []byte) (map[string]any, error) {
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(args))
 	if err != nil {
-		return fmt.Errorf("not valid JSON: %v", err)
+		return nil, fmt.Errorf("not valid JSON: %v", err)
 	}
-	if _, ok := doc.(map[string]any); !ok {
-		return errors.New("not a JSON object")
+	obj, ok := doc.(map[string]any)
+	if !ok {
+		return nil, errors.New("not a JSON object")
 	}
 	err = v.schema.Validate(doc)
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
-		return errors.New(describe(ve))
+		return nil, errors.New(describe(ve))
 	}
-	return err
+	if err != nil {
+		return nil, err
+	}
+	return obj, nil
 }
 
 var printer = xmessage.NewPrinter(language.English)
