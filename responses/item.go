@@ -84,8 +84,13 @@ func MustItem(v any) Item {
 
 // UnmarshalJSON keeps a copy of b and decodes the header fields leniently:
 // header fields of an unexpected JSON type are left empty rather than failing.
+// JSON null gives the zero Item.
 func (it *Item) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		*it = Item{}
+		return nil
+	}
 	if len(b) == 0 || b[0] != '{' {
 		return errors.New("responses: item is not a JSON object")
 	}
