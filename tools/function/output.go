@@ -1,6 +1,8 @@
 package function
 
 import (
+	"bytes"
+	"strings"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -34,11 +36,14 @@ func encodeOutput(v any) (json.RawMessage, error) {
 			text = rv.String()
 			break
 		}
-		b, err := json.Marshal(v)
-		if err != nil {
+		// The model reads this text: keep <, > and & as they are.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
 			return nil, fmt.Errorf("encode result: %w", err)
 		}
-		text = string(b)
+		text = strings.TrimSuffix(buf.String(), "\n")
 	}
 	if len(text) > maxOutput {
 		return nil, fmt.Errorf("result too large: %d bytes; the limit is %d", len(text), maxOutput)

@@ -163,6 +163,9 @@ func (w *rewriter) walk(s *jsonschema.Schema, t reflect.Type) {
 			w.notStrict("%s accepts any JSON value; strict mode needs a type", t)
 		}
 	}
+	for _, a := range s.AnyOf {
+		w.walk(a, t)
+	}
 }
 
 // keywords checks (and in strict mode adapts) the keywords of one schema
@@ -192,6 +195,11 @@ func (w *rewriter) keywords(s *jsonschema.Schema, t reflect.Type) {
 			d = "(" + d + ")"
 		}
 		s.Description = d
+	}
+	// `jsonschema:"nullable"` makes oneOf [X, null]; as X never accepts null
+	// that is the same as anyOf, which strict mode supports.
+	if len(s.OneOf) == 2 && s.OneOf[1].Type == "null" && s.OneOf[0].Type != "" {
+		s.AnyOf, s.OneOf = s.OneOf, nil
 	}
 	unsupported := func(kw string) { w.notStrict("%s: strict mode does not support %q", t, kw) }
 	switch {

@@ -76,6 +76,11 @@ type lengthArgs struct {
 	Code string `json:"code" jsonschema:"minLength=3"`
 }
 
+type nullableTagArgs struct {
+	Home  address `json:"home" jsonschema:"nullable"`
+	Label string  `json:"label" jsonschema:"nullable,description=a label"`
+}
+
 type treeArgs struct {
 	Name     string      `json:"name"`
 	Children []*treeArgs `json:"children,omitempty"`
@@ -103,6 +108,7 @@ func TestSchemaGolden(t *testing.T) {
 		{"minlength_falls_back", reflect.TypeFor[lengthArgs](), false, false},
 		{"map_input", reflect.TypeFor[map[string]int](), false, false},
 		{"recursive", reflect.TypeFor[treeArgs](), false, true},
+		{"nullable_tag", reflect.TypeFor[nullableTagArgs](), false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := schemaFor(tc.typ, !tc.nonStrict)
