@@ -45,10 +45,17 @@
 //
 // Invalid JSON, arguments that do not match the schema, an error returned by
 // the function, a timeout ([Options.Timeout], 60 seconds by default) and a
-// panic are tool failures: [Tool.Call] returns them as errors that the loop
-// sends back to the model ("error: invalid arguments: units: value must be
-// one of ...") and the run goes on. Only a cancelled run context is returned
-// as ctx.Err().
+// panic are tool failures: [Tool.Call] returns them as errors, which the
+// loop sends back to the model with [tools.FailedOutput], and the run goes
+// on. The model reads, for example:
+//
+//	error: invalid arguments: units: got "k", want one of "c", "f", null
+//	error: invalid arguments: missing property 'city'
+//	error: timed out after 1m0s
+//	error: the tool crashed (internal error); its details were logged
+//
+// A panic's value and stack go to [Options.Logger], never to the model. Only
+// a cancelled run context is returned as ctx.Err(), so that the run stops.
 //
 // # Results
 //

@@ -98,7 +98,9 @@ func TestCallResults(t *testing.T) {
 			return []responses.ContentPart{responses.InputText("look:"), {Type: "input_image", ImageURL: "data:image/png;base64,AAAA", Detail: "auto"}}, nil
 		}, nil), functionCall("shot", `{}`),
 			`[{"type":"input_text","text":"look:"},{"type":"input_image","image_url":"data:image/png;base64,AAAA","detail":"auto"}]`},
-		{"HTML characters are not escaped", New("html", "", func(context.Context, none) (map[string]string, error) { return map[string]string{"tag": "<b>&</b>"}, nil }, nil),
+		{"HTML characters are not escaped", New("html", "", func(context.Context, none) (map[string]string, error) {
+			return map[string]string{"tag": "<b>&</b>"}, nil
+		}, nil),
 			functionCall("html", `{}`), `"{\"tag\":\"<b>&</b>\"}"`},
 		{"nil map result", New("nil", "", func(context.Context, none) (map[string]int, error) { return nil, nil }, nil),
 			functionCall("nil", `{}`), `"null"`},

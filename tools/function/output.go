@@ -2,10 +2,10 @@ package function
 
 import (
 	"bytes"
-	"strings"
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"strings"
 
 	"github.com/agentloop/agentloop/responses"
 )
