@@ -52,6 +52,13 @@
 // with the API's error body, for example "No tool output found for function
 // call call_1.".
 //
+// Reasoning is checked the way the API checks a stateless replay: a
+// reasoning item carries encrypted_content only when the request's include
+// asks for "reasoning.encrypted_content"; a replayed reasoning item without
+// it must come from a stored response ("Item with id 'rs_1_0' not found"),
+// and a reasoning item and the item that followed it must be replayed
+// together. Items replayed without ids are not checked.
+//
 // # Faults
 //
 // A Reply's Faults are served one per attempt before the reply itself, and

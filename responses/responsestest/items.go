@@ -24,7 +24,9 @@ func Text(s string) responses.Item {
 }
 
 // Reasoning returns a reasoning item. An empty summary gives an empty
-// summary array; an empty encrypted omits encrypted_content.
+// summary array; an empty encrypted omits encrypted_content. As with the
+// real API, the server sends encrypted_content only to a request whose
+// include lists "reasoning.encrypted_content".
 func Reasoning(summary, encrypted string) responses.Item {
 	parts := []json.RawMessage{}
 	if summary != "" {

@@ -1,7 +1,9 @@
 package responsestest
 
 import (
+	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"time"
 
@@ -56,9 +58,16 @@ func (s *Server) respond(bodyLen int, req *responses.Request, prev *stored, repl
 	id := "resp_" + strconv.Itoa(num)
 
 	output := make([]responses.Item, len(reply.Output))
+	encrypted := slices.Contains(req.Include, "reasoning.encrypted_content")
 	for i, it := range reply.Output {
-		output[i] = finalize(it, num, i)
+		it = finalize(it, num, i)
+		if it.Type == responses.TypeReasoning && !encrypted {
+			it = withoutKey(it, "encrypted_content")
+		}
+		output[i] = it
 	}
+	store := errEvent == nil && (req.Store == nil || *req.Store)
+	s.remember(output, store)
 	var prevTokens int64
 	if prev != nil {
 		prevTokens = prev.contextTokens
@@ -102,7 +111,7 @@ func (s *Server) respond(bodyLen int, req *responses.Request, prev *stored, repl
 	}
 	final := mustJSON(obj)
 
-	if errEvent == nil && (req.Store == nil || *req.Store) {
+	if store {
 		st := &stored{
 			prev:          req.PreviousResponseID,
 			input:         req.Input.Items,
@@ -234,4 +243,21 @@ func mustJSON(v any) json.RawMessage {
 		panic("responsestest: encode response: " + err.Error())
 	}
 	return b
+}
+
+// withoutKey returns it without the top-level key k, or it unchanged when k
+// is absent.
+func withoutKey(it responses.Item, k string) responses.Item {
+	if !bytes.Contains(it.Raw(), []byte(strconv.Quote(k))) {
+		return it
+	}
+	var m map[string]json.RawMessage
+	if it.Decode(&m) != nil {
+		return it
+	}
+	if _, ok := m[k]; !ok {
+		return it
+	}
+	delete(m, k)
+	return item(mustJSON(m))
 }

@@ -39,7 +39,8 @@ type Server struct {
 	attempts int // faults already served for script[head]
 	nresp    int // responses created
 	stored   map[string]*stored
-	nreq     int // requests received
+	items    map[string]itemInfo // output items served, by id
+	nreq     int                 // requests received
 	requests []Request
 	discard  bool // DiscardRequests was called
 	errs     []error
@@ -71,6 +72,7 @@ func NewServer(script ...Turn) *Server {
 		script: slices.Clone(script),
 		done:   make(chan struct{}),
 		stored: map[string]*stored{},
+		items:  map[string]itemInfo{},
 	}
 	mux := http.NewServeMux()
 	for _, prefix := range []string{"", "/v1", "/v5"} {

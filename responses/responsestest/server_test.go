@@ -151,7 +151,7 @@ func TestNonStreamingResponse(t *testing.T) {
 		rt.Output(rt.Text("done")),
 	)
 	c := newClient(t, s)
-	body := `{"model":"gpt-test","instructions":"Be brief.","input":"hi","parallel_tool_calls":false,` +
+	body := `{"model":"gpt-test","instructions":"Be brief.","input":"hi","parallel_tool_calls":false,"include":["reasoning.encrypted_content"],` +
 		`"tools":[{"type":"function","name":"lookup","parameters":{"type":"object"},"strict":true}],"metadata":{"k":"v"}}`
 	r := c.post("/responses", body, "Authorization", "Bearer sk-test")
 	resp := r.response(t)
@@ -284,6 +284,10 @@ func TestConversationRules(t *testing.T) {
 	}
 	items := func(its ...responses.Item) []responses.Item { return its }
 	twoCalls := rt.Output(rt.FunctionCall("call_x", "f", "{}"), rt.FunctionCall("call_y", "g", "{}"))
+	reasoningCall := rt.Output(rt.Reasoning("", "enc"), rt.FunctionCall("call_x", "f", "{}"))
+	rsEnc := rt.Raw(`{"type":"reasoning","id":"rs_1_0","summary":[],"encrypted_content":"enc"}`)
+	rsPlain := rt.Raw(`{"type":"reasoning","id":"rs_1_0","summary":[]}`)
+	fcWithID := rt.Raw(`{"type":"function_call","id":"fc_1_1","call_id":"call_x","name":"f","arguments":"{}","status":"completed"}`)
 	for _, tc := range []struct {
 		name   string
 		script []rt.Turn
@@ -425,6 +429,59 @@ func TestConversationRules(t *testing.T) {
 				wantErr: "No tool output found for function call call_y.", param: "input"}},
 		},
 		{
+			name:   "stateless reasoning replayed with encrypted content",
+			script: []rt.Turn{reasoningCall, rt.Output(rt.Text("ok"))},
+			steps: []step{
+				{body: m("input", "go", "store", false, "include", []string{"reasoning.encrypted_content"})},
+				{body: m("store", false, "input", items(responses.UserMessage("go"), rsEnc, fcWithID, output("call_x", "1")))},
+			},
+		},
+		{
+			name:   "stateless reasoning without encrypted content",
+			script: []rt.Turn{reasoningCall, rt.Output(rt.Text("ok"))},
+			steps: []step{
+				{body: m("input", "go", "store", false)},
+				{body: m("store", false, "input", items(responses.UserMessage("go"), rsPlain, fcWithID, output("call_x", "1"))),
+					wantErr: "Item with id 'rs_1_0' not found. Items are not persisted when `store` is set to false. " +
+						"Try again with `store` set to true, or remove this item from your input.", param: "input"},
+			},
+		},
+		{
+			name:   "stored reasoning is found by id",
+			script: []rt.Turn{reasoningCall, rt.Output(rt.Text("ok"))},
+			steps: []step{
+				{body: m("input", "go")},
+				{body: m("store", false, "input", items(responses.UserMessage("go"), rsPlain, fcWithID, output("call_x", "1")))},
+			},
+		},
+		{
+			name:   "call replayed without its reasoning",
+			script: []rt.Turn{reasoningCall, rt.Output(rt.Text("ok"))},
+			steps: []step{
+				{body: m("input", "go", "store", false, "include", []string{"reasoning.encrypted_content"})},
+				{body: m("store", false, "input", items(responses.UserMessage("go"), fcWithID, output("call_x", "1"))),
+					wantErr: "Item 'fc_1_1' of type 'function_call' was provided without its required 'reasoning' item: 'rs_1_0'.", param: "input"},
+			},
+		},
+		{
+			name:   "reasoning replayed without its following item",
+			script: []rt.Turn{reasoningCall, rt.Output(rt.Text("ok"))},
+			steps: []step{
+				{body: m("input", "go", "store", false, "include", []string{"reasoning.encrypted_content"})},
+				{body: m("store", false, "input", items(responses.UserMessage("go"), rsEnc, responses.UserMessage("next"))),
+					wantErr: "Item 'rs_1_0' of type 'reasoning' was provided without its required following item.", param: "input"},
+			},
+		},
+		{
+			name:   "replay without ids",
+			script: []rt.Turn{reasoningCall, rt.Output(rt.Text("ok"))},
+			steps: []step{
+				{body: m("input", "go", "store", false, "include", []string{"reasoning.encrypted_content"})},
+				{body: m("store", false, "input", items(responses.UserMessage("go"),
+					rt.Raw(`{"type":"reasoning","summary":[],"encrypted_content":"enc"}`), call("call_x", "f", "{}"), output("call_x", "1")))},
+			},
+		},
+		{
 			name:   "stateless output before its call",
 			script: []rt.Turn{rt.Output(rt.Text("ok"))},
 			steps: []step{{body: m("store", false, "input", items(output("call_x", "1"), call("call_x", "f", "{}"))),
@@ -469,7 +526,7 @@ func TestStreamEventOrder(t *testing.T) {
 		rt.ApplyPatchCall("call_3", "update_file", "VERSION.txt", "@@\n-1\n+2\n"),
 	}})
 	c := newClient(t, s)
-	r := c.post("/responses", `{"model":"m","input":"go","stream":true}`)
+	r := c.post("/responses", `{"model":"m","input":"go","stream":true,"include":["reasoning.encrypted_content"]}`)
 	require.NoError(t, r.err)
 	require.Equal(t, http.StatusOK, r.status)
 	assert.Equal(t, "text/event-stream; charset=utf-8", r.header.Get("Content-Type"))
@@ -962,4 +1019,13 @@ func TestHangUpAfterCompletedUsesTurn(t *testing.T) {
 	require.NoError(t, resp.Body.Close())
 	require.Eventually(t, func() bool { return s.Requests()[0].StatusCode == 200 }, 5*time.Second, time.Millisecond)
 	assert.Equal(t, "second", c.post("/responses", `{"model":"m","input":"again"}`).response(t).OutputText())
+}
+
+func TestEncryptedContentOnlyWhenIncluded(t *testing.T) {
+	s := rt.New(t, rt.Output(rt.Reasoning("sum", "enc")), rt.Output(rt.Reasoning("sum", "enc")))
+	c := newClient(t, s)
+	without := c.post("/responses", `{"model":"m","input":"a"}`).response(t)
+	with := c.post("/responses", `{"model":"m","input":"a","include":["reasoning.encrypted_content"]}`).response(t)
+	assert.NotContains(t, string(without.Output[0].Raw()), "encrypted_content")
+	assert.Contains(t, string(with.Output[0].Raw()), `"encrypted_content":"enc"`)
 }

@@ -23,6 +23,9 @@ func (s *Server) validate(req *responses.Request) (*stored, *apiError) {
 		id = st.prev
 	}
 	s.mu.Unlock()
+	if e := s.checkReasoning(req.Input.Items); e != nil {
+		return nil, e
+	}
 	if req.PreviousResponseID == "" {
 		return nil, checkPairs(nil, req.Input.Items)
 	}
@@ -139,3 +142,79 @@ func noCallMessage(out responses.Item, key string) string {
 
 // spaced turns "function_call" into "function call".
 func spaced(typ string) string { return strings.ReplaceAll(typ, "_", " ") }
+
+// itemInfo is what the server remembers of an output item it served, to
+// check replayed reasoning the way the API does.
+type itemInfo struct {
+	typ       string
+	stored    bool   // its response was stored: the item can be found by id
+	reasoning string // the id of the reasoning item just before it, if any
+	follower  string // for a reasoning item, the id of the item just after it
+}
+
+// remember records the output items of a response.
+func (s *Server) remember(output []responses.Item, stored bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, it := range output {
+		if it.ID == "" {
+			continue
+		}
+		info := itemInfo{typ: it.Type, stored: stored}
+		if i > 0 && output[i-1].Type == responses.TypeReasoning {
+			info.reasoning = output[i-1].ID
+		}
+		if it.Type == responses.TypeReasoning && i+1 < len(output) {
+			info.follower = output[i+1].ID
+		}
+		s.items[it.ID] = info
+	}
+}
+
+// checkReasoning applies the API's rules for reasoning items replayed in
+// input (stateless mode): a reasoning item without encrypted_content is
+// looked up by id, so it must come from a stored response; and a reasoning
+// item and the item that followed it in the output travel together. Items
+// without ids (the Codex style of replay) are not checked.
+func (s *Server) checkReasoning(input []responses.Item) *apiError {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := map[string]int{} // id -> index in input
+	for i, it := range input {
+		if it.ID != "" {
+			seen[it.ID] = i
+		}
+	}
+	for i, it := range input {
+		if it.ID == "" {
+			continue
+		}
+		info, known := s.items[it.ID]
+		if it.Type == responses.TypeReasoning {
+			var r struct {
+				EncryptedContent string `json:"encrypted_content"`
+			}
+			_ = it.Decode(&r)
+			if r.EncryptedContent == "" && !(known && info.stored) {
+				e := invalidRequest(fmt.Sprintf("Item with id '%s' not found. Items are not persisted when `store` is set to false. "+
+					"Try again with `store` set to true, or remove this item from your input.", it.ID), "input", "")
+				return &e
+			}
+			if known && info.follower != "" {
+				if j, ok := seen[info.follower]; !ok || j < i {
+					e := invalidRequest(fmt.Sprintf("Item '%s' of type 'reasoning' was provided without its required following item.", it.ID), "input", "")
+					return &e
+				}
+			}
+			continue
+		}
+		if known && info.reasoning != "" {
+			if j, ok := seen[info.reasoning]; !ok || j > i {
+				e := invalidRequest(fmt.Sprintf("Item '%s' of type '%s' was provided without its required 'reasoning' item: '%s'.",
+					it.ID, it.Type, info.reasoning), "input", "")
+				return &e
+			}
+		}
+	}
+	return nil
+}
