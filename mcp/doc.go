@@ -1,0 +1,54 @@
+// Package mcp connects an agent to the user's MCP (Model Context Protocol)
+// servers and exposes their tools to the model, and defines hosted MCP
+// tools, which the Responses API server calls itself.
+//
+// # Local servers
+//
+// Load the servers from the JSON file other MCP clients use, start them,
+// and register the [Set] as a toolset of the agent:
+//
+//	cfg, err := mcp.LoadConfig("mcp.json", os.LookupEnv)
+//	...
+//	set, err := mcp.Connect(ctx, cfg, &mcp.Options{Root: workspace, Env: os.Environ()})
+//	if err != nil {
+//		log.Print(err) // servers that failed to start; the others work
+//	}
+//	defer set.Close()
+//	tools, err := set.Tools(ctx) // one tool per MCP tool, named "server__tool"
+//
+// stdio servers run in their own process group, from their config's cwd
+// (or the workspace root), with the environment given in [Options.Env]
+// plus their config's env; [Set.Close] reaps them all. Streamable HTTP and
+// legacy SSE servers are reached by URL.
+//
+// # Calls
+//
+// Each call is bounded by the server's call timeout; when the run's context
+// ends or the timeout passes, the server is sent notifications/cancelled
+// and the call returns at once. Progress notifications go to the call's
+// Progress function. A server that dies during a call fails that call with
+// an error the model can read (with the tail of its stderr) and is started
+// again for the next call, after a back-off; one that keeps failing is
+// disabled.
+//
+// Results reach the model as text: text blocks joined by newlines,
+// structuredContent as JSON, images and audio described (or, with
+// [Options.Images], images attached as input_image parts), resources
+// summarised, the whole capped at [Options.MaxOutputBytes] with its head
+// and tail kept. A result with isError, and a JSON-RPC error, reach the
+// model as errors it can act on.
+//
+// # Approvals
+//
+// Every [Tool] is a [tools.Reviewer]: its server's [ApprovalPolicy] says
+// whether a call asks the agent's approver. The approval request has Kind
+// "mcp" and Key "mcp:<server>/<tool>", which "approve always" remembers.
+//
+// # Hosted MCP
+//
+// [NewHosted] returns the definition of a hosted mcp tool. The loop never
+// calls it; the mcp_approval_request items it produces are answered by the
+// agent's approver.
+//
+// Only this package imports mark3labs/mcp-go.
+package mcp

@@ -1,0 +1,607 @@
+package mcp
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mcpgo "github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/agentloop/agentloop/tools"
+)
+
+// Options configures [Connect]. A nil *Options, or a zero field, means the
+// documented default.
+type Options struct {
+	// ClientName and ClientVersion identify the client in the handshake.
+	// Defaults: "agentloop" and "0".
+	ClientName    string
+	ClientVersion string
+
+	// Root is the workspace root: the working directory of stdio servers
+	// whose config has no cwd, and the one root offered to servers (the
+	// roots capability). Empty offers no roots and starts servers in the
+	// current directory.
+	Root string
+
+	// Env is the base environment of stdio servers ("KEY=value"); each
+	// server's config env is added to it. Nil gives servers only the
+	// variables of their config (this package never reads the environment
+	// itself; pass os.Environ() to inherit it).
+	Env []string
+
+	// Elicitor answers servers' elicitation requests. Nil declines them
+	// ([DeclineElicitation]).
+	Elicitor Elicitor
+	// Sampler answers servers' sampling requests. Nil declines them and does
+	// not offer the sampling capability.
+	Sampler Sampler
+
+	// StartupTimeout bounds starting, initialising and listing the tools of
+	// a server. Zero means 30 s. A server's config may override it.
+	StartupTimeout time.Duration
+	// CallTimeout bounds each tool call. Zero means 2 minutes. A server's
+	// config may override it.
+	CallTimeout time.Duration
+
+	// MaxRestarts is how many times a server that failed is started again
+	// before it is disabled. Zero means 3; negative means never restart.
+	// The count starts over once a server has run for 5 minutes.
+	MaxRestarts int
+	// RestartBackoff is the wait before the first restart; it doubles with
+	// each further failure, up to 30 s. Zero means 500 ms.
+	RestartBackoff time.Duration
+
+	// MaxOutputBytes caps the text of a call's output; the head and the
+	// tail are kept and the dropped size stated. Zero means 32 KiB;
+	// negative means no cap.
+	MaxOutputBytes int
+	// Images passes image results to the model as input_image parts of the
+	// function_call_output (for models that take image input). False
+	// describes them in text.
+	Images bool
+
+	// Logger receives the package's and mcp-go's logs. Nil discards them.
+	Logger *slog.Logger
+}
+
+func (o *Options) withDefaults() Options {
+	var c Options
+	if o != nil {
+		c = *o
+		c.Env = slices.Clone(o.Env)
+	}
+	c.ClientName = cmp.Or(c.ClientName, "agentloop")
+	c.ClientVersion = cmp.Or(c.ClientVersion, "0")
+	c.StartupTimeout = cmp.Or(c.StartupTimeout, 30*time.Second)
+	c.CallTimeout = cmp.Or(c.CallTimeout, 2*time.Minute)
+	c.MaxRestarts = cmp.Or(c.MaxRestarts, 3)
+	c.RestartBackoff = cmp.Or(c.RestartBackoff, 500*time.Millisecond)
+	c.MaxOutputBytes = cmp.Or(c.MaxOutputBytes, 32<<10)
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// ServerError reports a server that failed to start, or that was disabled
+// after failing too often. Stderr holds the tail of its standard error.
+type ServerError struct {
+	Server string
+	Err    error
+	Stderr string
+}
+
+func (e *ServerError) Error() string {
+	msg := fmt.Sprintf("mcp server %q: %v", e.Server, e.Err)
+	if e.Stderr != "" {
+		msg += "\nstderr (tail):\n" + e.Stderr
+	}
+	return msg
+}
+
+func (e *ServerError) Unwrap() error { return e.Err }
+
+// ErrDisabled is wrapped by the [ServerError] of a server that failed more
+// often than [Options.MaxRestarts] allows.
+var ErrDisabled = errors.New("disabled")
+
+// errServerDied cancels the calls of a server process that exited.
+var errServerDied = errors.New("server process exited")
+
+// Set is a connected set of MCP servers whose tools an agent can call. It is
+// a [tools.Toolset]: the agent calls [Set.Tools] before every request, which
+// picks up tools/list_changed notifications.
+//
+// A Set is safe for concurrent use. Close it to stop its servers.
+type Set struct {
+	opts    Options
+	servers []*server // sorted by name
+	dial    func(ctx context.Context, s *server, h sessionHooks) (*dialed, error)
+
+	closing   context.Context // cancelled by Close
+	close     context.CancelFunc
+	closeOnce sync.Once
+	bg        sync.WaitGroup // background closes of failed sessions
+}
+
+var _ tools.Toolset = (*Set)(nil)
+
+// Connect starts the enabled servers of cfg concurrently, initialises each
+// and lists its tools. Servers that fail (bad command, exit before
+// initialize, no answer within the startup timeout) are left out: err joins
+// a *[ServerError] for each, with the tail of its stderr, and the returned
+// Set, never nil, works with the others. A config that does not validate
+// fails the whole call with a *[ConfigError] and a nil Set.
+//
+// The servers live until [Set.Close], whatever happens to ctx; ctx bounds
+// only the start.
+func Connect(ctx context.Context, cfg *Config, opts *Options) (*Set, error) {
+	return connect(ctx, cfg, opts, nil)
+}
+
+func connect(ctx context.Context, cfg *Config, opts *Options, fake func(ctx context.Context, s *server, h sessionHooks) (*dialed, error)) (*Set, error) {
+	set := &Set{opts: opts.withDefaults()}
+	set.closing, set.close = context.WithCancel(context.Background())
+	set.dial = fake
+	if set.dial == nil {
+		set.dial = func(ctx context.Context, s *server, h sessionHooks) (*dialed, error) {
+			return dial(ctx, s.name, &s.cfg, &set.opts, s.stderr, h)
+		}
+	}
+	if cfg != nil {
+		for _, name := range sortedKeys(cfg.Servers) {
+			sc := cfg.Servers[name]
+			if err := sc.validate(name); err != nil {
+				return nil, err
+			}
+			if !sc.enabled() {
+				continue
+			}
+			set.servers = append(set.servers, &server{set: set, name: name, cfg: sc, stderr: newTailBuffer(4 << 10)})
+		}
+	}
+	errs := make([]error, len(set.servers))
+	var wg sync.WaitGroup
+	for i, s := range set.servers {
+		wg.Go(func() {
+			s.startMu.Lock()
+			defer s.startMu.Unlock()
+			if err := s.start(ctx); err != nil {
+				se := &ServerError{Server: s.name, Err: err, Stderr: s.stderr.String()}
+				s.mu.Lock()
+				s.failed = se
+				s.mu.Unlock()
+				errs[i] = se
+				set.opts.Logger.Warn("mcp server failed to start", "mcp_server", s.name, "err", err)
+			}
+		})
+	}
+	wg.Wait()
+	return set, errors.Join(errs...)
+}
+
+// Tools returns one tool per offered tool of every running server, sorted by
+// name. A server whose tool list changed since the last call is listed
+// again first; a server that cannot be listed keeps its previous tools.
+// Tools of disabled servers, and of servers that failed to start, are left
+// out.
+func (set *Set) Tools(ctx context.Context) ([]tools.Tool, error) {
+	type entry struct {
+		srv  *server
+		info toolInfo
+	}
+	var entries []entry
+	for _, s := range set.servers {
+		s.refresh(ctx)
+		s.mu.Lock()
+		if s.failed == nil {
+			for _, ti := range s.tools {
+				if s.cfg.offers(ti.Name) {
+					entries = append(entries, entry{s, ti})
+				}
+			}
+		}
+		s.mu.Unlock()
+	}
+	keys := make([]toolKey, len(entries))
+	for i, e := range entries {
+		keys[i] = toolKey{e.srv.name, e.info.Name}
+	}
+	names := modelNames(keys)
+	out := make([]tools.Tool, 0, len(entries))
+	for i, e := range entries {
+		out = append(out, newTool(e.srv, e.info, names[keys[i]]))
+	}
+	slices.SortFunc(out, func(a, b tools.Tool) int { return cmp.Compare(a.(*Tool).name, b.(*Tool).name) })
+	return out, nil
+}
+
+// Instructions returns the instructions of the running servers (those whose
+// config does not set "instructions": false), each under a heading naming
+// the server, for an application that opts in to appending them to the
+// agent's instructions. It returns "" when no server has any.
+func (set *Set) Instructions() string {
+	var b strings.Builder
+	for _, s := range set.servers {
+		s.mu.Lock()
+		ins, failed := strings.TrimSpace(s.instructions), s.failed
+		s.mu.Unlock()
+		if ins == "" || failed != nil || (s.cfg.Instructions != nil && !*s.cfg.Instructions) {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		fmt.Fprintf(&b, "# MCP server %q\n\n%s", s.name, ins)
+	}
+	return b.String()
+}
+
+// Server states of [ServerStatus.State].
+const (
+	StateRunning  = "running"
+	StateStopped  = "stopped" // failed; will be restarted by the next call
+	StateDisabled = "disabled"
+)
+
+// ServerStatus describes one enabled server of a [Set].
+type ServerStatus struct {
+	Name      string
+	Transport string // "stdio", "http" or "sse"
+	State     string // StateRunning, StateStopped or StateDisabled
+	Tools     int    // tools offered to the model
+	PID       int    // process id of a running stdio server, else 0
+	Restarts  int    // failures since the count last started over
+	Err       error  // why a server is disabled or stopped
+}
+
+// Servers reports the state of every enabled server, sorted by name.
+func (set *Set) Servers() []ServerStatus {
+	out := make([]ServerStatus, 0, len(set.servers))
+	for _, s := range set.servers {
+		s.mu.Lock()
+		st := ServerStatus{Name: s.name, Transport: s.cfg.transport(), PID: s.pid, Restarts: s.deaths}
+		for _, ti := range s.tools {
+			if s.cfg.offers(ti.Name) {
+				st.Tools++
+			}
+		}
+		switch {
+		case s.failed != nil:
+			st.State, st.Err, st.PID = StateDisabled, s.failed, 0
+		case s.sess == nil:
+			st.State, st.Err = StateStopped, s.lastErr
+		default:
+			st.State = StateRunning
+		}
+		s.mu.Unlock()
+		out = append(out, st)
+	}
+	return out
+}
+
+// Close stops every server: a stdio server's stdin is closed, and its
+// process group gets SIGTERM and then SIGKILL if it has not exited within a
+// few seconds; http sessions are ended. Close returns once every server
+// process has been reaped. Calls still running fail. Close is idempotent;
+// it returns the first error of closing a session, which leaves nothing
+// running.
+func (set *Set) Close() error {
+	var first error
+	set.closeOnce.Do(func() {
+		set.close()
+		errs := make([]error, len(set.servers))
+		var wg sync.WaitGroup
+		for i, s := range set.servers {
+			wg.Go(func() {
+				s.startMu.Lock() // wait for a start in progress; it sees closing
+				s.mu.Lock()
+				sess := s.sess
+				s.sess, s.pid = nil, 0
+				s.failed = &ServerError{Server: s.name, Err: errors.New("closed")}
+				if s.life.cancel != nil {
+					s.life.cancel(errServerDied)
+				}
+				s.mu.Unlock()
+				s.startMu.Unlock()
+				if sess != nil {
+					errs[i] = sess.Close()
+				}
+			})
+		}
+		wg.Wait()
+		set.bg.Wait()
+		first = cmp.Or(errs...)
+	})
+	return first
+}
+
+// server is one enabled server of a Set.
+type server struct {
+	set    *Set
+	name   string
+	cfg    ServerConfig
+	stderr *tailBuffer
+
+	startMu sync.Mutex // held while starting; serialises restarts
+
+	mu           sync.Mutex
+	sess         session // nil while stopped
+	gen          int     // generation of sess
+	life         lifetime
+	pid          int
+	started      time.Time
+	deaths       int
+	lastDeath    time.Time
+	lastErr      error
+	failed       error // *ServerError: failed to start, disabled or closed
+	tools        []toolInfo
+	instructions string
+
+	listChanged atomic.Bool
+	tokens      atomic.Int64
+	progress    sync.Map // progress token -> func(tools.Progress)
+}
+
+// lifetime is cancelled when a session's server exits or is closed.
+type lifetime struct {
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+}
+
+// start dials the server and lists its tools. startMu must be held.
+func (s *server) start(ctx context.Context) error {
+	if s.set.closing.Err() != nil {
+		return errors.New("set closed")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(s.set.closing, cancel)()
+	s.mu.Lock()
+	s.gen++
+	gen := s.gen
+	s.mu.Unlock()
+	s.listChanged.Store(false)
+	h := sessionHooks{
+		progress: func(tok string, p tools.Progress) {
+			if f, ok := s.progress.Load(tok); ok {
+				f.(func(tools.Progress))(p)
+			}
+		},
+		toolsChanged: func() { s.listChanged.Store(true) },
+		exited: func() {
+			s.mu.Lock()
+			live := s.gen == gen && s.sess != nil
+			s.mu.Unlock()
+			if live {
+				s.died(gen, errServerDied)
+			}
+		},
+	}
+	d, err := s.set.dial(ctx, s, h)
+	if err != nil {
+		return err
+	}
+	lctx, lcancel := context.WithTimeout(ctx, s.startupTimeout())
+	list, err := d.sess.ListTools(lctx)
+	lcancel()
+	if err != nil {
+		_ = d.sess.Close()
+		return fmt.Errorf("list tools: %w", err)
+	}
+	life, endLife := context.WithCancelCause(context.Background())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen != gen { // exited between initialize and now
+		endLife(errServerDied)
+		s.set.bg.Go(func() { _ = d.sess.Close() })
+		return errServerDied
+	}
+	s.sess, s.pid, s.started = d.sess, d.pid, time.Now()
+	s.life = lifetime{life, endLife}
+	s.tools, s.instructions = list, d.instructions
+	return nil
+}
+
+func (s *server) startupTimeout() time.Duration { return startupTimeout(&s.cfg, &s.set.opts) }
+
+func (s *server) callTimeout() time.Duration {
+	if s.cfg.CallTimeout > 0 {
+		return time.Duration(s.cfg.CallTimeout)
+	}
+	return s.set.opts.CallTimeout
+}
+
+// died records that the session of generation gen failed with cause: the
+// session is closed in the background, calls in flight on it fail at once,
+// and after too many failures the server is disabled.
+func (s *server) died(gen int, cause error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen != gen {
+		return
+	}
+	s.gen++ // later reports about the same session are ignored
+	if s.sess != nil {
+		sess := s.sess
+		s.sess, s.pid = nil, 0
+		s.life.cancel(errServerDied)
+		s.set.bg.Go(func() { _ = sess.Close() })
+		if time.Since(s.started) >= 5*time.Minute {
+			s.deaths = 0
+		}
+	}
+	s.deaths++
+	s.lastDeath = time.Now()
+	s.lastErr = cause
+	s.set.opts.Logger.Warn("mcp server failed", "mcp_server", s.name, "err", cause, "failures", s.deaths)
+	if s.failed == nil && s.deaths > s.set.opts.MaxRestarts {
+		s.failed = &ServerError{Server: s.name, Err: fmt.Errorf("%w after failing %d times in a row: %v", ErrDisabled, s.deaths, cause), Stderr: s.stderr.String()}
+	}
+}
+
+// acquire returns the running session, restarting a stopped server after
+// its back-off.
+func (s *server) acquire(ctx context.Context) (session, int, context.Context, error) {
+	s.mu.Lock()
+	sess, gen, life, failed := s.sess, s.gen, s.life.ctx, s.failed
+	s.mu.Unlock()
+	if failed != nil {
+		return nil, 0, nil, failed
+	}
+	if sess != nil {
+		return sess, gen, life, nil
+	}
+	s.startMu.Lock()
+	defer s.startMu.Unlock()
+	s.mu.Lock()
+	sess, gen, life, failed = s.sess, s.gen, s.life.ctx, s.failed
+	deaths, last := s.deaths, s.lastDeath
+	s.mu.Unlock()
+	if failed != nil {
+		return nil, 0, nil, failed
+	}
+	if sess != nil {
+		return sess, gen, life, nil
+	}
+	if wait := time.Until(last.Add(s.backoff(deaths))); wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return nil, 0, nil, ctx.Err()
+		case <-s.set.closing.Done():
+			return nil, 0, nil, errors.New("closed")
+		}
+	}
+	if err := s.start(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, 0, nil, ctx.Err()
+		}
+		s.mu.Lock()
+		g := s.gen
+		s.mu.Unlock()
+		s.died(g, fmt.Errorf("restart: %w", err))
+		s.mu.Lock()
+		failed = s.failed
+		s.mu.Unlock()
+		if failed != nil {
+			return nil, 0, nil, failed
+		}
+		return nil, 0, nil, &ServerError{Server: s.name, Err: fmt.Errorf("restart failed (will retry): %w", err), Stderr: s.stderr.String()}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.set.opts.Logger.Info("mcp server restarted", "mcp_server", s.name, "pid", s.pid)
+	return s.sess, s.gen, s.life.ctx, nil
+}
+
+func (s *server) backoff(deaths int) time.Duration {
+	d := s.set.opts.RestartBackoff
+	for i := 1; i < deaths && d < 30*time.Second; i++ {
+		d *= 2
+	}
+	return min(d, 30*time.Second)
+}
+
+// refresh lists the tools again after a tools/list_changed notification.
+func (s *server) refresh(ctx context.Context) {
+	if !s.listChanged.Load() {
+		return
+	}
+	s.mu.Lock()
+	sess, gen := s.sess, s.gen
+	s.mu.Unlock()
+	if sess == nil {
+		return
+	}
+	s.listChanged.Store(false)
+	lctx, cancel := context.WithTimeout(ctx, s.startupTimeout())
+	defer cancel()
+	list, err := sess.ListTools(lctx)
+	if err != nil {
+		s.listChanged.Store(true) // try again next time
+		var rpc *rpcError
+		if ctx.Err() == nil && !errors.As(err, &rpc) {
+			s.died(gen, fmt.Errorf("list tools: %w", err))
+		}
+		s.set.opts.Logger.Warn("mcp server: list tools after list_changed", "mcp_server", s.name, "err", err)
+		return
+	}
+	s.mu.Lock()
+	if s.gen == gen {
+		s.tools = list
+	}
+	s.mu.Unlock()
+}
+
+// call calls the server's tool named name.
+func (s *server) call(ctx context.Context, name string, args map[string]any, progress func(tools.Progress)) (*mcpgo.CallToolResult, error) {
+	sess, gen, life, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	timeout := s.callTimeout()
+	cctx, cancelCause := context.WithCancelCause(ctx)
+	defer cancelCause(nil)
+	stop := context.AfterFunc(life, func() { cancelCause(errServerDied) })
+	defer stop()
+	cctx, cancel := context.WithTimeout(cctx, timeout)
+	defer cancel()
+
+	tok := ""
+	if progress != nil {
+		tok = fmt.Sprintf("agentloop-%d", s.tokens.Add(1))
+		s.progress.Store(tok, progress)
+		defer s.progress.Delete(tok)
+	}
+	res, err := sess.CallTool(cctx, name, args, tok)
+	var rpc *rpcError
+	switch {
+	case err == nil:
+		if res == nil {
+			return nil, fmt.Errorf("mcp server %q: tool %q returned no result", s.name, name)
+		}
+		return res, nil
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("mcp server %q: tool %q: %w", s.name, name, ctx.Err())
+	case errors.Is(context.Cause(cctx), errServerDied), cctx.Err() == nil && !errors.As(err, &rpc):
+		s.died(gen, err)
+		msg := fmt.Sprintf("mcp server %q failed during the call of tool %q (%v)", s.name, name, err)
+		if tail := lastLines(s.stderr.String(), 5); tail != "" {
+			msg += "; its stderr ends with:\n" + tail
+		}
+		s.mu.Lock()
+		failed := s.failed
+		s.mu.Unlock()
+		if failed != nil {
+			msg += "\nthe server is now disabled: it failed too often"
+		} else {
+			msg += "\nthe server will be restarted for the next call"
+		}
+		return nil, errors.New(msg)
+	case errors.Is(cctx.Err(), context.DeadlineExceeded):
+		return nil, fmt.Errorf("mcp server %q: tool %q timed out after %s; the call was cancelled", s.name, name, timeout)
+	case errors.As(err, &rpc):
+		return nil, fmt.Errorf("mcp server %q rejected the call of tool %q: %v", s.name, name, rpc.err)
+	}
+	return nil, fmt.Errorf("mcp server %q: tool %q: %w", s.name, name, err)
+}
+
+func lastLines(s string, n int) string {
+	s = strings.TrimRight(s, "\n")
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
