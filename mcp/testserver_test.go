@@ -96,6 +96,9 @@ func runTestServer(mode string) int {
 						map[string]any{"progressToken": tok, "progress": i, "total": 3, "message": fmt.Sprintf("step %d", i)})
 				}
 			}
+			// mcp-go's stdio server writes notifications from another
+			// goroutine than responses; give them time to go first.
+			time.Sleep(300 * time.Millisecond)
 			return mcpgo.NewToolResultText("done"), nil
 		})
 	s.AddTool(mcpgo.NewTool("add_tool", mcpgo.WithDescription("Add a tool named by the argument."), mcpgo.WithString("name", mcpgo.Required())),
