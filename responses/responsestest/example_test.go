@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/responses/responsestest"
@@ -93,4 +95,62 @@ func ExampleText_stream() {
 	// 7 response.content_part.done ""
 	// 8 response.output_item.done ""
 	// 9 response.completed ""
+}
+
+// Faults come before the reply, one per attempt, and do not use up the
+// turn: a client that retries gets the reply.
+func ExampleReply_faults() {
+	s := responsestest.NewServer(responsestest.Reply{
+		Output: []responses.Item{responsestest.Text("finally")},
+		Faults: []responsestest.Fault{
+			responsestest.RateLimited(250 * time.Millisecond),
+			responsestest.ServerError(http.StatusServiceUnavailable),
+		},
+	})
+	defer s.Close()
+
+	for range 3 {
+		resp, err := http.Post(s.URL+"/v5/responses", "application/json", strings.NewReader(`{"model":"openai/gpt-4o","input":"hi"}`))
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(resp.StatusCode, resp.Header.Get("retry-after-ms"), string(body)[:30])
+	}
+	for _, r := range s.Requests() {
+		fmt.Printf("request %d: %s %d %q\n", r.N, r.Path, r.StatusCode, r.Fault)
+	}
+	// Output:
+	// 429 250 {"error":{"message":"Rate limi
+	// 503  {"error":{"message":"The serve
+	// 200  {"id":"resp_1","object":"respo
+	// request 1: /v5/responses 429 "HTTP 429 rate_limit_exceeded"
+	// request 2: /v5/responses 503 "HTTP 503"
+	// request 3: /v5/responses 200 ""
+}
+
+// A Model answers every request, concurrently: here a scripted model that
+// calls a tool until it sees the tool's output.
+func ExampleModel() {
+	s := responsestest.NewServer(responsestest.Model(func(req *responses.Request) responsestest.Reply {
+		for _, it := range req.Input.Items {
+			if it.Type == responses.TypeFunctionCallOutput {
+				return responsestest.Output(responsestest.Text("the tool said " + it.CallID))
+			}
+		}
+		return responsestest.Output(responsestest.FunctionCall("", "lookup", `{}`))
+	}))
+	defer s.Close()
+
+	r1, _ := post(s.URL, `{"model":"m","input":"go"}`)
+	callID := r1.Output[0].CallID
+	r2, _ := post(s.URL, `{"model":"m","previous_response_id":"`+r1.ID+`",
+		"input":[{"type":"function_call_output","call_id":"`+callID+`","output":"42"}]}`)
+	fmt.Println(callID)
+	fmt.Println(r2.OutputText())
+	// Output:
+	// call_1_0
+	// the tool said call_1_0
 }
