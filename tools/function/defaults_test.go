@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/agentloop/agentloop/tools"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -70,4 +72,13 @@ func TestDefaultsApplied(t *testing.T) {
 		assert.Contains(t, string(s.Properties["limit"]), `(default: 10)`)
 		assert.NotContains(t, string(tool.Schema()), `"default"`)
 	})
+}
+
+func TestReviewSeesDefaults(t *testing.T) {
+	tool := New("page", "", func(_ context.Context, a pageArgs) (string, error) { return "", nil },
+		&Options{NeedsApproval: If(func(a pageArgs) bool { return a.Limit != nil && *a.Limit >= 10 })})
+	r, err := tool.Review(t.Context(), functionCall("page", `{"query":"q","limit":null,"order":null,"exact":null,"sub":null,"Subs":[]}`))
+	require.NoError(t, err)
+	assert.Equal(t, tools.Ask, r.Decision, "the default limit of 10 needs approval")
+	assert.Contains(t, string(r.Request.Arguments), `"limit":10`)
 }

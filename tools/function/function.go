@@ -297,9 +297,10 @@ func (t *Tool) ParallelSafe() bool { return !t.serial }
 // Review asks for approval (tools.Ask) when [Options.NeedsApproval] says so
 // for the call's arguments, and allows the call otherwise. Calls whose
 // arguments are invalid are allowed: Call rejects them without running the
-// function. The approval request has Kind "function" or "custom", the
-// arguments, a one-line summary and the Key "function:<name>" or
-// "custom:<name>".
+// function. NeedsApproval and the approval request see the arguments with
+// defaults filled in, that is, what the function will get. The request has
+// Kind "function" or "custom", a one-line summary and the Key
+// "function:<name>" or "custom:<name>" (what "approve always" remembers).
 func (t *Tool) Review(ctx context.Context, call tools.Call) (tools.Review, error) {
 	if t.approval == nil {
 		return tools.Review{Decision: tools.Allow}, nil
@@ -308,12 +309,12 @@ func (t *Tool) Review(ctx context.Context, call tools.Call) (tools.Review, error
 	if err != nil {
 		return tools.Review{Decision: tools.Allow}, nil
 	}
+	input, err = t.arguments(input)
+	if err != nil {
+		return tools.Review{Decision: tools.Allow}, nil
+	}
 	args := json.RawMessage(input)
-	if t.validator != nil {
-		if _, err := t.validator.validate([]byte(input)); err != nil {
-			return tools.Review{Decision: tools.Allow}, nil
-		}
-	} else {
+	if t.kind == "custom" {
 		args = responses.MustJSON(input)
 	}
 	ask, err := t.approval(ctx, args)
@@ -331,6 +332,26 @@ func (t *Tool) Review(ctx context.Context, call tools.Call) (tools.Review, error
 		Arguments: args,
 		Key:       t.kind + ":" + t.name,
 	}}, nil
+}
+
+// arguments validates the arguments of a function call and fills in
+// defaults; the input of a custom tool call is returned as it is.
+func (t *Tool) arguments(input string) (string, error) {
+	if t.validator == nil {
+		return input, nil
+	}
+	doc, err := t.validator.validate([]byte(input))
+	if err != nil {
+		return "", fmt.Errorf("invalid arguments: %w", err)
+	}
+	if t.defaults != nil && t.defaults.apply(doc, t.in) {
+		b, err := json.Marshal(doc)
+		if err != nil {
+			return "", fmt.Errorf("apply defaults: %w", err)
+		}
+		return string(b), nil
+	}
+	return input, nil
 }
 
 func summary(name, input string) string {
@@ -387,18 +408,9 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error
 	if err != nil {
 		return responses.Item{}, err
 	}
-	if t.validator != nil {
-		doc, err := t.validator.validate([]byte(input))
-		if err != nil {
-			return responses.Item{}, fmt.Errorf("invalid arguments: %w", err)
-		}
-		if t.defaults != nil && t.defaults.apply(doc, t.in) {
-			b, err := json.Marshal(doc)
-			if err != nil {
-				return responses.Item{}, fmt.Errorf("apply defaults: %w", err)
-			}
-			input = string(b)
-		}
+	input, err = t.arguments(input)
+	if err != nil {
+		return responses.Item{}, err
 	}
 	invoke, err := t.prepare(input)
 	if err != nil {

@@ -59,7 +59,8 @@ type embeddedArgs struct {
 	Embedded
 	Own     string `json:"own"`
 	Skipped string `json:"-"`
-	hidden  string //nolint:unused // unexported fields are not arguments
+	//lint:ignore U1000 unexported fields are not arguments; this one proves it
+	hidden string
 }
 
 type mapArgs struct {
@@ -141,8 +142,6 @@ func TestSchemaGolden(t *testing.T) {
 }
 
 func TestSchemaPanics(t *testing.T) {
-	fn := func(context.Context, any) (string, error) { return "", nil }
-	_ = fn
 	for _, tc := range []struct {
 		name string
 		f    func()
