@@ -205,10 +205,10 @@ func object(kv ...any) json.RawMessage {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		k, _ := json.Marshal(kv[i].(string))
+		k, _ := marshal(kv[i].(string))
 		b.Write(k)
 		b.WriteByte(':')
-		v, err := json.Marshal(kv[i+1])
+		v, err := marshal(kv[i+1])
 		if err != nil {
 			panic(fmt.Sprintf("responsestest: encode %q: %v", kv[i], err))
 		}
@@ -216,4 +216,15 @@ func object(kv ...any) json.RawMessage {
 	}
 	b.WriteByte('}')
 	return b.Bytes()
+}
+
+// marshal is json.Marshal without HTML escaping: the API sends "<" as is.
+func marshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }

@@ -238,7 +238,7 @@ func estimateUsage(prevTokens int64, bodyLen int, output []responses.Item) respo
 func tokens(n int) int64 { return int64(max(1, (n+3)/4)) }
 
 func mustJSON(v any) json.RawMessage {
-	b, err := json.Marshal(v)
+	b, err := marshal(v)
 	if err != nil {
 		panic("responsestest: encode response: " + err.Error())
 	}

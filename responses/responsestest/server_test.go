@@ -1029,3 +1029,56 @@ func TestEncryptedContentOnlyWhenIncluded(t *testing.T) {
 	assert.NotContains(t, string(without.Output[0].Raw()), "encrypted_content")
 	assert.Contains(t, string(with.Output[0].Raw()), `"encrypted_content":"enc"`)
 }
+
+func TestNoHTMLEscaping(t *testing.T) {
+	s := rt.New(t, rt.Output(rt.Text("if a < b && c > d")), rt.Output(rt.Text("<tag>")))
+	c := newClient(t, s)
+	r := c.post("/responses", `{"model":"m","input":"hi"}`)
+	assert.Contains(t, string(r.body), `"text":"if a < b && c > d"`)
+	r = c.post("/responses", `{"model":"m","input":"hi","stream":true}`)
+	assert.Contains(t, string(r.body), `"delta":"<tag>"`)
+}
+
+func TestStreamItemEvents(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		item responses.Item
+		want []string // between output_item.added and output_item.done
+	}{
+		{"custom tool call", rt.CustomToolCall("call_1", "sql", "SELECT 1"), []string{
+			"response.custom_tool_call_input.delta", "response.custom_tool_call_input.delta", "response.custom_tool_call_input.done"}},
+		{"refusal", rt.Raw(`{"type":"message","role":"assistant","status":"completed","content":[{"type":"refusal","refusal":"No."}]}`), []string{
+			"response.content_part.added", "response.refusal.delta", "response.refusal.done", "response.content_part.done"}},
+		{"annotation", rt.Raw(`{"type":"message","role":"assistant","status":"completed","content":[{"type":"output_text","text":"See it.",` +
+			`"annotations":[{"type":"url_citation","url":"https://example.test","title":"t","start_index":0,"end_index":3}]}]}`), []string{
+			"response.content_part.added", "response.output_text.delta", "response.output_text.delta",
+			"response.output_text.annotation.added", "response.output_text.done", "response.content_part.done"}},
+		{"reasoning text", rt.Raw(`{"type":"reasoning","summary":[],"content":[{"type":"reasoning_text","text":"hmm"}]}`), []string{
+			"response.content_part.added", "response.reasoning_text.delta", "response.reasoning_text.done", "response.content_part.done"}},
+		{"local shell", rt.LocalShellCall("call_1", "ls", "-l"), nil},
+		{"approval request", rt.MCPApprovalRequest("", "docs", "fetch", "{}"), nil},
+		{"unknown type", rt.Raw(`{"type":"web_search_call","status":"completed","action":{"type":"search","query":"go"}}`), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := rt.New(t, rt.Output(tc.item))
+			c := newClient(t, s)
+			evs := events(t, c.post("/responses", `{"model":"m","input":"hi","stream":true}`).body)
+			ts := types(evs)
+			require.GreaterOrEqual(t, len(ts), 5)
+			assert.Equal(t, []string{"response.created", "response.in_progress", "response.output_item.added"}, ts[:3])
+			assert.Equal(t, []string{"response.output_item.done", "response.completed"}, ts[len(ts)-2:])
+			if len(tc.want) == 0 {
+				assert.Len(t, ts, 5, "no events of its own: %v", ts)
+			} else {
+				assert.Equal(t, tc.want, ts[3:len(ts)-2])
+			}
+			id := evs[len(evs)-2].data["item"].(map[string]any)["id"].(string)
+			assert.NotEmpty(t, id)
+			for _, e := range evs[3 : len(evs)-2] {
+				if itemID, ok := e.data["item_id"]; ok {
+					assert.Equal(t, id, itemID)
+				}
+			}
+		})
+	}
+}
