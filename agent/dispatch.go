@@ -194,7 +194,7 @@ func (d *dispatcher) approve(call tools.Call, tool tools.Tool) bool {
 		if review.Reason != "" {
 			msg += ": " + review.Reason
 		}
-		d.finishRefused(call, tools.TextOutput(call, msg, true), OutcomeDenied, msg)
+		d.finishRefused(call, d.refusedOutput(call, tool, msg), OutcomeDenied, msg)
 		return false
 	}
 	req := review.Request
@@ -215,7 +215,7 @@ func (d *dispatcher) approve(call tools.Call, tool tools.Tool) bool {
 	if ap.Reason != "" {
 		msg += ": " + ap.Reason
 	}
-	d.finishRefused(call, tools.TextOutput(call, msg, true), OutcomeDenied, msg)
+	d.finishRefused(call, d.refusedOutput(call, tool, msg), OutcomeDenied, msg)
 	return false
 }
 
