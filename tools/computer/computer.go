@@ -370,4 +370,3 @@ func describe(actions []responses.ComputerAction) string {
 	}
 	return strings.Join(parts, ", ")
 }
-

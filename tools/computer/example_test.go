@@ -23,7 +23,7 @@ func ExampleNew() {
 	}
 	var o responses.ComputerCallOutput
 	_ = out.Decode(&o)
-	fmt.Println(screen.log, o.Type, o.CallID, o.Output.Type, o.Output.ImageURL[:22])
+	fmt.Println(screen.log, o.Type, o.CallID, o.Output.Type, o.Output.ImageURL[:21])
 	// Output:
 	// {"type":"computer_use_preview","display_width":1280,"display_height":800,"environment":"browser"}
 	// [click left 410,92 []] computer_call_output call_1 computer_screenshot data:image/png;base64
