@@ -30,6 +30,9 @@ func schemaFor(t reflect.Type, strict bool) derived {
 	default:
 		panic(fmt.Sprintf("function: input type %s is not a struct or a map with string keys; the arguments of a function tool are a JSON object", t))
 	}
+	if embedsItself(t, nil) {
+		panic(fmt.Sprintf("function: input type %s embeds itself; the schema would be infinite", t))
+	}
 	if strict {
 		d := buildSchema(t, true)
 		if d.reason == "" {
@@ -327,13 +330,15 @@ func jsonFields(t reflect.Type) map[string]field {
 		if t.Kind() != reflect.Struct {
 			return
 		}
+		// A struct's own fields shadow the promoted ones, as in encoding/json.
+		var embedded []reflect.Type
 		for f := range t.Fields() {
 			name, embed, ok := jsonName(f)
 			if !ok {
 				continue
 			}
 			if embed {
-				add(f.Type)
+				embedded = append(embedded, f.Type)
 				continue
 			}
 			if _, dup := m[name]; dup {
@@ -341,6 +346,9 @@ func jsonFields(t reflect.Type) map[string]field {
 			}
 			schemaTags := strings.Split(f.Tag.Get("jsonschema"), ",")
 			m[name] = field{typ: f.Type, pointer: f.Type.Kind() == reflect.Pointer, requiredTag: slices.Contains(schemaTags, "required")}
+		}
+		for _, e := range embedded {
+			add(e)
 		}
 	}
 	add(t)
@@ -437,4 +445,42 @@ func bareDescription(t reflect.Type, fieldName string) string {
 		return ""
 	}
 	return tag
+}
+
+// embedsItself reports whether a struct reachable from t embeds (promotes
+// the fields of) a struct that embeds it back, which the reflector cannot
+// handle.
+func embedsItself(t reflect.Type, seen []reflect.Type) bool {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || slices.Contains(seen, t) {
+		return false
+	}
+	var chain func(t reflect.Type, path []reflect.Type) bool
+	chain = func(t reflect.Type, path []reflect.Type) bool {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if slices.Contains(path, t) {
+			return true
+		}
+		path = append(path, t)
+		for f := range t.Fields() {
+			if _, embed, ok := jsonName(f); ok && embed && chain(f.Type, path) {
+				return true
+			}
+		}
+		return false
+	}
+	if chain(t, nil) {
+		return true
+	}
+	seen = append(seen, t)
+	for f := range t.Fields() {
+		if _, _, ok := jsonName(f); ok && embedsItself(f.Type, seen) {
+			return true
+		}
+	}
+	return false
 }

@@ -82,6 +82,15 @@ type nullableTagArgs struct {
 	Label string  `json:"label" jsonschema:"nullable,description=a label"`
 }
 
+type SelfEmbedding struct {
+	*SelfEmbedding
+	X int `json:"x"`
+}
+
+type selfEmbedding struct {
+	Inner SelfEmbedding `json:"inner"`
+}
+
 type treeArgs struct {
 	Name     string      `json:"name"`
 	Children []*treeArgs `json:"children,omitempty"`
@@ -159,6 +168,7 @@ func TestSchemaPanics(t *testing.T) {
 		{"channel field", func() {
 			New("t", "", func(context.Context, struct{ C chan int }) (string, error) { return "", nil }, nil)
 		}, "cannot derive a schema"},
+		{"self-embedding input", func() { New("t", "", func(context.Context, selfEmbedding) (string, error) { return "", nil }, nil) }, "embeds itself"},
 		{"nil function", func() { New[simpleArgs, string]("t", "", nil, nil) }, "nil function"},
 		{"grammar on function", func() {
 			New("t", "", func(context.Context, simpleArgs) (string, error) { return "", nil }, &Options{Grammar: &Grammar{Syntax: "lark", Definition: "start: x"}})
