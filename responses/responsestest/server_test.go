@@ -1082,3 +1082,55 @@ func TestStreamItemEvents(t *testing.T) {
 		})
 	}
 }
+
+func TestEchoParameters(t *testing.T) {
+	s := rt.New(t, rt.Output(rt.Text("ok")), rt.Output(rt.Text("ok")))
+	c := newClient(t, s)
+	r := c.post("/responses", `{"model":"m","input":"hi","temperature":0,"top_p":0.5,"truncation":"auto",`+
+		`"reasoning":{"effort":"low"},"text":{"format":{"type":"json_object"}},"tool_choice":{"type":"function","name":"f"},`+
+		`"max_output_tokens":100,"store":false}`)
+	require.Equal(t, 200, r.status)
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(r.body, &raw))
+	for k, want := range map[string]string{
+		"temperature": `0`, "top_p": `0.5`, "truncation": `"auto"`, "reasoning": `{"effort":"low","summary":null}`,
+		"text": `{"format":{"type":"json_object"}}`, "tool_choice": `{"type":"function","name":"f"}`,
+		"max_output_tokens": `100`, "store": `false`, "instructions": `null`, "previous_response_id": `null`,
+		"metadata": `{}`, "tools": `[]`, "parallel_tool_calls": `true`,
+	} {
+		assert.JSONEq(t, want, string(raw[k]), k)
+	}
+	r = c.post("/responses", `{"model":"m","input":"hi"}`)
+	require.NoError(t, json.Unmarshal(r.body, &raw))
+	for k, want := range map[string]string{
+		"temperature": `1`, "top_p": `1`, "truncation": `"disabled"`, "reasoning": `{"effort":null,"summary":null}`,
+		"text": `{"format":{"type":"text"}}`, "tool_choice": `"auto"`, "max_output_tokens": `null`, "store": `true`,
+	} {
+		assert.JSONEq(t, want, string(raw[k]), k)
+	}
+}
+
+func TestItemIDs(t *testing.T) {
+	s := rt.New(t, rt.Output(
+		rt.Raw(`{"type":"function_call","id":"fc_mine","call_id":"call_mine","name":"f","arguments":"{}"}`),
+		rt.Raw(`{"type":"message","id":"","role":"assistant","content":[]}`),
+		rt.Raw(`{}`),
+		rt.FunctionCall("", "f", "{}"),
+		rt.ShellCall("", "ls"),
+		rt.Text("x"),
+	))
+	c := newClient(t, s)
+	resp := c.post("/responses", `{"model":"m","input":"hi"}`).response(t)
+	require.Len(t, resp.Output, 6)
+	assert.Equal(t, "fc_mine", resp.Output[0].ID)
+	assert.Equal(t, "call_mine", resp.Output[0].CallID)
+	assert.Equal(t, "", resp.Output[1].ID, "an explicit id is kept, even empty")
+	assert.JSONEq(t, `{"id":"item_1_2"}`, string(resp.Output[2].Raw()))
+	assert.Equal(t, "fc_1_3", resp.Output[3].ID)
+	assert.Equal(t, "call_1_3", resp.Output[3].CallID)
+	assert.Equal(t, "sh_1_4", resp.Output[4].ID)
+	assert.Equal(t, "call_1_4", resp.Output[4].CallID)
+	assert.Equal(t, "msg_1_5", resp.Output[5].ID)
+	assert.Panics(t, func() { rt.Raw(`[1]`) })
+	assert.Panics(t, func() { rt.Raw(`{"type":`) })
+}
