@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sourcegraph/conc/pool"
+
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/tools"
 )
@@ -32,9 +34,8 @@ type dispatcher struct {
 	q      eventQueue
 
 	sched     sync.WaitGroup // the scheduling goroutine
-	calls     sync.WaitGroup // running calls
+	calls     *pool.Pool     // running calls, at most MaxParallel
 	exclusive sync.RWMutex   // held shared by parallel-safe calls, exclusively by others
-	sem       chan struct{}
 	closeOnce sync.Once
 	submitted int // calls submitted; used by the run's goroutine only
 
@@ -53,7 +54,7 @@ func newDispatcher(r *run, rt *router, parallel bool, decided map[string]Approva
 		ctx: ctx, cancel: cancel,
 		in:      make(chan responses.Item, 64),
 		q:       eventQueue{notify: make(chan struct{}, 1)},
-		sem:     make(chan struct{}, r.a.opts.MaxParallel),
+		calls:   pool.New().WithMaxGoroutines(r.a.opts.MaxParallel),
 		outputs: map[string]responses.Item{},
 	}
 	d.sched.Add(1)
@@ -143,35 +144,28 @@ func (d *dispatcher) start(it responses.Item) {
 	if ps, ok := tool.(tools.ParallelSafe); ok && !ps.ParallelSafe() {
 		exclusive = true
 	}
-	if exclusive {
-		d.exclusive.Lock()
-	} else {
-		d.exclusive.RLock()
-	}
-	select {
-	case d.sem <- struct{}{}:
-	case <-d.ctx.Done():
+	unlock := func(exclusive bool) {
 		if exclusive {
 			d.exclusive.Unlock()
 		} else {
 			d.exclusive.RUnlock()
 		}
+	}
+	if exclusive {
+		d.exclusive.Lock()
+	} else {
+		d.exclusive.RLock()
+	}
+	if d.ctx.Err() != nil {
+		unlock(exclusive)
 		d.setOutput(call.CallID, d.canceledOutput(it))
 		return
 	}
-	d.calls.Add(1)
-	go func() {
-		defer d.calls.Done()
-		defer func() {
-			<-d.sem
-			if exclusive {
-				d.exclusive.Unlock()
-			} else {
-				d.exclusive.RUnlock()
-			}
-		}()
+	// Go blocks while MaxParallel calls are running.
+	d.calls.Go(func() {
+		defer unlock(exclusive)
 		d.run(call, tool)
-	}()
+	})
 }
 
 // approve consults the tool's policy and the approver. It reports whether

@@ -608,3 +608,49 @@ func TestNewPanicsOnDuplicateTools(t *testing.T) {
 }
 
 var _ = errors.New
+
+func TestLoopConcurrencyLimits(t *testing.T) {
+	var calls []responses.Item
+	for i := range 6 {
+		calls = append(calls, rt.FunctionCall(fmt.Sprintf("call_%d", i), "work", `{}`))
+	}
+	for _, tc := range []struct {
+		name     string
+		opts     agent.Options
+		serial   bool
+		wantPeak int32
+	}{
+		{"bounded by MaxParallel", agent.Options{MaxParallel: 2}, false, 2},
+		{"serial tool runs alone", agent.Options{}, true, 1},
+		{"parallel_tool_calls false", agent.Options{ParallelToolCalls: responses.Ptr(false)}, false, 1},
+		{"default runs all six", agent.Options{}, false, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var now, peak atomic.Int32
+			work := function.New("work", "Works.", func(ctx context.Context, _ struct{}) (string, error) {
+				n := now.Add(1)
+				defer now.Add(-1)
+				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+				}
+				time.Sleep(30 * time.Millisecond)
+				return "ok", nil
+			}, &function.Options{Serial: tc.serial})
+			srv := rt.New(t, rt.Output(calls...), rt.Output(rt.Text("done")))
+			opts := tc.opts
+			opts.Tools = []tools.Tool{work}
+			res, err := agent.New(client(srv), "m", &opts).Run(t.Context(), "x")
+			require.NoError(t, err)
+			assert.Equal(t, 6, res.ToolCalls)
+			assert.Equal(t, tc.wantPeak, peak.Load())
+			reqs := served(srv)
+			require.Len(t, reqs, 2)
+			require.Len(t, reqs[1].Params.Input.Items, 6)
+			for i, it := range reqs[1].Params.Input.Items {
+				assert.Equal(t, fmt.Sprintf("call_%d", i), it.CallID, "outputs in call order")
+			}
+			if tc.opts.ParallelToolCalls != nil {
+				assert.False(t, *reqs[0].Params.ParallelToolCalls, "parallel_tool_calls:false is sent")
+			}
+		})
+	}
+}
