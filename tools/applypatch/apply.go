@@ -94,7 +94,7 @@ func updateText(src string, hunks []Hunk) (string, []edit, error) {
 				if len(h.Anchors) == 1 && h.hasOld() {
 					break // a lone anchor is advisory when the hunk has context
 				}
-				return "", nil, herr("could not find the @@ line %q after line %d%s", a, cursor, nearestLine(t, a))
+				return "", nil, herr("could not find the @@ line %q at or after line %d%s", a, cursor+1, nearestLine(t, a))
 			}
 			cursor = i + 1
 			anchored = true
@@ -125,7 +125,7 @@ func updateText(src string, hunks []Hunk) (string, []edit, error) {
 				n--
 			}
 			if n == len(lines) {
-				return "", nil, herr("could not find these lines after line %d:\n%s%s", cursor, quoteLines(old, 8), nearestBlock(t, old, cursor))
+				return "", nil, herr("could not find these lines at or after line %d:\n%s%s", cursor+1, quoteLines(old, 8), nearestBlock(t, old, cursor))
 			}
 			lines = lines[:n]
 			old, _ = oldNewOf(lines)
