@@ -245,4 +245,3 @@ func write(t *testing.T, path, data string) {
 	require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
 	require.NoError(t, os.WriteFile(path, []byte(data), 0o644))
 }
-
