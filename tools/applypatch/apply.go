@@ -245,7 +245,7 @@ func nearestBlock(t *text, block []string, cursor int) string {
 	idx := t.buildIndex(passPunct)
 	votes := make(map[int]int)
 	for j, b := range block {
-		pos := idx[normalize(passPunct, b)]
+		pos := idx.positions(normalize(passPunct, b))
 		if len(pos) > 64 {
 			continue // too common to say anything (blank lines, braces)
 		}

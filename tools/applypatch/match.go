@@ -73,7 +73,52 @@ type text struct {
 	// pass fails, so a file costs at most one full scan per pass plus index
 	// look-ups, however many hunks it has.
 	norm  [numPasses][]string
-	index [numPasses]map[string][]int32
+	same  [numPasses]bool // normalising changed no line: the pass sees what the previous one sees
+	index [numPasses]*lineIndex
+}
+
+// lineIndex finds the positions of a line in increasing order. Lines get
+// ids; pos[off[id]:off[id+1]] are the positions of line id.
+type lineIndex struct {
+	ids map[string]int32
+	off []int32
+	pos []int32
+}
+
+func newLineIndex(lines []string) *lineIndex {
+	x := &lineIndex{ids: make(map[string]int32, len(lines))}
+	lineIDs := make([]int32, len(lines))
+	var count []int32
+	for i, l := range lines {
+		id, ok := x.ids[l]
+		if !ok {
+			id = int32(len(count))
+			x.ids[l] = id
+			count = append(count, 0)
+		}
+		count[id]++
+		lineIDs[i] = id
+	}
+	x.off = make([]int32, len(count)+1)
+	for id, c := range count {
+		x.off[id+1] = x.off[id] + c
+	}
+	next := append([]int32(nil), x.off[:len(count)]...)
+	x.pos = make([]int32, len(lines))
+	for i, id := range lineIDs {
+		x.pos[next[id]] = int32(i)
+		next[id]++
+	}
+	return x
+}
+
+// positions returns the sorted positions of line l.
+func (x *lineIndex) positions(l string) []int32 {
+	id, ok := x.ids[l]
+	if !ok {
+		return nil
+	}
+	return x.pos[x.off[id]:x.off[id+1]]
 }
 
 func newText(src string) *text {
@@ -110,23 +155,32 @@ func (t *text) normLines(pass int) []string {
 		return t.lines
 	}
 	if t.norm[pass] == nil {
-		n := make([]string, len(t.lines))
-		for i, l := range t.lines {
-			n[i] = normalize(pass, l)
+		prev := t.normLines(pass - 1)
+		var n []string
+		for i, l := range prev {
+			if nl := normalize(pass, l); nl != l && n == nil {
+				n = make([]string, len(prev))
+				copy(n, prev[:i])
+				n[i] = nl
+			} else if n != nil {
+				n[i] = nl
+			}
+		}
+		if n == nil {
+			n, t.same[pass] = prev, true
 		}
 		t.norm[pass] = n
 	}
 	return t.norm[pass]
 }
 
-func (t *text) buildIndex(pass int) map[string][]int32 {
+func (t *text) buildIndex(pass int) *lineIndex {
 	if t.index[pass] == nil {
-		lines := t.normLines(pass)
-		idx := make(map[string][]int32, len(lines)/2+1)
-		for i, l := range lines {
-			idx[l] = append(idx[l], int32(i))
+		if t.normLines(pass); t.same[pass] {
+			t.index[pass] = t.buildIndex(pass - 1)
+		} else {
+			t.index[pass] = newLineIndex(t.normLines(pass))
 		}
-		t.index[pass] = idx
 	}
 	return t.index[pass]
 }
@@ -167,10 +221,10 @@ func equalAt(lines []string, s int, block []string) bool {
 }
 
 // findIndexed looks the block up through its rarest line.
-func findIndexed(idx map[string][]int32, lines, block []string, from, to int) int {
+func findIndexed(idx *lineIndex, lines, block []string, from, to int) int {
 	best, bestN := -1, 0
 	for j, b := range block {
-		n := len(idx[b])
+		n := len(idx.positions(b))
 		if n == 0 {
 			return -1
 		}
@@ -178,7 +232,7 @@ func findIndexed(idx map[string][]int32, lines, block []string, from, to int) in
 			best, bestN = j, n
 		}
 	}
-	pos := idx[block[best]]
+	pos := idx.positions(block[best])
 	k := sort.Search(len(pos), func(i int) bool { return int(pos[i]) >= from+best })
 	for ; k < len(pos); k++ {
 		s := int(pos[k]) - best
@@ -201,9 +255,22 @@ func (t *text) seek(block []string, from, to int) int {
 	nb := block
 	for pass := range numPasses {
 		if pass > passExact {
-			nb = make([]string, len(block))
-			for i, b := range block {
-				nb[i] = normalize(pass, b)
+			prev := nb
+			nb = nil
+			for i, b := range prev {
+				if n := normalize(pass, b); n != b && nb == nil {
+					nb = make([]string, len(prev))
+					copy(nb, prev[:i])
+					nb[i] = n
+				} else if nb != nil {
+					nb[i] = n
+				}
+			}
+			if nb == nil {
+				nb = prev
+				if t.normLines(pass); t.same[pass] {
+					continue // the same lines compared the same way
+				}
 			}
 		}
 		if s := t.findPass(pass, nb, from, to); s >= 0 {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"unicode"
 
 	"github.com/agentloop/agentloop/responses"
 )
@@ -212,7 +213,7 @@ func parseHunks(lines []string, i int, envelope bool) ([]Hunk, int, error) {
 				h.Lines = append(h.Lines, Line{Op: ' '})
 			case l[0] == ' ' || l[0] == '-' || l[0] == '+':
 				h.Lines = append(h.Lines, Line{Op: l[0], Text: l[1:]})
-			case strings.TrimSpace(l) == endOfFile:
+			case strings.TrimRightFunc(l, unicode.IsSpace) == endOfFile:
 				if len(h.Lines) == 0 {
 					return nil, 0, parseErr(i+1, "%q must follow the lines of a section", endOfFile)
 				}
@@ -221,9 +222,9 @@ func parseHunks(lines []string, i int, envelope bool) ([]Hunk, int, error) {
 				break body
 			case strings.HasPrefix(l, "@@"):
 				break body
-			case envelope && isHeader(l):
-				break body
-			case !envelope && strings.TrimSpace(l) == endPatch:
+			case envelope && isHeader(l) && !unicode.IsSpace(rune(l[0])):
+				break body // inside a section, a marker starts the line
+			case !envelope && strings.TrimRightFunc(l, unicode.IsSpace) == endPatch:
 				break body
 			default:
 				return nil, 0, parseErr(i+1, "unexpected line %q: each line of a section starts with ' ' (context), '-' (removed) or '+' (added)", l)
