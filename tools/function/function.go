@@ -354,8 +354,16 @@ func (t *Tool) arguments(input string) (string, error) {
 	return input, nil
 }
 
+// summary is the one line an approver sees: the tool name and its compacted
+// arguments (or its input with whitespace collapsed), cut at 200 characters.
 func summary(name, input string) string {
-	s := strings.Join(strings.Fields(input), " ")
+	var s string
+	var buf bytes.Buffer
+	if json.Compact(&buf, []byte(input)) == nil {
+		s = buf.String()
+	} else {
+		s = strings.Join(strings.Fields(input), " ")
+	}
 	const max = 200
 	if utf8.RuneCountInString(s) > max {
 		s = string([]rune(s)[:max]) + "…"

@@ -314,6 +314,31 @@ func TestCallAbandonsStuckFunction(t *testing.T) {
 	})
 }
 
+func TestCallAbandonedOnCancelReturnsCtxErr(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		tool := New("stuck", "", func(context.Context, struct{}) (string, error) {
+			<-release
+			return "late", nil
+		}, &Options{Timeout: -1})
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(time.Second, cancel)
+		start := time.Now()
+		_, err := tool.Call(ctx, functionCall("stuck", `{}`))
+		assert.Equal(t, time.Second+abandonAfter, time.Since(start))
+		assert.Equal(t, context.Canceled, err)
+		close(release)
+		synctest.Wait()
+	})
+}
+
+func TestSummary(t *testing.T) {
+	assert.Equal(t, `pay {"to":"bob"}`, summary("pay", "{\n  \"to\": \"bob\"\n}"))
+	assert.Equal(t, "sql SELECT 1 FROM t", summary("sql", "SELECT 1\n\tFROM   t"))
+	long := summary("w", strings.Repeat("é", 300))
+	assert.Equal(t, "w "+strings.Repeat("é", 200)+"…", long)
+}
+
 func TestReview(t *testing.T) {
 	type payArgs struct {
 		To     string `json:"to"`
@@ -331,6 +356,7 @@ func TestReview(t *testing.T) {
 		{"if: small", New("pay", "", pay, &Options{NeedsApproval: If(func(a payArgs) bool { return a.Amount > 100 })}), functionCall("pay", `{"to":"bob","amount":5}`), tools.Allow},
 		{"if: large", New("pay", "", pay, &Options{NeedsApproval: If(func(a payArgs) bool { return a.Amount > 100 })}), functionCall("pay", `{"to":"bob","amount":500}`), tools.Ask},
 		{"invalid arguments are not asked about", New("pay", "", pay, &Options{NeedsApproval: Always}), functionCall("pay", `{"to":"bob"}`), tools.Allow},
+		{"wrong call type is left to Call", New("pay", "", pay, &Options{NeedsApproval: Always}), customCall("pay", "x"), tools.Allow},
 		{"custom", NewCustom("sql", "", func(context.Context, string) (string, error) { return "", nil }, &Options{NeedsApproval: Always}), customCall("sql", "DROP TABLE x"), tools.Ask},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
