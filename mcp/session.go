@@ -154,19 +154,23 @@ func dial(ctx context.Context, name string, sc *ServerConfig, o *Options, stderr
 	}
 
 	tap := newTap(tr, logger)
-	opts := []client.ClientOption{
-		client.WithProtocolVersion(mcpgo.LATEST_LEGACY_PROTOCOL_VERSION),
-		client.WithElicitationHandler(elicitHandler{server: name, e: o.Elicitor}),
-	}
+	opts := []client.ClientOption{client.WithProtocolVersion(mcpgo.LATEST_LEGACY_PROTOCOL_VERSION)}
 	var caps mcpgo.ClientCapabilities
-	if o.Root != "" {
-		caps.Roots = &struct {
-			ListChanged bool `json:"listChanged,omitempty"`
-		}{}
-		opts = append(opts, client.WithRootsHandler(rootsHandler{root: o.Root}))
-	}
-	if o.Sampler != nil {
-		opts = append(opts, client.WithSamplingHandler(samplingHandler{server: name, s: o.Sampler}))
+	// mcp-go never answers server-to-client requests over legacy SSE, so
+	// offer roots, elicitation and sampling only over the other transports.
+	if sc.transport() != TransportSSE {
+		opts = append(opts, client.WithElicitationHandler(elicitHandler{server: name, e: o.Elicitor}))
+		caps.Elicitation = &mcpgo.ElicitationCapability{Form: &struct{}{}, URL: &struct{}{}}
+		if o.Root != "" {
+			caps.Roots = &struct {
+				ListChanged bool `json:"listChanged,omitempty"`
+			}{}
+			opts = append(opts, client.WithRootsHandler(rootsHandler{root: o.Root}))
+		}
+		if o.Sampler != nil {
+			caps.Sampling = &mcpgo.SamplingCapability{}
+			opts = append(opts, client.WithSamplingHandler(samplingHandler{server: name, s: o.Sampler}))
+		}
 	}
 	opts = append(opts, client.WithClientCapabilities(caps))
 	c := client.NewClient(tap.iface(), opts...)
