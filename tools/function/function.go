@@ -457,13 +457,21 @@ func (t *Tool) run(ctx context.Context, callID string, invoke invocation) (any, 
 	defer cancel()
 	done := make(chan result, 1)
 	go func() {
+		returned := false
 		defer func() {
+			if returned {
+				return
+			}
 			if v := recover(); v != nil {
 				t.logger.Error("function tool panicked", "tool", t.name, "call_id", callID, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				done <- result{panicked: true}
+				return
 			}
+			// runtime.Goexit, for example t.FailNow in a test's tool.
+			done <- result{err: errors.New("the tool exited without a result")}
 		}()
 		out, err := invoke(cctx)
+		returned = true
 		done <- result{out: out, err: err}
 	}()
 	var r result

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -177,6 +178,8 @@ func TestCallFailures(t *testing.T) {
 			<-ctx.Done()
 			return "", fmt.Errorf("query: %w", ctx.Err())
 		}, &Options{Timeout: 20 * time.Millisecond}), functionCall("slow", `{}`), "timed out after 20ms", false},
+		{"goexit", New("exit", "", func(context.Context, struct{}) (string, error) { runtime.Goexit(); return "", nil }, nil),
+			functionCall("exit", `{}`), "the tool exited without a result", false},
 		{"unencodable result", New("chan", "", func(context.Context, struct{}) (chan int, error) { return nil, nil }, nil),
 			functionCall("chan", `{}`), "encode result: json: unsupported type: chan int", false},
 		{"result too large", New("big", "", func(context.Context, struct{}) (string, error) { return strings.Repeat("x", maxOutput+1), nil }, nil),
