@@ -22,4 +22,3 @@ const (
 // enforced: the kernel lacks a feature the mode needs, or the program did
 // not install the sandbox helper. The command is never run unsandboxed.
 var ErrSandboxUnavailable = errors.New("sandbox unavailable")
-
