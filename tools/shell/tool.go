@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"mvdan.cc/sh/v3/syntax"
+
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/tools"
 )
@@ -314,4 +316,17 @@ func (t *LocalTool) Review(ctx context.Context, call tools.Call) (tools.Review, 
 	}
 	v := t.Policy.CheckArgv(lc.Action.Command)
 	return review(t.Executor, call, "local_shell", lc.Action.Command, dir, v), nil
+}
+
+// quoteArgv renders an argv as a shell would need it typed.
+func quoteArgv(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		s, err := syntax.Quote(a, syntax.LangBash)
+		if err != nil {
+			s = fmt.Sprintf("%q", a)
+		}
+		q[i] = s
+	}
+	return strings.Join(q, " ")
 }
