@@ -75,8 +75,8 @@ func NewPolicy(opts *PolicyOptions) (*Policy, error) {
 	}
 	p.noSafe = opts.NoSafeList
 	for _, list := range []struct {
-		dst *[][]string
-		src []string
+		dst  *[][]string
+		src  []string
 		kind string
 	}{{&p.allow, opts.Allow, "allow"}, {&p.deny, opts.Deny, "deny"}} {
 		for _, r := range list.src {
