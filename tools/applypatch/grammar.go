@@ -34,7 +34,7 @@ end_patch: "*** End Patch" LF?
 file_op: add_file | delete_file | update_file
 add_file: "*** Add File: " path LF add_line*
 delete_file: "*** Delete File: " path LF
-update_file: "*** Update File: " path LF move_to? section+
+update_file: "*** Update File: " path LF (move_to section* | section+)
 
 move_to: "*** Move to: " path LF
 section: anchor_line* change_line+ end_of_file?
