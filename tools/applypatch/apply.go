@@ -101,7 +101,7 @@ func updateText(src string, hunks []Hunk) (string, []edit, error) {
 		}
 		lines := h.Lines
 		old, _ := oldNewOf(lines)
-		at := -1
+		at, next, pass := -1, -1, 0
 		for {
 			switch {
 			case len(old) == 0 && !anchored:
@@ -110,10 +110,16 @@ func updateText(src string, hunks []Hunk) (string, []edit, error) {
 				at = cursor
 			case h.EndOfFile:
 				if at = t.seekEnd(old, cursor); at < 0 {
-					at = t.seek(old, cursor, len(t.lines))
+					at, next, pass = t.seekBlock(old, cursor, len(t.lines), true)
 				}
 			default:
-				at = t.seek(old, cursor, len(t.lines))
+				at, next, pass = t.seekBlock(old, cursor, len(t.lines), true)
+			}
+			if next >= 0 {
+				// An inexact match that could be in two places is a guess
+				// too far: let the model say which.
+				return "", nil, herr("these lines match only %s, and at more than one place (lines %d and %d); add context lines or an @@ line to say which:\n%s",
+					passNames[pass], at+1, next+1, quoteLines(old, 8))
 			}
 			if at >= 0 {
 				break

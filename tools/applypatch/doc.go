@@ -41,8 +41,7 @@
 // exactly, then ignoring trailing whitespace, then ignoring surrounding
 // whitespace, then with typographic dashes, quotes and spaces mapped to
 // ASCII; each pass looks at every position after the cursor before the
-// next pass starts, so an exact match anywhere beats a fuzzy one earlier.
-// The first match wins. The time taken is linear in the size of the file
+// next pass starts, so an exact match anywhere beats a fuzzy one earlier. The time taken is linear in the size of the file
 // and the patch: a failed scan indexes the file's lines for later hunks.
 //
 // A hunk that cannot be located fails with a [*HunkError] that quotes the
@@ -82,9 +81,11 @@
 //     Update with a Move to and no hunks is a plain rename.
 //   - Operations apply in order, each to the result of the previous ones;
 //     the whole patch is checked before any file is written.
-//   - The first occurrence after the cursor wins when the old lines occur
-//     several times (all references agree); add context or @@ lines to
-//     choose another.
+//   - The first exact occurrence after the cursor wins when the old lines
+//     occur several times (all references agree); context or @@ lines
+//     choose another. A block found only by a fuzzy pass must be unique
+//     after the cursor: otherwise the hunk fails and names both places
+//     (the references take the first, a guess on top of a guess).
 //
 // V4A cannot express a change of line endings or of the final newline of
 // an existing file; [MakeDiff] leaves such changes out.

@@ -246,11 +246,23 @@ func findIndexed(idx *lineIndex, lines, block []string, from, to int) int {
 	return -1
 }
 
+// passNames say how a pass compares, for error messages.
+var passNames = [numPasses]string{"exactly", "ignoring trailing whitespace",
+	"ignoring surrounding whitespace", "ignoring whitespace and typographic punctuation"}
+
 // seek finds block in [from, to), pass by pass, and returns its start or -1.
 // An empty block matches at from.
 func (t *text) seek(block []string, from, to int) int {
+	at, _, _ := t.seekBlock(block, from, to, false)
+	return at
+}
+
+// seekBlock is seek that also reports the pass that matched and, with
+// other and when that pass is fuzzy, the next start at which the block
+// matches in that pass (-1 if none).
+func (t *text) seekBlock(block []string, from, to int, other bool) (at, next, pass int) {
 	if len(block) == 0 {
-		return from
+		return from, -1, passExact
 	}
 	nb := block
 	for pass := range numPasses {
@@ -274,10 +286,15 @@ func (t *text) seek(block []string, from, to int) int {
 			}
 		}
 		if s := t.findPass(pass, nb, from, to); s >= 0 {
-			return s
+			next := -1
+			if other && pass > passExact {
+				t.buildIndex(pass)
+				next = t.findPass(pass, nb, s+1, to)
+			}
+			return s, next, pass
 		}
 	}
-	return -1
+	return -1, -1, 0
 }
 
 // seekEnd tries the one position where block ends the file, if it is at or

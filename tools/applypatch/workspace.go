@@ -184,6 +184,9 @@ func (w *Workspace) Apply(ctx context.Context, p *Patch) (*Result, error) {
 	return w.apply(ctx, p, false, nil)
 }
 
+// maxFileSize bounds the files a patch may read.
+const maxFileSize = 256 << 20
+
 // orig is what a file was before the patch.
 type orig struct {
 	content string
@@ -219,6 +222,8 @@ func (w *Workspace) apply(ctx context.Context, p *Patch, dry bool, verify func(*
 			return "", false, fmt.Errorf("%w: it is a directory", ErrNotRegular)
 		case !fi.Mode().IsRegular():
 			return "", false, ErrNotRegular
+		case fi.Size() > maxFileSize:
+			return "", false, fmt.Errorf("file too large to patch (%d bytes, limit %d)", fi.Size(), maxFileSize)
 		}
 		b, err := root.ReadFile(filepath.FromSlash(name))
 		if err != nil {
@@ -249,7 +254,8 @@ func (w *Workspace) apply(ctx context.Context, p *Patch, dry bool, verify func(*
 	return res, nil
 }
 
-// rootErr turns an os.Root escape into ErrPath.
+// rootErr turns an os.Root escape into ErrPath. The os package has no
+// exported error for it, so its message is the only way to tell.
 func rootErr(err error) error {
 	if strings.Contains(err.Error(), "escapes") {
 		return fmt.Errorf("%w (%v)", ErrPath, err)
