@@ -107,24 +107,36 @@ func BenchmarkTurnOverhead(b *testing.B) {
 	}
 }
 
-// lastResponse reads an SSE body to its end and decodes the response of the
-// terminal event: what a minimal streaming client must do.
+// lastResponse reads an SSE body to its end, decodes each event's JSON
+// envelope (what any streaming consumer must do to see deltas and items) and
+// decodes the response of the terminal event: a minimal streaming client.
 func lastResponse(b *testing.B, body io.Reader) responses.Response {
-	var last []byte
+	var last json.RawMessage
 	sc := bufio.NewScanner(body)
 	sc.Buffer(nil, 32<<20)
 	for sc.Scan() {
-		if d, ok := bytes.CutPrefix(sc.Bytes(), []byte("data: ")); ok && bytes.Contains(d, []byte(`"response.completed"`)) {
-			last = slices.Clone(d)
+		d, ok := bytes.CutPrefix(sc.Bytes(), []byte("data: "))
+		if !ok {
+			continue
+		}
+		var ev struct {
+			Type     string          `json:"type"`
+			Delta    string          `json:"delta"`
+			Item     json.RawMessage `json:"item"`
+			Response json.RawMessage `json:"response"`
+		}
+		if err := json.Unmarshal(d, &ev); err != nil {
+			b.Fatal(err)
+		}
+		if ev.Type == "response.completed" {
+			last = ev.Response
 		}
 	}
-	var ev struct {
-		Response responses.Response `json:"response"`
-	}
-	if err := json.Unmarshal(last, &ev); err != nil {
+	var r responses.Response
+	if err := json.Unmarshal(last, &r); err != nil {
 		b.Fatal(err)
 	}
-	return ev.Response
+	return r
 }
 
 // BenchmarkParallelCalls runs a turn of 8 parallel calls of a 100 ms tool;

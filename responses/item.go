@@ -94,20 +94,23 @@ func (it *Item) UnmarshalJSON(b []byte) error {
 	if len(b) == 0 || b[0] != '{' {
 		return errors.New("responses: item is not a JSON object")
 	}
-	var h itemHeader
-	if err := json.Unmarshal(b, &h); err != nil {
-		// Lenient: decode field by field so one odd field does not lose the item.
-		var m map[string]json.RawMessage
-		if err2 := json.Unmarshal(b, &m); err2 != nil {
-			return fmt.Errorf("responses: decode item: %w", err2)
-		}
+	h, ok := scanHeader(b)
+	if !ok {
 		h = itemHeader{}
-		str := func(k string) string {
-			var s string
-			_ = json.Unmarshal(m[k], &s)
-			return s
+		if err := json.Unmarshal(b, &h); err != nil {
+			// Lenient: decode field by field so one odd field does not lose the item.
+			var m map[string]json.RawMessage
+			if err2 := json.Unmarshal(b, &m); err2 != nil {
+				return fmt.Errorf("responses: decode item: %w", err2)
+			}
+			h = itemHeader{}
+			str := func(k string) string {
+				var s string
+				_ = json.Unmarshal(m[k], &s)
+				return s
+			}
+			h.Type, h.ID, h.CallID, h.Name, h.Status, h.Role = str("type"), str("id"), str("call_id"), str("name"), str("status"), str("role")
 		}
-		h.Type, h.ID, h.CallID, h.Name, h.Status, h.Role = str("type"), str("id"), str("call_id"), str("name"), str("status"), str("role")
 	}
 	if h.Type == "" && h.Role != "" {
 		h.Type = TypeMessage

@@ -1,0 +1,149 @@
+package responses
+
+// scanHeader reads the top-level "type", "id", "call_id", "name", "status"
+// and "role" string members of the JSON object b without decoding the rest:
+// items carry large payloads (encrypted reasoning, images, patches) that the
+// header does not need. It reports false when b is not a simple object it
+// can read this way (escapes in a header value, or malformed input); the
+// caller then falls back to encoding/json.
+func scanHeader(b []byte) (h itemHeader, ok bool) {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return h, false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return h, skipSpace(b, i+1) == len(b)
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return h, false
+		}
+		key, next, simple := scanString(b, i)
+		if next < 0 {
+			return h, false
+		}
+		i = skipSpace(b, next)
+		if i >= len(b) || b[i] != ':' {
+			return h, false
+		}
+		i = skipSpace(b, i+1)
+		var dst *string
+		if simple {
+			switch string(key) {
+			case "type":
+				dst = &h.Type
+			case "id":
+				dst = &h.ID
+			case "call_id":
+				dst = &h.CallID
+			case "name":
+				dst = &h.Name
+			case "status":
+				dst = &h.Status
+			case "role":
+				dst = &h.Role
+			}
+		}
+		if dst != nil && i < len(b) && b[i] == '"' {
+			val, next, simple := scanString(b, i)
+			if next < 0 || !simple {
+				return h, false
+			}
+			*dst = string(val)
+			i = next
+		} else if i = skipValue(b, i); i < 0 {
+			return h, false
+		}
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return h, false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return h, skipSpace(b, i+1) == len(b)
+		default:
+			return h, false
+		}
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// scanString returns the contents of the string starting at b[i] == '"',
+// the index after its closing quote (-1 if unterminated), and whether it
+// is plain ASCII without escapes (so its bytes are its value).
+func scanString(b []byte, i int) (s []byte, next int, simple bool) {
+	simple = true
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '\\':
+			simple = false
+			j++
+		case c == '"':
+			return b[i+1 : j], j + 1, simple
+		case c < 0x20:
+			return nil, -1, false
+		case c >= 0x80:
+			simple = false // let encoding/json decide how to decode it
+		}
+	}
+	return nil, -1, false
+}
+
+// skipValue returns the index after the JSON value starting at b[i], or -1.
+// It tracks nesting and strings; it does not validate numbers or literals
+// beyond their characters.
+func skipValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		_, next, _ := scanString(b, i)
+		return next
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				_, next, _ := scanString(b, j)
+				if next < 0 {
+					return -1
+				}
+				j = next - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	}
+	j := i
+	for j < len(b) {
+		c := b[j]
+		if c == ',' || c == '}' || c == ']' || c == ' ' || c == '\n' || c == '\t' || c == '\r' {
+			break
+		}
+		if !(c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' ||
+			c >= 'a' && c <= 'z') {
+			return -1
+		}
+		j++
+	}
+	if j == i {
+		return -1
+	}
+	return j
+}
