@@ -1,0 +1,85 @@
+// Agent is a coding agent for the command line: a model with a shell and
+// apply_patch working in your repository.
+//
+// Usage:
+//
+//	agent [flags] PROMPT          run one task and exit
+//	agent [flags] -               read the task from stdin
+//	agent [flags]                 chat in the terminal (a multi-turn session)
+//	agent resume [ID] [PROMPT]    continue a saved session (the latest without ID)
+//
+// Model and provider:
+//
+//	-m, --model NAME        model to call (default gpt-5-codex, or the config's)
+//	    --provider NAME     openai or sgp (default: sgp when SGP_API_KEY is set,
+//	                        else openai)
+//	    --base-url URL      API base URL (default: OPENAI_BASE_URL or
+//	                        SGP_CLIENT_BASE_URL, else the provider's)
+//	    --stateless         send the whole transcript every turn (store:false)
+//	                        instead of chaining by previous_response_id
+//	    --max-turns N       requests per task before giving up (default 64)
+//
+// Workspace and safety:
+//
+//	-C, --cd DIR            work in DIR (default: the current directory)
+//	-s, --sandbox MODE      read-only, workspace-write (default) or
+//	                        danger-full-access
+//	-a, --ask-for-approval POLICY
+//	                        untrusted, on-request (default) or never
+//	    --mcp-config FILE   MCP servers to connect (default: ./.mcp.json if
+//	                        present, else mcp.json in the config directory)
+//
+// Output:
+//
+//	    --json              one JSON event per line on stdout
+//	    --no-color          no colours (also: NO_COLOR set to anything)
+//	-h, --help              show this help
+//	    --version           print the version
+//
+// Approval policies:
+//
+//	untrusted   only known-safe read-only commands (ls, cat, grep, git status,
+//	            ...) run without asking; every other command and every patch
+//	            asks you first.
+//	on-request  commands run inside the sandbox without asking, and patches
+//	            inside the workspace are applied; what the sandbox cannot
+//	            contain (any command not known to be safe under
+//	            danger-full-access, a patch under read-only) and MCP tools
+//	            whose server config says "ask" ask you first.
+//	never       never asks: what on-request would ask you is declined, and
+//	            the model is told so.
+//
+// A prompt answers y (yes), n (no), a (always: this command prefix, or this
+// tool, for the rest of the session), or a typed reason, which declines the
+// call and tells the model why. Without a terminal nobody can be asked: such
+// calls are declined, with a message to the model and on stderr.
+//
+// The model's text goes to stdout; tool activity and the final summary go to
+// stderr. Ctrl-C once stops the current task (running commands are killed)
+// and returns to the prompt, or exits in one-shot mode; twice exits at once.
+//
+// Environment:
+//
+//	OPENAI_API_KEY, OPENAI_BASE_URL                  OpenAI (or compatible)
+//	SGP_API_KEY, SGP_ACCOUNT_ID, SGP_CLIENT_BASE_URL Scale GenAI Platform
+//	AGENTLOOP_CONFIG_DIR   config directory (default: the user config
+//	                       directory + /agentloop)
+//	AGENTLOOP_STATE_DIR    sessions directory (default: $XDG_STATE_HOME/agentloop,
+//	                       or ~/.local/state/agentloop)
+//	NO_COLOR               disable colours
+//
+// The config file, config.json in the config directory, sets defaults that
+// flags override:
+//
+//	{"model": "gpt-5-codex", "provider": "openai", "base_url": "",
+//	 "sandbox": "workspace-write", "ask_for_approval": "on-request",
+//	 "stateless": false, "max_turns": 64, "mcp_config": "",
+//	 "shell": {"allow": ["go test", "make"], "deny": ["git push"]}}
+//
+// Instructions: built-in coding-agent instructions, then every AGENTS.md
+// from the repository root down to the workspace directory.
+//
+// Every run is saved as a session (JSON lines in the state directory); its
+// id is printed at the end. Exit status: 0 done, 1 the task failed, 2 usage
+// error, 130 interrupted.
+package main

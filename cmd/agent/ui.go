@@ -1,0 +1,447 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/agentloop/agentloop/agent"
+	"github.com/agentloop/agentloop/responses"
+)
+
+type colors struct{ on bool }
+
+func (c colors) wrap(code, s string) string {
+	if !c.on || s == "" {
+		return s
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}
+func (c colors) bold(s string) string   { return c.wrap("1", s) }
+func (c colors) dim(s string) string    { return c.wrap("2", s) }
+func (c colors) red(s string) string    { return c.wrap("31", s) }
+func (c colors) green(s string) string  { return c.wrap("32", s) }
+func (c colors) yellow(s string) string { return c.wrap("33", s) }
+func (c colors) cyan(s string) string   { return c.wrap("36", s) }
+
+// colorDiff colours a unified diff, indented by two spaces.
+func colorDiff(c colors, diff string) string {
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(diff, "\n") {
+		if l == "" {
+			continue
+		}
+		text := strings.TrimRight(l, "\n")
+		switch {
+		case strings.HasPrefix(l, "+++"), strings.HasPrefix(l, "---"):
+			text = c.bold(text)
+		case strings.HasPrefix(l, "+"):
+			text = c.green(text)
+		case strings.HasPrefix(l, "-"):
+			text = c.red(text)
+		case strings.HasPrefix(l, "@@"):
+			text = c.cyan(text)
+		}
+		b.WriteString("  " + text + "\n")
+	}
+	return b.String()
+}
+
+// ui writes what the user sees: the model's text on stdout, tool activity,
+// prompts and the summary on stderr, and, with --json, events on stdout.
+// It is safe for concurrent use (the approver and the spinner write too).
+type ui struct {
+	mu       sync.Mutex
+	out, err io.Writer
+	colors   colors
+	outTTY   bool // stdout is the terminal stderr is on
+	json     bool
+
+	midLine bool // the model's text on stdout did not end with a newline
+
+	spin      bool // stderr is a terminal: show a spinner
+	spinLabel string
+	spinStart time.Time
+	spinShown bool
+	spinStop  chan struct{}
+	spinDone  chan struct{}
+}
+
+var spinFrames = []string{"⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"}
+
+// startSpinner runs the spinner goroutine until stopSpinner.
+func (u *ui) startSpinner() {
+	if !u.spin {
+		return
+	}
+	u.spinStop, u.spinDone = make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(u.spinDone)
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-u.spinStop:
+				return
+			case <-t.C:
+			}
+			u.mu.Lock()
+			if u.spinLabel != "" {
+				el := time.Since(u.spinStart).Truncate(100 * time.Millisecond)
+				fmt.Fprintf(u.err, "\r\x1b[K%s %s %s", u.colors.cyan(spinFrames[i%len(spinFrames)]), u.spinLabel, u.colors.dim(fmt.Sprintf("%.1fs", el.Seconds())))
+				u.spinShown = true
+			}
+			u.mu.Unlock()
+		}
+	}()
+}
+
+func (u *ui) stopSpinner() {
+	if u.spinStop == nil {
+		return
+	}
+	close(u.spinStop)
+	<-u.spinDone
+	u.spinStop = nil
+	u.mu.Lock()
+	u.clearSpinLocked()
+	u.spinLabel = ""
+	u.mu.Unlock()
+}
+
+// working sets what the spinner says ("" hides it).
+func (u *ui) working(label string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if label != u.spinLabel {
+		u.spinStart = time.Now()
+	}
+	u.spinLabel = label
+	if label == "" {
+		u.clearSpinLocked()
+	}
+}
+
+func (u *ui) clearSpinLocked() {
+	if u.spinShown {
+		io.WriteString(u.err, "\r\x1b[K")
+		u.spinShown = false
+	}
+}
+
+// line writes one line of activity on stderr.
+func (u *ui) line(s string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.lineLocked(s)
+}
+
+func (u *ui) lineLocked(s string) {
+	u.clearSpinLocked()
+	if u.midLine && u.outTTY {
+		io.WriteString(u.out, "\n")
+		u.midLine = false
+	}
+	io.WriteString(u.err, s+"\n")
+}
+
+// notice writes a warning line on stderr.
+func (u *ui) notice(s string) { u.line(u.colors.yellow("! ") + s) }
+
+// prompt writes a question on stderr and hides the spinner while the user
+// answers.
+func (u *ui) prompt(s string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.clearSpinLocked()
+	if u.midLine && u.outTTY {
+		io.WriteString(u.out, "\n")
+		u.midLine = false
+	}
+	u.spinLabel = ""
+	io.WriteString(u.err, s)
+}
+
+func (u *ui) endPrompt() {}
+
+// text writes a delta of the model's text on stdout.
+func (u *ui) text(s string) {
+	if s == "" {
+		return
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.clearSpinLocked()
+	u.spinLabel = ""
+	io.WriteString(u.out, s)
+	u.midLine = !strings.HasSuffix(s, "\n")
+}
+
+// endText ends the model's text with a newline if it lacks one.
+func (u *ui) endText() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.midLine {
+		io.WriteString(u.out, "\n")
+		u.midLine = false
+	}
+}
+
+// jsonLine is one line of --json output: an agent.Event with the schema
+// version, the run's error on run_completed, and the CLI's own session
+// events.
+type jsonLine struct {
+	V int `json:"v"`
+	agent.Event
+	Error   string       `json:"error,omitempty"`
+	Session *sessionInfo `json:"session,omitempty"`
+}
+
+type sessionInfo struct {
+	ID        string `json:"id"`
+	Model     string `json:"model"`
+	Dir       string `json:"dir"`
+	Resumed   bool   `json:"resumed,omitempty"`
+	Stateless bool   `json:"stateless,omitempty"`
+	ExitCode  *int   `json:"exit_code,omitempty"`
+}
+
+// Kinds of the CLI's own --json lines.
+const (
+	kindSessionStarted agent.EventKind = "session_started"
+	kindSessionEnded   agent.EventKind = "session_ended"
+)
+
+func (u *ui) jsonEvent(l jsonLine) {
+	l.V = agent.EventSchemaVersion
+	if l.Time.IsZero() {
+		l.Time = time.Now()
+	}
+	b, err := json.Marshal(l)
+	if err != nil {
+		b, _ = json.Marshal(jsonLine{V: agent.EventSchemaVersion, Event: agent.Event{Kind: l.Kind, Time: l.Time}, Error: "cannot encode event: " + err.Error()})
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.out.Write(append(b, '\n'))
+}
+
+// event shows one event of a run.
+func (u *ui) event(ev agent.Event, err error) {
+	if u.json {
+		l := jsonLine{Event: ev}
+		if err != nil {
+			l.Error = err.Error()
+		}
+		u.jsonEvent(l)
+	}
+	c := u.colors
+	switch ev.Kind {
+	case agent.EventTurnStarted:
+		u.working("thinking")
+	case agent.EventTextDelta:
+		if !u.json {
+			u.text(ev.Delta)
+		}
+	case agent.EventToolStarted:
+		if t := ev.Tool; t != nil {
+			u.line(c.dim("▸ ") + toolHeadline(t))
+			u.working("running " + t.Name)
+		}
+	case agent.EventToolFinished:
+		if t := ev.Tool; t != nil {
+			if t.Outcome == agent.OutcomeDenied || t.Outcome == agent.OutcomeUnknown {
+				u.line(c.dim("▸ ") + toolHeadline(t))
+			}
+			u.line("  " + u.toolResult(t))
+			u.working("thinking")
+		}
+	case agent.EventApprovalDecided:
+		if a := ev.Approval; a != nil && a.Remembered {
+			u.line(c.dim("  approved (always): " + describe(a.Request)))
+		}
+	case agent.EventTurnCompleted:
+		if !u.json {
+			u.endText()
+		}
+	case agent.EventRunCompleted:
+		u.working("")
+		if !u.json {
+			u.endText()
+		}
+	}
+}
+
+// toolHeadline says what a call does: the command, the patched file, the
+// MCP tool.
+func toolHeadline(t *agent.ToolEvent) string {
+	switch t.Type {
+	case responses.TypeShellCall:
+		var sc responses.ShellCall
+		if t.Call.Decode(&sc) == nil {
+			return "$ " + oneLine(strings.Join(sc.Action.Commands, " && "), 200)
+		}
+	case responses.TypeLocalShellCall:
+		var lc responses.LocalShellCall
+		if t.Call.Decode(&lc) == nil {
+			return "$ " + oneLine(strings.Join(lc.Action.Command, " "), 200)
+		}
+	case responses.TypeApplyPatchCall:
+		var pc responses.ApplyPatchCall
+		if t.Call.Decode(&pc) == nil {
+			verb := map[string]string{"create_file": "create", "update_file": "update", "delete_file": "delete"}[pc.Operation.Type]
+			if verb == "" {
+				verb = pc.Operation.Type
+			}
+			return "apply_patch: " + verb + " " + pc.Operation.Path
+		}
+	case responses.TypeFunctionCall:
+		var fc responses.FunctionCall
+		if t.Call.Decode(&fc) == nil {
+			return t.Name + "(" + oneLine(fc.Arguments, 120) + ")"
+		}
+	}
+	return t.Name
+}
+
+// toolResult says how a call ended.
+func (u *ui) toolResult(t *agent.ToolEvent) string {
+	c := u.colors
+	dur := ""
+	if t.Duration > 0 {
+		dur = " · " + fmtDuration(t.Duration)
+	}
+	switch t.Outcome {
+	case agent.OutcomeDenied:
+		return c.red("✗ declined") + c.dim(": "+oneLine(t.Error, 300))
+	case agent.OutcomeCanceled:
+		return c.yellow("✗ canceled") + c.dim(dur)
+	case agent.OutcomeUnknown:
+		return c.red("✗ unknown tool") + c.dim(": "+oneLine(t.Error, 200))
+	}
+	var out responses.Item
+	if t.Output != nil {
+		out = *t.Output
+	}
+	mark := c.green("✓")
+	if t.Outcome != agent.OutcomeOK {
+		mark = c.red("✗")
+	}
+	switch t.Type {
+	case responses.TypeShellCall:
+		var so responses.ShellCallOutput
+		if out.Decode(&so) == nil && len(so.Output) > 0 {
+			var parts []string
+			for _, o := range so.Output {
+				switch {
+				case o.Outcome.Type == "timeout":
+					parts = append(parts, "timed out")
+				case o.Outcome.ExitCode != nil:
+					parts = append(parts, fmt.Sprintf("exit %d", *o.Outcome.ExitCode))
+				}
+			}
+			size := 0
+			last := so.Output[len(so.Output)-1]
+			for _, o := range so.Output {
+				size += len(o.Stdout) + len(o.Stderr)
+			}
+			s := mark + " " + strings.Join(parts, ", ") + c.dim(dur+" · "+fmtBytes(size))
+			if t.Outcome != agent.OutcomeOK && last.Stderr != "" {
+				s += "\n    " + c.dim(oneLine(lastLine(last.Stderr), 200))
+			}
+			return s
+		}
+	case responses.TypeApplyPatchCall:
+		var po responses.ApplyPatchCallOutput
+		if out.Decode(&po) == nil {
+			if t.Outcome != agent.OutcomeOK {
+				return mark + " " + c.red("patch failed") + c.dim(": "+oneLine(po.Output, 300))
+			}
+			return mark + " " + patchSummary(c, po.Output) + c.dim(dur)
+		}
+	}
+	if t.Error != "" && t.Outcome != agent.OutcomeOK {
+		return mark + " " + c.dim(oneLine(t.Error, 300)+dur)
+	}
+	return mark + c.dim(fmt.Sprintf(" %s result%s", fmtBytes(len(outputJSON(out))), dur))
+}
+
+func outputJSON(it responses.Item) string {
+	var o struct {
+		Output json.RawMessage `json:"output"`
+	}
+	if it.Decode(&o) != nil {
+		return ""
+	}
+	return string(o.Output)
+}
+
+// patchLine matches a file line of the apply_patch tool's summary:
+// "M path (+3 -1)".
+var patchLine = regexp.MustCompile(`^([AMD]) (.+) \(\+(\d+) -(\d+)\)$`)
+
+// patchSummary renders the apply_patch output as "patched a.txt +3 −1".
+func patchSummary(c colors, s string) string {
+	var parts []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		m := patchLine.FindStringSubmatch(strings.TrimSpace(l))
+		if m == nil {
+			continue
+		}
+		verb := map[string]string{"A": "added", "D": "deleted"}[m[1]]
+		if verb == "" {
+			verb = "patched"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s %s %s", verb, m[2], c.green("+"+m[3]), c.red("−"+m[4])))
+	}
+	if len(parts) == 0 {
+		return oneLine(s, 200)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\n")
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}
+
+func fmtDuration(d time.Duration) string {
+	switch {
+	case d < time.Millisecond:
+		return fmt.Sprintf("%dµs", d.Microseconds())
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	}
+	return d.Truncate(time.Second).String()
+}
+
+func fmtBytes(n int) string {
+	switch {
+	case n < 1000:
+		return fmt.Sprintf("%d B", n)
+	case n < 1000_000:
+		return fmt.Sprintf("%.1f kB", float64(n)/1000)
+	}
+	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+}
+
+// summary is the one line that ends a task.
+func (u *ui) summary(res *agent.Result, tools int, elapsed time.Duration) {
+	if res == nil {
+		res = &agent.Result{}
+	}
+	us := res.Usage
+	s := fmt.Sprintf("%d turns · tokens %d in (%d cached), %d out (%d reasoning) · %d tools · %s",
+		res.Turns, us.InputTokens, us.InputTokensDetails.CachedTokens, us.OutputTokens,
+		us.OutputTokensDetails.ReasoningTokens, tools, fmtDuration(elapsed))
+	u.line(u.colors.dim("─ " + s))
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/agentloop/agentloop/tools"
+	"github.com/agentloop/agentloop/tools/applypatch"
+	"github.com/agentloop/agentloop/tools/shell"
+)
+
+// baseInstructions are the built-in coding-agent instructions.
+const baseInstructions = `You are a coding agent working in the user's repository through a shell and the apply_patch tool, on the user's machine.
+
+- Work in the workspace directory; paths are relative to it. Read before you edit: look at the files and their tests first.
+- Edit files with apply_patch, never with shell redirections, sed -i or heredocs. Keep changes small and focused on the task; follow the code's existing style.
+- Run commands with the shell tool. Prefer fast, read-only commands (rg, ls, cat, git status, git diff) to explore. Run the project's tests or build after a change when they exist.
+- Commands run in a sandbox: writes outside the workspace and network access may fail. If a command is refused or declined, do not retry it in another form; explain what you needed and continue or stop.
+- Do not commit, push or rewrite git history unless asked.
+- When you are done, answer briefly: what you changed, and anything the user must check or do.`
+
+// killGrace is the time a stopped command gets between SIGTERM and
+// SIGKILL. It is short: a command in the PID-namespace sandbox runs as
+// its namespace's init, which ignores SIGTERM, and Ctrl-C must stop the
+// task within a second.
+const killGrace = 300 * time.Millisecond
+
+// workspaceTools builds the shell and apply_patch tools rooted at root.
+func workspaceTools(root string, sandbox shell.SandboxMode, approval string, sc *shellConfig) ([]tools.Tool, error) {
+	x := &shell.Executor{Root: root, Sandbox: sandbox, KillGrace: killGrace}
+	var pol *shell.Policy
+	if sc != nil && (len(sc.Allow) > 0 || len(sc.Deny) > 0) {
+		pol = &shell.Policy{Allow: slices.Clone(sc.Allow), Deny: slices.Clone(sc.Deny)}
+	}
+	ws, err := applypatch.NewWorkspace(root, nil)
+	if err != nil {
+		return nil, err
+	}
+	// Patches never leave the workspace (the Workspace refuses it), so
+	// they need a person only when the policy trusts nothing, or when the
+	// sandbox says the workspace is read-only.
+	ap := applypatch.ApproveNever
+	if approval == approveUntrusted || sandbox == shell.ReadOnly {
+		ap = applypatch.ApproveAlways
+	}
+	patch, err := applypatch.NewTool(ws, &applypatch.ToolOptions{Approval: ap})
+	if err != nil {
+		return nil, err
+	}
+	return []tools.Tool{&shell.Tool{Executor: x, Policy: pol}, patch}, nil
+}
+
+// instructions returns the built-in instructions followed by every
+// AGENTS.md from the repository root (the nearest directory with .git) down
+// to dir. Without a repository only dir's own AGENTS.md is read.
+func instructions(dir string) (string, error) {
+	var chain []string // dir and its parents up to the repository root
+	repo := false
+	for d := dir; ; {
+		chain = append(chain, d)
+		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
+			repo = true
+			break
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			break
+		}
+		d = parent
+	}
+	if !repo {
+		chain = chain[:1]
+	}
+	var b strings.Builder
+	b.WriteString(baseInstructions)
+	for i := len(chain) - 1; i >= 0; i-- {
+		path := filepath.Join(chain[i], "AGENTS.md")
+		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("read %s: %w", path, err)
+		}
+		rel, _ := filepath.Rel(dir, path)
+		fmt.Fprintf(&b, "\n\n# Instructions from %s\n\n%s", filepath.ToSlash(rel), strings.TrimSpace(string(data)))
+	}
+	return b.String(), nil
+}
