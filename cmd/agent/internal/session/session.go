@@ -60,14 +60,14 @@ type Header struct {
 
 // Result is the line that ends a task.
 type Result struct {
-	Time       time.Time       `json:"time"`
-	ResponseID string          `json:"response_id,omitempty"`
+	Time       time.Time        `json:"time"`
+	ResponseID string           `json:"response_id,omitempty"`
 	Pending    []responses.Item `json:"pending,omitempty"` // outputs to send with the next input
-	Usage      responses.Usage `json:"usage"`
-	Turns      int             `json:"turns"`
-	ToolCalls  int             `json:"tool_calls"`
-	StopReason string          `json:"stop_reason,omitempty"`
-	Error      string          `json:"error,omitempty"`
+	Usage      responses.Usage  `json:"usage"`
+	Turns      int              `json:"turns"`
+	ToolCalls  int              `json:"tool_calls"`
+	StopReason string           `json:"stop_reason,omitempty"`
+	Error      string           `json:"error,omitempty"`
 }
 
 type line struct {
