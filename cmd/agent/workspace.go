@@ -36,7 +36,11 @@ func workspaceTools(root string, sandbox shell.SandboxMode, approval string, sc 
 	x := &shell.Executor{Root: root, Sandbox: sandbox, KillGrace: killGrace}
 	var pol *shell.Policy
 	if sc != nil && (len(sc.Allow) > 0 || len(sc.Deny) > 0) {
-		pol = &shell.Policy{Allow: slices.Clone(sc.Allow), Deny: slices.Clone(sc.Deny)}
+		p, err := shell.NewPolicy(&shell.PolicyOptions{Allow: slices.Clone(sc.Allow), Deny: slices.Clone(sc.Deny)})
+		if err != nil {
+			return nil, &usageError{"config: shell: " + err.Error()}
+		}
+		pol = p
 	}
 	ws, err := applypatch.NewWorkspace(root, nil)
 	if err != nil {
