@@ -1,0 +1,96 @@
+package agent_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/agentloop/agentloop/agent"
+	"github.com/agentloop/agentloop/responses"
+	"github.com/agentloop/agentloop/responses/responsestest"
+	"github.com/agentloop/agentloop/tools"
+	"github.com/agentloop/agentloop/tools/function"
+)
+
+func ExampleNew() {
+	// A scripted model on 127.0.0.1 stands in for the real service.
+	srv := responsestest.NewServer(
+		responsestest.Output(responsestest.FunctionCall("call_1", "add", `{"a":2,"b":3}`)),
+		responsestest.Output(responsestest.Text("2 + 3 = 5")),
+	)
+	defer srv.Close()
+	client := responses.NewClient(&responses.ClientOptions{Provider: responses.Compatible, BaseURL: srv.URL})
+
+	type args struct{ A, B int }
+	add := function.New("add", "Add two integers.", func(ctx context.Context, in args) (int, error) {
+		return in.A + in.B, nil
+	}, nil)
+	a := agent.New(client, "gpt-4.1-mini", &agent.Options{
+		Instructions: "Use the tools for arithmetic.",
+		Tools:        []tools.Tool{add},
+	})
+	res, err := a.Run(context.Background(), "What is 2 + 3?")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.Text)
+	fmt.Println(res.Turns, "turns,", res.ToolCalls, "tool call")
+	// Output:
+	// 2 + 3 = 5
+	// 2 turns, 1 tool call
+}
+
+func ExampleAgent_Stream() {
+	srv := responsestest.NewServer(responsestest.Output(responsestest.Text("Hello, world.")))
+	defer srv.Close()
+	client := responses.NewClient(&responses.ClientOptions{Provider: responses.Compatible, BaseURL: srv.URL})
+	a := agent.New(client, "gpt-4.1-mini", nil)
+	for ev, err := range a.Stream(context.Background(), "Say hello.") {
+		if err != nil {
+			fmt.Println("error:", err)
+			return
+		}
+		switch ev.Kind {
+		case agent.EventTextDelta:
+			fmt.Printf("delta %q\n", ev.Delta)
+		case agent.EventRunCompleted:
+			fmt.Println("done:", ev.Result.StopReason)
+		}
+	}
+	// Output:
+	// delta "Hello, "
+	// delta "world."
+	// done: done
+}
+
+func ExampleAgent_Resume() {
+	srv := responsestest.NewServer(
+		responsestest.Output(responsestest.FunctionCall("call_1", "deploy", `{}`)),
+		responsestest.Output(responsestest.Text("Deployed.")),
+	)
+	defer srv.Close()
+	client := responses.NewClient(&responses.ClientOptions{Provider: responses.Compatible, BaseURL: srv.URL})
+	deploy := function.New("deploy", "Deploy to production.", func(ctx context.Context, _ struct{}) (string, error) {
+		return "ok", nil
+	}, &function.Options{NeedsApproval: function.Always})
+
+	// The approver cannot answer now (say, a person decides in a web UI).
+	later := agent.ApproverFunc(func(ctx context.Context, req tools.ApprovalRequest) (agent.Approval, error) {
+		return agent.Defer, nil
+	})
+	a := agent.New(client, "gpt-4.1-mini", &agent.Options{Tools: []tools.Tool{deploy}, Approver: later})
+	res, _ := a.Run(context.Background(), "Deploy.")
+	fmt.Println(res.StopReason, res.Pending[0].Request.Tool)
+	saved, _ := json.Marshal(res.State) // store it anywhere
+
+	// Later, maybe in another process.
+	var st agent.RunState
+	_ = json.Unmarshal(saved, &st)
+	b := agent.New(client, "gpt-4.1-mini", &agent.Options{Tools: []tools.Tool{deploy}})
+	res, err := b.Resume(context.Background(), &st, []agent.Decision{{CallID: "call_1", Approval: agent.Approve}})
+	fmt.Println(res.Text, err)
+	// Output:
+	// pending_approval deploy
+	// Deployed. <nil>
+}
