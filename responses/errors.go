@@ -147,6 +147,7 @@ func parseErrorEvent(data []byte, requestID string) *APIError {
 	}
 	e.StatusCode = ev.Status
 	ev.errorFields.apply(e)
+	e.Type = "" // the flat form's "type" is the event's type, "error"
 	var nested errorFields
 	if len(ev.Error) > 0 && json.Unmarshal(ev.Error, &nested) == nil {
 		nested.apply(e)

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 )
 
 // Event is one dispatched event. Data aliases the decoder's buffer and is
@@ -30,6 +31,7 @@ type Decoder struct {
 	name    string
 	id      string
 	hasData bool
+	partial bool // the stream ended inside a line
 	started bool
 }
 
@@ -43,11 +45,17 @@ func NewDecoder(r io.Reader) *Decoder {
 // dispatched if its last line was complete. A truncated last line is dropped
 // and reported as io.ErrUnexpectedEOF. Other errors come from the reader.
 func (d *Decoder) Next() (Event, error) {
+	if !d.started {
+		d.started = true
+		if b, _ := d.r.Peek(len(bom)); bytes.Equal(b, bom) {
+			_, _ = d.r.Discard(len(bom))
+		}
+	}
 	for {
-		line, complete, err := d.readLine()
+		line, err := d.readLine()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				if len(line) > 0 && !complete {
+				if d.partial {
 					d.reset()
 					return Event{}, io.ErrUnexpectedEOF
 				}
@@ -59,6 +67,9 @@ func (d *Decoder) Next() (Event, error) {
 				return Event{}, io.EOF
 			}
 			return Event{}, err
+		}
+		if line == nil {
+			continue // a long data line, already appended
 		}
 		if len(line) == 0 { // blank line: dispatch
 			if !d.hasData {
@@ -73,6 +84,8 @@ func (d *Decoder) Next() (Event, error) {
 	}
 }
 
+var bom = []byte("\xef\xbb\xbf")
+
 func (d *Decoder) event() Event {
 	return Event{Name: d.name, ID: d.id, Data: d.data}
 }
@@ -81,6 +94,7 @@ func (d *Decoder) reset() {
 	d.data = d.data[:0]
 	d.name = ""
 	d.hasData = false
+	d.partial = false
 }
 
 // field processes one non-empty line.
@@ -88,58 +102,99 @@ func (d *Decoder) field(line []byte) {
 	if line[0] == ':' {
 		return // comment or keep-alive
 	}
-	name, value := line, []byte(nil)
-	if i := bytes.IndexByte(line, ':'); i >= 0 {
-		name, value = line[:i], line[i+1:]
-		if len(value) > 0 && value[0] == ' ' {
-			value = value[1:]
-		}
-	}
+	name, value := fieldOf(line)
 	switch string(name) {
 	case "data":
-		if d.hasData {
-			d.data = append(d.data, '\n')
-		}
-		d.data = append(d.data, value...)
-		d.hasData = true
+		d.appendData(value)
 	case "event":
-		d.name = string(value)
+		if string(value) != d.name {
+			d.name = string(value)
+		}
 	case "id":
-		if bytes.IndexByte(value, 0) < 0 {
+		if bytes.IndexByte(value, 0) < 0 && string(value) != d.id {
 			d.id = string(value)
 		}
 	}
 	// "retry" and unknown fields are ignored.
 }
 
-// readLine returns the next line without its terminator. complete reports
-// whether the line ended with "\n"; at the end of the stream err is io.EOF
-// and line holds whatever followed the last terminator.
-func (d *Decoder) readLine() (line []byte, complete bool, err error) {
-	d.line = d.line[:0]
-	for {
-		chunk, err := d.r.ReadSlice('\n')
-		switch {
-		case err == nil && len(d.line) == 0:
-			line = chunk // common case: the line fits in the buffer
-		case err == nil || errors.Is(err, bufio.ErrBufferFull):
-			d.line = append(d.line, chunk...)
-			if err != nil {
-				continue
-			}
-			line = d.line
-		default:
-			d.line = append(d.line, chunk...)
-			return d.line, false, err
-		}
-		line = line[:len(line)-1]
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
-		}
-		if !d.started {
-			d.started = true
-			line = bytes.TrimPrefix(line, []byte("\xef\xbb\xbf"))
-		}
-		return line, true, nil
+// fieldOf splits a line into its field name and value.
+func fieldOf(line []byte) (name, value []byte) {
+	i := bytes.IndexByte(line, ':')
+	if i < 0 {
+		return line, nil
 	}
+	name, value = line[:i], line[i+1:]
+	if len(value) > 0 && value[0] == ' ' {
+		value = value[1:]
+	}
+	return name, value
+}
+
+func (d *Decoder) appendData(value []byte) {
+	if d.hasData {
+		d.data = append(d.data, '\n')
+	}
+	d.data = append(d.data, value...)
+	d.hasData = true
+}
+
+// readLine returns the next line without its terminator. A data line longer
+// than the read buffer is appended to the event's data as it is read, so it
+// is held only once; then readLine returns a nil line. At the end of the
+// stream err is io.EOF, and d.partial reports an unterminated last line.
+func (d *Decoder) readLine() (line []byte, err error) {
+	chunk, err := d.r.ReadSlice('\n')
+	if err == nil {
+		return trimEOL(chunk), nil // common case: the line fits in the buffer
+	}
+	if !errors.Is(err, bufio.ErrBufferFull) {
+		d.partial = len(chunk) > 0
+		return nil, err
+	}
+	if name, value := fieldOf(chunk); string(name) == "data" && len(name) < len(chunk) {
+		d.appendData(value)
+		for {
+			chunk, err = d.r.ReadSlice('\n')
+			d.data = appendDoubling(d.data, chunk)
+			if err == nil {
+				d.data = trimEOL(d.data)
+				return nil, nil
+			}
+			if !errors.Is(err, bufio.ErrBufferFull) {
+				d.partial = true
+				return nil, err
+			}
+		}
+	}
+	d.line = append(d.line[:0], chunk...)
+	for {
+		chunk, err = d.r.ReadSlice('\n')
+		d.line = appendDoubling(d.line, chunk)
+		if err == nil {
+			return trimEOL(d.line), nil
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			d.partial = true
+			return nil, err
+		}
+	}
+}
+
+// appendDoubling appends b to buf, doubling buf's capacity when it is full
+// (append's own growth is slower for large slices and copies more).
+func appendDoubling(buf, b []byte) []byte {
+	if len(buf)+len(b) > cap(buf) {
+		buf = slices.Grow(buf, max(len(b), len(buf)))
+	}
+	return append(buf, b...)
+}
+
+// trimEOL removes a trailing "\n" or "\r\n".
+func trimEOL(b []byte) []byte {
+	b = b[:len(b)-1]
+	if n := len(b); n > 0 && b[n-1] == '\r' {
+		b = b[:n-1]
+	}
+	return b
 }
