@@ -161,9 +161,14 @@ func TestStreamEventFields(t *testing.T) {
 		check func(t *testing.T, e responses.Event)
 	}{
 		{"reasoning summary delta", ev("response.reasoning_summary_text.delta", `"item_id":"rs_1","output_index":0,"summary_index":2,"delta":"thinking"`),
-			func(t *testing.T, e responses.Event) { assert.Equal(t, 2, e.SummaryIndex); assert.Equal(t, "thinking", e.Delta) }},
+			func(t *testing.T, e responses.Event) {
+				assert.Equal(t, 2, e.SummaryIndex)
+				assert.Equal(t, "thinking", e.Delta)
+			}},
 		{"reasoning summary part", ev("response.reasoning_summary_part.added", `"item_id":"rs_1","output_index":0,"summary_index":1,"part":{"type":"summary_text","text":""}`),
-			func(t *testing.T, e responses.Event) { assert.JSONEq(t, `{"type":"summary_text","text":""}`, string(e.Part)) }},
+			func(t *testing.T, e responses.Event) {
+				assert.JSONEq(t, `{"type":"summary_text","text":""}`, string(e.Part))
+			}},
 		{"refusal done", ev("response.refusal.done", `"item_id":"m","output_index":0,"content_index":0,"refusal":"no"`),
 			func(t *testing.T, e responses.Event) { assert.Equal(t, "no", e.Text) }},
 		{"custom tool input done", ev("response.custom_tool_call_input.done", `"item_id":"ct","output_index":0,"input":"SELECT 1"`),
@@ -183,7 +188,10 @@ func TestStreamEventFields(t *testing.T) {
 		{"code interpreter code", ev("response.code_interpreter_call_code.done", `"item_id":"ci","output_index":0,"code":"print(1)"`),
 			func(t *testing.T, e responses.Event) { assert.Equal(t, "print(1)", e.Text) }},
 		{"mcp progress", ev("response.mcp_call.in_progress", `"item_id":"mcp_1","output_index":4`),
-			func(t *testing.T, e responses.Event) { assert.Equal(t, "mcp_1", e.ItemID); assert.Equal(t, 4, e.OutputIndex) }},
+			func(t *testing.T, e responses.Event) {
+				assert.Equal(t, "mcp_1", e.ItemID)
+				assert.Equal(t, 4, e.OutputIndex)
+			}},
 		{"partial image", ev("response.image_generation_call.partial_image", `"item_id":"ig","output_index":0,"partial_image_b64":"aGVsbG8=","partial_image_index":0`),
 			func(t *testing.T, e responses.Event) { assert.Contains(t, string(e.Raw), "aGVsbG8=") }},
 		{"fractional and string numbers", ev("response.output_text.delta", `"sequence_number":"7","output_index":1.0,"content_index":null,"delta":"x"`),
