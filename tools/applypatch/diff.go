@@ -231,8 +231,14 @@ func (c *FileChange) Diff() string {
 		// An append after an unterminated last line changes that line's
 		// ending: show it as replaced.
 		if n := len(ot.lines); !ot.finalNL && len(edits) > 0 && edits[len(edits)-1].at == n {
-			e := &edits[len(edits)-1]
-			edits = append(edits[:len(edits)-1:len(edits)-1], edit{at: n - 1, del: 1, ins: append([]string{ot.lines[n-1]}, e.ins...)})
+			last := edits[len(edits)-1]
+			edits = edits[: len(edits)-1 : len(edits)-1] // copy on append: c.edits stays as it is
+			if k := len(edits); k > 0 && edits[k-1].at+edits[k-1].del == n {
+				prev := edits[k-1]
+				edits = append(edits[:k-1:k-1], edit{at: prev.at, del: prev.del, ins: append(append([]string(nil), prev.ins...), last.ins...)})
+			} else {
+				edits = append(edits, edit{at: n - 1, del: 1, ins: append([]string{ot.lines[n-1]}, last.ins...)})
+			}
 		}
 	} else {
 		edits = lineDiff(diffKeys(ot), diffKeys(nt))

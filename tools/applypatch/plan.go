@@ -107,46 +107,51 @@ func plan(p *Patch, load loader) ([]FileChange, error) {
 			return nil, fail(pth, parseErr(0, "unknown operation kind %d", int(op.Kind)))
 		}
 	}
+	// A path whose content now lives at a path that did not exist is
+	// renamed; any other path that held content and no longer does is
+	// deleted.
+	renamedTo := map[string]string{}
+	for _, path := range order {
+		before, after := orig[path], cur[path]
+		if o := after.origin; after.exists && !before.exists && o != "" && o != path && !cur[o].exists {
+			renamedTo[o] = path
+		}
+	}
+	renamedFrom := map[string]string{}
+	for from, to := range renamedTo {
+		renamedFrom[to] = from
+	}
 	var changes []FileChange
 	for _, path := range order {
 		before, after := orig[path], cur[path]
+		var c FileChange
 		switch {
-		case !before.exists && !after.exists:
-		case before.exists && !after.exists:
-			if movedAway(path, cur) {
-				continue // reported with its destination
+		case !after.exists && !before.exists:
+			continue
+		case !after.exists:
+			if _, ok := renamedTo[path]; ok {
+				continue // reported with its new path
 			}
-			changes = append(changes, FileChange{Kind: Delete, Path: path, Old: before.content})
-		case !before.exists && after.origin != "":
-			src := orig[after.origin]
-			changes = append(changes, FileChange{Kind: Update, Path: path, From: after.origin, Old: src.content, New: after.content})
-		case !before.exists:
-			changes = append(changes, FileChange{Kind: Add, Path: path, New: after.content})
+			c = FileChange{Kind: Delete, Path: path, Old: before.content}
+		case before.exists:
+			c = FileChange{Kind: Update, Path: path, Old: before.content, New: after.content}
+		case renamedFrom[path] != "":
+			from := renamedFrom[path]
+			c = FileChange{Kind: Update, Path: path, From: from, Old: orig[from].content, New: after.content}
 		default:
-			changes = append(changes, FileChange{Kind: Update, Path: path, Old: before.content, New: after.content})
+			c = FileChange{Kind: Add, Path: path, New: after.content}
 		}
-		if c := &changes[len(changes)-1]; c.Path == path {
-			src := c.From
-			if src == "" {
-				src = path
-			}
-			if c.Kind == Update && after.updates == 1 && after.origin == src {
-				c.edits = after.edits
-			}
-			c.Added, c.Removed = c.count()
+		src := c.From
+		if src == "" {
+			src = path
 		}
+		if c.Kind == Update && after.updates == 1 && after.origin == src {
+			c.edits = after.edits
+		}
+		c.Added, c.Removed = c.count()
+		changes = append(changes, c)
 	}
 	return changes, nil
-}
-
-// movedAway reports whether the content of path now lives at another path.
-func movedAway(path string, cur map[string]*state) bool {
-	for p, s := range cur {
-		if p != path && s.exists && s.origin == path {
-			return true
-		}
-	}
-	return false
 }
 
 // Apply applies p to files, a map from slash-separated relative path to

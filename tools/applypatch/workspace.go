@@ -328,7 +328,7 @@ func (w *Workspace) write(root *os.Root, changes []FileChange, origs map[string]
 			return &OpError{Kind: c.Kind, Path: c.Path, Err: err}
 		}
 		name := c.Path
-		if prev, ok := origs[name]; ok && c.From == "" {
+		if prev, ok := origs[name]; ok {
 			undos = append(undos, undo{name, func() error { return w.writeFile(root, name, prev.content, prev.mode, true) }})
 		} else {
 			undos = append(undos, undo{name, func() error { return root.Remove(filepath.FromSlash(name)) }})
