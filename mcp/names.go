@@ -50,10 +50,16 @@ func modelNames(keys []toolKey) map[toolKey]string {
 	}
 	out := make(map[toolKey]string, len(keys))
 	taken := make(map[string]bool, len(keys))
-	// Names that need no suffix first, so a suffixed name never steals one.
+	// Names that need no sanitising keep them, unless two tools have the
+	// same one ("a__b"/"c" and "a"/"b__c").
+	exact := make(map[string]int, len(keys))
 	for _, k := range keys {
-		n := base[k]
-		if count[n] == 1 && len(n) <= maxToolName && n == k.server+"__"+k.tool {
+		if n := base[k]; len(n) <= maxToolName && n == k.server+"__"+k.tool {
+			exact[n]++
+		}
+	}
+	for _, k := range keys {
+		if n := base[k]; exact[n] == 1 && n == k.server+"__"+k.tool {
 			out[k] = n
 			taken[n] = true
 		}
