@@ -76,6 +76,10 @@ type Options struct {
 	// MaxTotalTokens ends the run cleanly once the tokens used by its
 	// responses reach it. Zero means no budget.
 	MaxTotalTokens int64
+	// Compaction compacts the context of a long run before it outgrows
+	// the model's window; see [Compaction]. The zero value never compacts.
+	Compaction Compaction
+
 	// MaxDuration ends the run cleanly after a turn that finishes past it.
 	// Zero means no budget. (Use a context deadline to stop mid-turn.)
 	MaxDuration time.Duration

@@ -27,8 +27,16 @@ const (
 	// EventItemDone: Item is a finished output item of the model.
 	EventItemDone EventKind = "item_done"
 	// EventServer: Server is a stream event the loop does not interpret
-	// (hosted tool progress, annotations, ...).
+	// (annotations, ...).
 	EventServer EventKind = "server_event"
+	// EventHostedTool: Hosted reports progress or the result of a tool the
+	// server runs (web search, file search, code interpreter, image
+	// generation, hosted shell, hosted MCP).
+	EventHostedTool EventKind = "hosted_tool"
+	// EventCompacted: the run compacted its context; Item is the compaction
+	// item (or the summary message) that replaces the earlier items, and
+	// Usage the usage of the compaction request, if any.
+	EventCompacted EventKind = "compacted"
 	// EventApprovalRequested: Approval.Request is put to the Approver.
 	EventApprovalRequested EventKind = "approval_requested"
 	// EventApprovalDecided: Approval holds the request and the decision.
@@ -56,6 +64,7 @@ type Event struct {
 	Delta    string           `json:"delta,omitempty"`
 	Item     *responses.Item  `json:"item,omitempty"`
 	Server   *ServerEvent     `json:"server,omitempty"`
+	Hosted   *HostedEvent     `json:"hosted,omitempty"`
 	Tool     *ToolEvent       `json:"tool,omitempty"`
 	Approval *ApprovalEvent   `json:"approval,omitempty"`
 	Usage    *responses.Usage `json:"usage,omitempty"`

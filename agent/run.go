@@ -17,6 +17,7 @@ type RunOption func(*runConfig)
 type runConfig struct {
 	previousResponseID string
 	transcript         []responses.Item
+	edits              []func(*responses.Request) // per-run parameters; see request.go
 }
 
 // WithPreviousResponse continues the conversation of a stored response, as
@@ -62,6 +63,7 @@ func (a *Agent) StreamItems(ctx context.Context, input []responses.Item, opts ..
 		defer r.cancel()
 		r.prevID = cfg.previousResponseID
 		r.transcript = cfg.transcript
+		r.edits = cfg.edits
 		r.finish(r.loop(slices.Clone(input)))
 	}
 }
@@ -113,6 +115,8 @@ type run struct {
 	prevID     string
 	transcript []responses.Item // stateless mode: everything sent and received
 	res        Result
+	edits      []func(*responses.Request) // per-run request parameters
+	compact    compactState               // see compact.go
 }
 
 func (a *Agent) newRun(ctx context.Context, yield func(Event, error) bool) *run {
@@ -165,6 +169,9 @@ func (r *run) loop(input []responses.Item) error {
 		if err != nil {
 			return err
 		}
+		if input, err = r.compactIfNeeded(rt, input); err != nil {
+			return fmt.Errorf("compact: %w", err)
+		}
 		req := r.request(rt, input)
 		r.turn++
 		r.emit(Event{Kind: EventTurnStarted})
@@ -174,12 +181,13 @@ func (r *run) loop(input []responses.Item) error {
 			return fmt.Errorf("turn %d: %w", r.turn, err)
 		}
 		r.res.Usage.Add(resp.Usage)
+		r.compact.last = resp.Usage
 		r.res.ResponseID = resp.ID
 		r.prevID = resp.ID
 		r.res.Items = append(r.res.Items, resp.Output...)
 		if r.a.opts.Stateless {
 			r.transcript = append(r.transcript, input...)
-			r.transcript = append(r.transcript, resp.Output...)
+			r.transcript = append(r.transcript, replayable(resp.Output)...)
 		}
 		r.emit(Event{Kind: EventTurnCompleted, Usage: resp.Usage, Response: &ResponseInfo{ID: resp.ID, Status: resp.Status}})
 		if err := responseError(resp); err != nil {
@@ -254,6 +262,9 @@ func (r *run) parallel() bool {
 func (r *run) request(rt *router, input []responses.Item) *responses.Request {
 	o := &r.a.opts
 	req := o.Request // copy of the template
+	for _, edit := range r.edits {
+		edit(&req)
+	}
 	req.Model = r.a.model
 	req.Instructions = o.Instructions
 	req.Tools = rt.defs
@@ -272,7 +283,9 @@ func (r *run) request(rt *router, input []responses.Item) *responses.Request {
 		all = append(all, input...)
 		req.Input = responses.ItemsInput(all...)
 	} else {
-		req.PreviousResponseID = r.prevID
+		if req.Conversation == "" { // a conversation carries the context itself
+			req.PreviousResponseID = r.prevID
+		}
 		req.Input = responses.ItemsInput(input...)
 	}
 	return &req
@@ -289,6 +302,7 @@ func (r *run) exchange(req *responses.Request, d *dispatcher) (*responses.Respon
 			for i := range resp.Output {
 				it := resp.Output[i]
 				r.emit(Event{Kind: EventItemDone, Item: &it})
+				r.emitHostedItem(it)
 			}
 		}
 	} else {
@@ -342,6 +356,7 @@ func (r *run) stream(req *responses.Request, d *dispatcher) (*responses.Response
 			if ev.Item != nil {
 				it := *ev.Item
 				r.emit(Event{Kind: EventItemDone, Item: &it})
+				r.emitHostedItem(it)
 				if isAnswerable(it) && (it.Status == "" || it.Status == responses.StatusCompleted) {
 					d.submit(it)
 				}
@@ -356,6 +371,10 @@ func (r *run) stream(req *responses.Request, d *dispatcher) (*responses.Response
 			"response.custom_tool_call_input.done":
 			// Interpreted through other events or the final response.
 		default:
+			if hev, ok := hostedStreamEvent(ev); ok {
+				r.emit(hev)
+				break
+			}
 			r.emit(Event{Kind: EventServer, Server: &ServerEvent{Type: ev.Type, JSON: ev.Raw}})
 		}
 		r.flush(d)

@@ -122,6 +122,7 @@ func (s *Server) respond(bodyLen int, req *responses.Request, prev *stored, repl
 		s.mu.Lock()
 		s.stored[id] = st
 		s.mu.Unlock()
+		s.extendConversation(req.Conversation, req.Input.Items, output) // conversation.go
 	}
 
 	resp := &response{id: id, stream: req.Stream, object: final}

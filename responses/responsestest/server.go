@@ -39,6 +39,7 @@ type Server struct {
 	attempts int // faults already served for script[head]
 	nresp    int // responses created
 	stored   map[string]*stored
+	convs    map[string][]responses.Item // conversation id -> items (conversation.go)
 	items    map[string]itemInfo // output items served, by id
 	nreq     int                 // requests received
 	requests []Request
@@ -78,6 +79,9 @@ func NewServer(script ...Turn) *Server {
 	for _, prefix := range []string{"", "/v1", "/v5"} {
 		mux.HandleFunc("POST "+prefix+"/responses", s.create)
 		mux.HandleFunc("GET "+prefix+"/responses/{id}", s.retrieve)
+	}
+	for _, prefix := range []string{"", "/v1"} {
+		mux.HandleFunc("POST "+prefix+"/responses/compact", s.compact) // compact.go
 	}
 	mux.HandleFunc("/", s.notFound)
 	s.hs = httptest.NewServer(mux)

@@ -26,6 +26,9 @@ func (s *Server) validate(req *responses.Request) (*stored, *apiError) {
 	if e := s.checkReasoning(req.Input.Items); e != nil {
 		return nil, e
 	}
+	if req.Conversation != "" {
+		return nil, s.checkConversation(req) // conversation.go
+	}
 	if req.PreviousResponseID == "" {
 		return nil, checkPairs(nil, req.Input.Items)
 	}
