@@ -91,6 +91,8 @@ func hostedStreamEvent(ev responses.Event) (Event, bool) {
 		}
 		_ = json.Unmarshal(ev.Raw, &p)
 		h.Type, h.Status, h.PartialImage, h.PartialImageIndex = responses.TypeImageGenerationCall, "generating", p.B64, p.Index
+	case name == "shell_call_output_content.done":
+		h.Type, h.Status = responses.TypeShellCall, "completed"
 	case name == "shell_call_output_content.delta":
 		var p struct {
 			Delta struct {

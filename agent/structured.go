@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
 
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/tools/function"
@@ -109,7 +112,7 @@ func decodeOutput[T any](s *outputSchema, res *Result) (T, error) {
 		return v, &OutputError{Text: res.Text, Err: fmt.Errorf("not JSON: %w", err)}
 	}
 	if err := s.schema.Validate(doc); err != nil {
-		return v, &OutputError{Text: res.Text, Err: err}
+		return v, &OutputError{Text: res.Text, Err: schemaError(err)}
 	}
 	dec := json.NewDecoder(strings.NewReader(res.Text))
 	if err := dec.Decode(&v); err != nil {
@@ -140,6 +143,40 @@ func lastRefusal(items []responses.Item) string {
 	}
 	return ""
 }
+
+// schemaError flattens a validation error into one line naming each
+// offending place: "missing property 'wind'; /celsius: got string, want
+// number".
+func schemaError(err error) error {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	var parts []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			msg := e.ErrorKind.LocalizedString(printer)
+			if len(e.InstanceLocation) > 0 {
+				msg = "/" + strings.Join(e.InstanceLocation, "/") + ": " + msg
+			}
+			if !slices.Contains(parts, msg) {
+				parts = append(parts, msg)
+			}
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	if len(parts) == 0 {
+		return errors.New("does not match the schema")
+	}
+	return errors.New(strings.Join(parts, "; "))
+}
+
+var printer = message.NewPrinter(language.English)
 
 type outputSchema struct {
 	format responses.TextFormat

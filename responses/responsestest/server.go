@@ -40,8 +40,8 @@ type Server struct {
 	nresp    int // responses created
 	stored   map[string]*stored
 	convs    map[string][]responses.Item // conversation id -> items (conversation.go)
-	items    map[string]itemInfo // output items served, by id
-	nreq     int                 // requests received
+	items    map[string]itemInfo         // output items served, by id
+	nreq     int                         // requests received
 	requests []Request
 	discard  bool // DiscardRequests was called
 	errs     []error

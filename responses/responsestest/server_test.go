@@ -1057,7 +1057,15 @@ func TestStreamItemEvents(t *testing.T) {
 			"response.content_part.added", "response.reasoning_text.delta", "response.reasoning_text.done", "response.content_part.done"}},
 		{"local shell", rt.LocalShellCall("call_1", "ls", "-l"), nil},
 		{"approval request", rt.MCPApprovalRequest("", "docs", "fetch", "{}"), nil},
-		{"unknown type", rt.Raw(`{"type":"web_search_call","status":"completed","action":{"type":"search","query":"go"}}`), nil},
+		{"unknown type", rt.Raw(`{"type":"tool_search_call","status":"completed","query":"go"}`), nil},
+		{"web search", rt.Raw(`{"type":"web_search_call","status":"completed","action":{"type":"search","query":"go"}}`), []string{
+			"response.web_search_call.in_progress", "response.web_search_call.searching", "response.web_search_call.completed"}},
+		{"code interpreter", rt.Raw(`{"type":"code_interpreter_call","status":"completed","code":"print(1)","outputs":[]}`), []string{
+			"response.code_interpreter_call.in_progress", "response.code_interpreter_call_code.delta",
+			"response.code_interpreter_call_code.done", "response.code_interpreter_call.interpreting", "response.code_interpreter_call.completed"}},
+		{"image generation", rt.Raw(`{"type":"image_generation_call","status":"completed","result":"aGk="}`), []string{
+			"response.image_generation_call.in_progress", "response.image_generation_call.generating",
+			"response.image_generation_call.partial_image", "response.image_generation_call.completed"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := rt.New(t, rt.Output(tc.item))

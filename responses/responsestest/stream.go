@@ -92,6 +92,8 @@ func (w *eventWriter) item(i int, it responses.Item) {
 		} else {
 			w.emit("response.mcp_call.completed", "item_id", id, "output_index", i)
 		}
+	default:
+		w.hosted(i, id, it) // hosted.go
 	}
 	w.emitDone(i, "response.output_item.done", "output_index", i, "item", it)
 }
