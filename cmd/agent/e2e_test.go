@@ -27,6 +27,10 @@ var agentBin string
 
 func TestMain(m *testing.M) {
 	shell.RunSandboxHelperIfRequested()
+	if os.Getenv(fakeMCPEnv) != "" {
+		serveFakeMCP(os.Stdin, os.Stdout)
+		os.Exit(0)
+	}
 	dir, err := os.MkdirTemp("", "agent-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -22,6 +22,8 @@ func main() {
 		stdout:     os.Stdout,
 		stderr:     os.Stderr,
 		getenv:     os.Getenv,
+		lookupEnv:  os.LookupEnv,
+		environ:    os.Environ,
 		interrupts: interrupts,
 		exit:       os.Exit,
 	})

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/agentloop/agentloop/mcp"
 	"github.com/agentloop/agentloop/tools"
 )
 
@@ -39,17 +42,68 @@ func mcpConfigPath(flag *string, cfg *config, workspace, cfgDir string) (string,
 
 // mcpServers is the user's MCP servers, connected.
 type mcpServers struct {
+	set          *mcp.Set
 	toolset      tools.Toolset
 	instructions string
-	close        func()
 }
 
-// connectMCP starts the MCP servers of the config at path.
-//
-// SEAM: the mcp package has not landed on main yet; until it does, a
-// config is reported and skipped. Replace the body with mcp.LoadConfig,
-// mcp.Connect and Set.Tools/Instructions/Close.
-func connectMCP(ctx context.Context, path, workspace string, u *ui) (*mcpServers, error) {
-	u.notice("MCP servers in " + path + " are skipped: this build has no MCP support yet")
-	return &mcpServers{close: func() {}}, nil
+func (m *mcpServers) close() {
+	if m.set != nil {
+		m.set.Close()
+	}
+}
+
+// connectMCP starts the MCP servers of the config at path. Servers that
+// fail to start are reported on stderr and left out; a config that does not
+// parse is a usage error.
+func connectMCP(ctx context.Context, path, workspace string, e *env, u *ui) (*mcpServers, error) {
+	cfg, err := mcp.LoadConfig(path, e.lookupEnv)
+	if err != nil {
+		var ce *mcp.ConfigError
+		if errors.As(err, &ce) || !errors.Is(err, fs.ErrNotExist) {
+			return nil, &usageError{"MCP config: " + err.Error()}
+		}
+		return nil, err
+	}
+	set, err := mcp.Connect(ctx, cfg, &mcp.Options{
+		ClientName:    "agentloop-agent",
+		ClientVersion: version(),
+		Root:          workspace,
+		Env:           mcpEnv(e.environ()),
+	})
+	if set == nil {
+		return nil, &usageError{"MCP config " + path + ": " + err.Error()}
+	}
+	if err != nil {
+		for _, l := range strings.Split(err.Error(), "\n") {
+			if strings.TrimSpace(l) != "" {
+				u.notice("MCP: " + l)
+			}
+		}
+	}
+	var running []string
+	for _, st := range set.Servers() {
+		if st.State == mcp.StateRunning {
+			running = append(running, fmt.Sprintf("%s (%d tools)", st.Name, st.Tools))
+		}
+	}
+	if len(running) > 0 {
+		u.line(u.colors.dim("MCP: " + strings.Join(running, ", ")))
+	}
+	return &mcpServers{set: set, toolset: set, instructions: set.Instructions()}, nil
+}
+
+// mcpEnv is the environment of stdio MCP servers: this process's, without
+// the model provider's credentials.
+func mcpEnv(environ []string) []string {
+	var out []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		switch name {
+		case "OPENAI_API_KEY", "SGP_API_KEY":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }

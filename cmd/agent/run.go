@@ -29,6 +29,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	lookupEnv      func(string) (string, bool)
+	environ        func() []string
 	interrupts     <-chan os.Signal // SIGINT and SIGTERM; nil: none
 	exit           func(code int)   // exits at once (a second Ctrl-C)
 }
@@ -271,7 +273,7 @@ func newApp(ctx context.Context, e *env, f *flags) (*app, error) {
 	}
 	var toolsets []tools.Toolset
 	if mcpPath != "" {
-		m, err := connectMCP(ctx, mcpPath, abs, a.ui)
+		m, err := connectMCP(ctx, mcpPath, abs, e, a.ui)
 		if err != nil {
 			return nil, err
 		}
@@ -315,7 +317,7 @@ func modeName(stateless bool) string {
 }
 
 func (a *app) close() {
-	if a.mcp != nil && a.mcp.close != nil {
+	if a.mcp != nil {
 		a.mcp.close()
 	}
 	if a.sess != nil {

@@ -302,7 +302,11 @@ func toolHeadline(t *agent.ToolEvent) string {
 	case responses.TypeFunctionCall:
 		var fc responses.FunctionCall
 		if t.Call.Decode(&fc) == nil {
-			return t.Name + "(" + oneLine(fc.Arguments, 120) + ")"
+			name := t.Name
+			if server, tool, ok := strings.Cut(name, "__"); ok {
+				name = "mcp " + server + "/" + tool
+			}
+			return name + " " + oneLine(fc.Arguments, 120)
 		}
 	}
 	return t.Name
@@ -367,17 +371,34 @@ func (u *ui) toolResult(t *agent.ToolEvent) string {
 	if t.Error != "" && t.Outcome != agent.OutcomeOK {
 		return mark + " " + c.dim(oneLine(t.Error, 300)+dur)
 	}
-	return mark + c.dim(fmt.Sprintf(" %s result%s", fmtBytes(len(outputJSON(out))), dur))
+	return mark + c.dim(fmt.Sprintf(" %s result%s", fmtBytes(outputSize(out)), dur))
 }
 
-func outputJSON(it responses.Item) string {
+// outputSize is the size of the text (or other content) an output item
+// carries.
+func outputSize(it responses.Item) int {
 	var o struct {
 		Output json.RawMessage `json:"output"`
 	}
 	if it.Decode(&o) != nil {
-		return ""
+		return 0
 	}
-	return string(o.Output)
+	var s string
+	if json.Unmarshal(o.Output, &s) == nil {
+		return len(s)
+	}
+	var parts []struct {
+		Text     string `json:"text"`
+		ImageURL string `json:"image_url"`
+	}
+	if json.Unmarshal(o.Output, &parts) == nil {
+		n := 0
+		for _, p := range parts {
+			n += len(p.Text) + len(p.ImageURL)
+		}
+		return n
+	}
+	return len(o.Output)
 }
 
 // patchLine matches a file line of the apply_patch tool's summary:

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	rt "github.com/agentloop/agentloop/responses/responsestest"
+)
+
+// ptyRun is the binary running on a pseudo-terminal.
+type ptyRun struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	tty  *os.File
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	read chan struct{} // closed when the terminal's output ends
+	code int
+}
+
+func (h *harness) startPTY(args ...string) *ptyRun {
+	h.t.Helper()
+	ctx, cancel := context.WithTimeout(h.t.Context(), time.Minute)
+	h.t.Cleanup(cancel)
+	cmd := h.command(ctx, args...)
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
+	require.NoError(h.t, err)
+	p := &ptyRun{t: h.t, cmd: cmd, tty: tty, read: make(chan struct{})}
+	go func() {
+		defer close(p.read)
+		b := make([]byte, 4096)
+		for {
+			n, err := tty.Read(b)
+			p.mu.Lock()
+			p.buf.Write(b[:n])
+			p.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	h.t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		tty.Close()
+		<-p.read
+	})
+	return p
+}
+
+func (p *ptyRun) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.buf.String()
+}
+
+// waitFor waits until the output holds n occurrences of s.
+func (p *ptyRun) waitFor(s string, n int) {
+	p.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for strings.Count(p.output(), s) < n {
+		if time.Now().After(deadline) {
+			require.FailNow(p.t, "timed out", "waiting for %d× %q in:\n%s", n, s, p.output())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (p *ptyRun) send(s string) {
+	p.t.Helper()
+	_, err := p.tty.WriteString(s)
+	require.NoError(p.t, err)
+}
+
+// wait waits for the process to exit and returns its status.
+func (p *ptyRun) wait() int {
+	p.t.Helper()
+	err := p.cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	require.NoError(p.t, err, p.output())
+	return 0
+}
+
+func TestApprovalsAtTerminal(t *testing.T) {
+	h := newHarness(t, nil,
+		rt.Output(rt.ShellCall("c_yes", "touch yes.txt")),
+		rt.Output(rt.ShellCall("c_no", "touch no.txt")),
+		rt.Output(rt.ShellCall("c_always", "touch always1.txt")),
+		rt.Output(rt.ShellCall("c_remembered", "touch always2.txt")),
+		rt.Output(rt.ShellCall("c_reason", "mkdir reason")),
+		rt.Output(rt.ApplyPatchCall("c_patch", "create_file", "patched.txt", "+new line\n")),
+		rt.Output(rt.Text("All done.")),
+	)
+	h.extraEnv = []string{"NO_COLOR=1"}
+	p := h.startPTY("-a", "untrusted", "make some files")
+
+	p.waitFor("run this command?", 1)
+	assert.Contains(t, p.output(), "$ touch yes.txt")
+	assert.Contains(t, p.output(), "in "+h.ws+" · sandbox workspace-write")
+	p.send("y\n")
+	p.waitFor("run this command?", 2)
+	p.send("n\n")
+	p.waitFor("run this command?", 3)
+	p.send("a\n")
+	p.waitFor("run this command?", 4) // touch always2.txt is not asked
+	assert.Contains(t, p.output(), "$ mkdir reason")
+	p.send("not now: write to a temp dir\n")
+	p.waitFor("apply this patch?", 1)
+	assert.Contains(t, p.output(), "+++ b/patched.txt")
+	p.send("y\n")
+	require.Equal(t, 0, p.wait(), p.output())
+
+	out := p.output()
+	assert.Equal(t, 4, strings.Count(out, "run this command?"), out)
+	assert.Contains(t, out, "approved (always): command touch always2.txt")
+	assert.Contains(t, out, "All done.")
+
+	assert.Empty(t, h.file("yes.txt"))
+	assert.Contains(t, h.file("no.txt"), "no such file")
+	assert.Empty(t, h.file("always1.txt"))
+	assert.Empty(t, h.file("always2.txt"))
+	assert.NoDirExists(t, filepath.Join(h.ws, "reason"))
+	assert.Equal(t, "new line\n", h.file("patched.txt"))
+
+	reqs := h.server.Requests()
+	require.Len(t, reqs, 7)
+	assert.Equal(t, 0, *shellOutput(t, reqs[1], "c_yes").Outcome.ExitCode)
+	no := shellOutput(t, reqs[2], "c_no")
+	assert.Equal(t, "The user declined this call", no.Stderr)
+	assert.Equal(t, 0, *shellOutput(t, reqs[3], "c_always").Outcome.ExitCode)
+	assert.Equal(t, 0, *shellOutput(t, reqs[4], "c_remembered").Outcome.ExitCode)
+	reason := shellOutput(t, reqs[5], "c_reason")
+	assert.Equal(t, "The user declined this call: not now: write to a temp dir", reason.Stderr)
+	patch, ok := reqs[6].Output("c_patch")
+	require.True(t, ok)
+	assert.Contains(t, string(patch.Raw()), `"status":"completed"`)
+}
+
+// sleepPID finds the process running "sleep arg".
+func sleepPID(arg string) int {
+	ents, _ := os.ReadDir("/proc")
+	want := "sleep\x00" + arg + "\x00"
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && string(b) == want {
+			return pid
+		}
+	}
+	return 0
+}
+
+func waitSleepPID(t *testing.T, arg string) int {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if pid := sleepPID(arg); pid != 0 {
+			return pid
+		}
+		require.True(t, time.Now().Before(deadline), "sleep %s never started", arg)
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	// A zombie is dead too.
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return err == nil && !strings.Contains(string(b), ") Z ")
+}
+
+func TestInterruptOneShot(t *testing.T) {
+	arg := fmt.Sprintf("60.%d", rand.IntN(1e6))
+	h := newHarness(t, nil, rt.Output(rt.ShellCall("c1", "sleep "+arg)))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := h.command(ctx, "wait a minute")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	pid := waitSleepPID(t, arg)
+
+	start := time.Now()
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err := cmd.Wait()
+	took := time.Since(start)
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, stderr.String())
+	assert.Equal(t, 130, ee.ExitCode(), stderr.String())
+	assert.Less(t, took, time.Second, "exit after Ctrl-C")
+	assert.False(t, alive(pid), "sleep %d still running", pid)
+	assert.Contains(t, stderr.String(), "interrupted")
+	assert.Contains(t, stderr.String(), "✗ canceled")
+}
+
+func TestChatKeepsChainAndSurvivesCtrlC(t *testing.T) {
+	arg := fmt.Sprintf("60.%d", rand.IntN(1e6))
+	h := newHarness(t, nil,
+		rt.Output(rt.Text("one")),
+		rt.Output(rt.ShellCall("c1", "sleep "+arg)),
+		rt.Output(rt.Text("three")),
+	)
+	h.extraEnv = []string{"NO_COLOR=1"}
+	p := h.startPTY()
+	p.waitFor("› ", 1)
+	p.send("first\n")
+	p.waitFor("one", 1)
+	p.waitFor("› ", 2)
+	p.send("second\n")
+	pid := waitSleepPID(t, arg)
+	p.send("\x03") // Ctrl-C: the terminal sends SIGINT
+	p.waitFor("task stopped", 1)
+	p.waitFor("› ", 3)
+	assert.False(t, alive(pid), "sleep %d still running", pid)
+	p.send("third\n")
+	p.waitFor("three", 1)
+	p.waitFor("› ", 4)
+	p.send("\x04") // Ctrl-D
+	assert.Equal(t, 0, p.wait(), p.output())
+
+	reqs := h.server.Requests()
+	require.Len(t, reqs, 3)
+	assert.Equal(t, reqs[0].ResponseID, reqs[1].Params.PreviousResponseID)
+	// The interrupted task left no response to chain to: the third task
+	// continues from the first.
+	assert.Equal(t, reqs[0].ResponseID, reqs[2].Params.PreviousResponseID)
+	assert.Equal(t, "third", reqs[2].InputText())
+	assert.Regexp(t, `session \S+ · continue with: agent resume`, p.output())
+}
