@@ -92,6 +92,10 @@ func (p *ptyRun) send(s string) {
 func (p *ptyRun) wait() int {
 	p.t.Helper()
 	err := p.cmd.Wait()
+	select { // the rest of the output
+	case <-p.read:
+	case <-time.After(5 * time.Second):
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return ee.ExitCode()
