@@ -82,6 +82,12 @@ type ClientOptions struct {
 	// MaxRetryAfter is the longest server-requested wait honoured; zero
 	// means 2 minutes.
 	MaxRetryAfter time.Duration
+	// StreamIdleTimeout ends a stream that sends no bytes for this long (a
+	// broken stream, retried as such). Zero means 5 minutes, since reasoning
+	// models may think for minutes before their first event; a negative
+	// value disables it. Non-streaming calls are bounded only by ctx and
+	// the HTTP client.
+	StreamIdleTimeout time.Duration
 	// Logger receives one debug record per attempt (with the x-request-id)
 	// and a warning per retry. Nil discards logs.
 	Logger *slog.Logger
@@ -180,6 +186,9 @@ func NewClient(opts *ClientOptions) *Client {
 	}
 	if o.MaxRetryAfter <= 0 {
 		o.MaxRetryAfter = 2 * time.Minute
+	}
+	if o.StreamIdleTimeout == 0 {
+		o.StreamIdleTimeout = 5 * time.Minute
 	}
 	c.http = o.HTTPClient
 	if c.http == nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/agentloop/agentloop/responses/internal/sse"
 )
@@ -55,6 +56,8 @@ type Stream struct {
 
 	retries   int
 	resp      *http.Response
+	cancel    context.CancelCauseFunc // ends the current attempt
+	idle      *time.Timer             // the current attempt's idle timer
 	dec       *sse.Decoder
 	requestID string
 
@@ -68,17 +71,43 @@ type Stream struct {
 }
 
 // connect sends the request, retrying as the client allows, and resets the
-// per-attempt state.
+// per-attempt state. The attempt's context is cancelled, with cause
+// errStreamIdle, when the body stays silent for the idle timeout.
 func (s *Stream) connect() error {
-	resp, err := s.c.send(s.ctx, s.body, true, &s.retries)
+	actx, cancel := context.WithCancelCause(s.ctx)
+	resp, err := s.c.send(actx, s.body, true, &s.retries)
 	if err != nil {
+		cancel(nil)
 		return err
 	}
-	s.resp = resp
+	s.resp, s.cancel = resp, cancel
 	s.requestID = resp.Header.Get("x-request-id")
-	s.dec = sse.NewDecoder(resp.Body)
+	var body io.Reader = resp.Body
+	if d := s.c.opts.StreamIdleTimeout; d > 0 {
+		s.idle = time.AfterFunc(d, func() { cancel(errStreamIdle) })
+		body = &idleReader{r: resp.Body, t: s.idle, d: d}
+	}
+	s.dec = sse.NewDecoder(body)
 	s.items, s.respID = nil, ""
 	return nil
+}
+
+// errStreamIdle is the cause of an attempt cancelled for silence.
+var errStreamIdle = errors.New("stream idle")
+
+// idleReader restarts the idle timer on every read that returns data.
+type idleReader struct {
+	r io.Reader
+	t *time.Timer
+	d time.Duration
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 {
+		r.t.Reset(r.d)
+	}
+	return n, err
 }
 
 // Next advances to the next event and reports whether there is one. It
@@ -108,7 +137,7 @@ func (s *Stream) Next() bool {
 			}
 			return s.fail(err)
 		}
-		s.resp.Body.Close()
+		s.closeBody()
 		if err := s.connect(); err != nil {
 			return s.fail(err)
 		}
@@ -121,9 +150,12 @@ func (s *Stream) read() (Event, error) {
 	for {
 		raw, err := s.dec.Next()
 		if err != nil {
-			if errors.Is(err, io.EOF) {
+			switch {
+			case s.idle != nil && !s.idle.Stop() && s.ctx.Err() == nil:
+				err = fmt.Errorf("%w: no data for %v", ErrStreamClosed, s.c.opts.StreamIdleTimeout)
+			case errors.Is(err, io.EOF):
 				err = ErrStreamClosed
-			} else {
+			default:
 				err = fmt.Errorf("%w: %w", ErrStreamClosed, err)
 			}
 			return Event{}, s.broken(err)
@@ -206,8 +238,14 @@ func (s *Stream) fail(err error) bool {
 }
 
 func (s *Stream) closeBody() {
+	if s.idle != nil {
+		s.idle.Stop()
+	}
 	if s.resp != nil {
 		s.resp.Body.Close()
+	}
+	if s.cancel != nil {
+		s.cancel(nil)
 	}
 }
 

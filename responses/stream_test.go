@@ -537,3 +537,70 @@ func TestStreamIncremental(t *testing.T) {
 	require.True(t, s.Next())
 	assert.Equal(t, "response.completed", s.Event().Type)
 }
+
+func TestStreamIdleTimeout(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	hang := func(w http.ResponseWriter, r *http.Request) {
+		writeSSE(w, ev("response.created", respCreated))
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}
+	t.Run("retried before output", func(t *testing.T) {
+		srv := newServer(t, func(n int, w http.ResponseWriter, r *http.Request) {
+			if n == 0 {
+				hang(w, r)
+				return
+			}
+			writeSSE(w, textStream()...)
+		})
+		o := srv.options(responses.OpenAI)
+		o.StreamIdleTimeout = 100 * time.Millisecond
+		s, err := responses.NewClient(o).Stream(t.Context(), &responses.Request{Model: "m"})
+		require.NoError(t, err)
+		defer s.Close()
+		evs := collect(t, s)
+		require.NoError(t, s.Err())
+		assert.Len(t, evs, 1+15)
+		assert.Len(t, srv.requests(), 2)
+	})
+	t.Run("reported without retries", func(t *testing.T) {
+		srv := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) { hang(w, r) })
+		o := srv.options(responses.OpenAI)
+		o.StreamIdleTimeout = 100 * time.Millisecond
+		o.MaxRetries = -1
+		s, err := responses.NewClient(o).Stream(t.Context(), &responses.Request{Model: "m"})
+		require.NoError(t, err)
+		defer s.Close()
+		start := time.Now()
+		collect(t, s)
+		var serr *responses.StreamError
+		require.ErrorAs(t, s.Err(), &serr)
+		assert.ErrorIs(t, s.Err(), responses.ErrStreamClosed)
+		assert.ErrorContains(t, s.Err(), "no data for 100ms")
+		assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond)
+		assert.Less(t, time.Since(start), 5*time.Second)
+	})
+	t.Run("slow but steady stream is not idle", func(t *testing.T) {
+		srv := newServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			for i := range 6 {
+				io.WriteString(w, ": ping "+fmt.Sprint(i)+"\n\n")
+				w.(http.Flusher).Flush()
+				time.Sleep(40 * time.Millisecond)
+			}
+			io.WriteString(w, ev("response.completed", completed("")))
+		})
+		o := srv.options(responses.OpenAI)
+		o.StreamIdleTimeout = 150 * time.Millisecond
+		o.MaxRetries = -1
+		s, err := responses.NewClient(o).Stream(t.Context(), &responses.Request{Model: "m"})
+		require.NoError(t, err)
+		defer s.Close()
+		collect(t, s)
+		require.NoError(t, s.Err())
+		assert.NotNil(t, s.Response())
+	})
+}
