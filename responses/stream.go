@@ -3,10 +3,12 @@ package responses
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"iter"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -25,6 +27,10 @@ import (
 // (of a new response), so a consumer that displays deltas should reset on
 // it. Once an output item has been delivered a broken stream ends with a
 // [*StreamError] whose OutputDelivered is true.
+//
+// A server that answers with a JSON response instead of a stream is
+// tolerated: its output items are delivered as response.output_item.done
+// events followed by the terminal event its status calls for.
 func (c *Client) Stream(ctx context.Context, req *Request) (*Stream, error) {
 	body, err := c.encode(req, true)
 	if err != nil {
@@ -82,14 +88,78 @@ func (s *Stream) connect() error {
 	}
 	s.resp, s.cancel = resp, cancel
 	s.requestID = resp.Header.Get("x-request-id")
+	s.items, s.respID = nil, ""
+	if isJSON(resp.Header.Get("Content-Type")) {
+		// The server ignored "stream": true. Replay its response as events.
+		events, err := s.replayJSON()
+		if err != nil {
+			s.closeBody()
+			return err
+		}
+		s.dec = sse.NewDecoder(bytes.NewReader(events))
+		return nil
+	}
 	var body io.Reader = resp.Body
 	if d := s.c.opts.StreamIdleTimeout; d > 0 {
 		s.idle = time.AfterFunc(d, func() { cancel(errStreamIdle) })
 		body = &idleReader{r: resp.Body, t: s.idle, d: d}
 	}
 	s.dec = sse.NewDecoder(body)
-	s.items, s.respID = nil, ""
 	return nil
+}
+
+// isJSON reports whether a Content-Type is JSON.
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
+}
+
+// replayJSON reads a non-streaming reply to a streaming request and returns
+// it as an SSE stream: one response.output_item.done event per output item,
+// then the terminal event its status calls for. A body holding only an
+// error object is returned as an [*APIError].
+func (s *Stream) replayJSON() ([]byte, error) {
+	data, err := io.ReadAll(s.resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("responses: read response: %w", s.c.ctxOr(s.ctx, err))
+	}
+	var head struct {
+		ID     json.RawMessage `json:"id"`
+		Output json.RawMessage `json:"output"`
+		Error  json.RawMessage `json:"error"`
+	}
+	if err := json.Unmarshal(data, &head); err != nil {
+		return nil, fmt.Errorf("responses: decode response (request %s): %w: %s", s.requestID, err, snippet(data))
+	}
+	if head.ID == nil && head.Output == nil && head.Error != nil {
+		return nil, parseAPIError(s.resp.StatusCode, s.requestID, data)
+	}
+	var r Response
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("responses: decode response (request %s): %w: %s", s.requestID, err, snippet(data))
+	}
+	var b bytes.Buffer
+	for i, it := range r.Output {
+		fmt.Fprintf(&b, "data: {\"type\":%q,\"output_index\":%d,\"item\":%s}\n\n", EventOutputItemDone, i, compactJSON(it.Raw()))
+	}
+	typ := EventResponseCompleted
+	switch r.Status {
+	case StatusIncomplete:
+		typ = EventResponseIncomplete
+	case StatusFailed, StatusCancelled:
+		typ = EventResponseFailed
+	}
+	fmt.Fprintf(&b, "data: {\"type\":%q,\"response\":%s}\n\n", typ, compactJSON(data))
+	return b.Bytes(), nil
+}
+
+// compactJSON returns b on one line, as an SSE data field needs.
+func compactJSON(b []byte) []byte {
+	var out bytes.Buffer
+	if json.Compact(&out, b) != nil {
+		return b
+	}
+	return out.Bytes()
 }
 
 // errStreamIdle is the cause of an attempt cancelled for silence.

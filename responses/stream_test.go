@@ -604,3 +604,30 @@ func TestStreamIdleTimeout(t *testing.T) {
 		assert.NotNil(t, s.Response())
 	})
 }
+
+func TestStreamServerIgnoresStreamFlag(t *testing.T) {
+	pretty := "{\n  \"id\": \"resp_j\",\n  \"status\": \"incomplete\",\n  \"incomplete_details\": {\"reason\": \"max_output_tokens\"},\n  \"output\": [\n    " +
+		msgItem + ",\n    " + callItem + "\n  ]\n}"
+	srv := newServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) { writeJSON(w, 200, pretty) })
+	s, err := responses.NewClient(srv.options(responses.OpenAI)).Stream(t.Context(), &responses.Request{Model: "m"})
+	require.NoError(t, err)
+	defer s.Close()
+	evs := collect(t, s)
+	require.NoError(t, s.Err())
+	assert.Equal(t, []string{"response.output_item.done", "response.output_item.done", "response.incomplete"}, types(evs))
+	assert.Equal(t, 1, evs[1].OutputIndex)
+	assert.Equal(t, "call_1", evs[1].Item.CallID)
+	resp := s.Response()
+	require.NotNil(t, resp)
+	assert.Equal(t, "resp_j", resp.ID)
+	assert.Equal(t, responses.StatusIncomplete, resp.Status)
+	assert.Len(t, resp.Output, 2)
+
+	bad := newServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, 200, `{"error":{"message":"streaming unsupported","code":"bad_request"}}`)
+	})
+	_, err = responses.NewClient(bad.options(responses.OpenAI)).Stream(t.Context(), &responses.Request{Model: "m"})
+	var apiErr *responses.APIError
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, "streaming unsupported", apiErr.Message)
+}
