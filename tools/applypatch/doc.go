@@ -89,4 +89,22 @@
 //
 // V4A cannot express a change of line endings or of the final newline of
 // an existing file; [MakeDiff] leaves such changes out.
+//
+// # Performance
+//
+// Applying a diff is linear in the size of the file and of the diff: the
+// cursor only moves forward, and a scan that fails indexes the file's
+// lines (per matching pass) so that later hunks look their lines up
+// instead of rescanning. BenchmarkApplyDiff applies one hunk per 100 lines
+// (two lines of context before, one after, one line replaced) and reports
+// the median time, ns/line and the ratio to a floor measured in the same
+// run (bytes.Split and bytes.Join of the same file):
+//
+//	go test -run XXX -bench ApplyDiff -benchtime 200x ./tools/applypatch
+//
+// On the two shared cores of the development machine, 50,000 lines with
+// 500 hunks take about 1.5 ms (about 1-1.6 times the floor); 12,500 and
+// 25,000 lines take about 30-50 ns/line, as 50,000 do. With every hunk
+// needing a fuzzy pass (context without its indentation), 50,000 lines
+// take about 13 ms, most of it building two line indexes.
 package applypatch

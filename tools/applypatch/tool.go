@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"strings"
 	"sync"
 
@@ -246,7 +247,13 @@ func (t *Tool) remember(callID string, r reviewed) {
 // apply_patch_call, status "completed" with a summary of the files and
 // lines changed. A patch that does not parse or apply is returned as an
 // error, with nothing written.
-func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error) {
+func (t *Tool) Call(ctx context.Context, call tools.Call) (out responses.Item, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			t.ws.log.Error("applypatch: panic", "call_id", call.CallID, "panic", r, "stack", string(debug.Stack()))
+			out, err = responses.Item{}, errors.New("apply_patch: internal error; no file was changed")
+		}
+	}()
 	t.mu.Lock()
 	rv, wasReviewed := t.reviewed[call.CallID]
 	delete(t.reviewed, call.CallID)

@@ -18,18 +18,19 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 )
 
-// DefaultProtect lists the patterns a [Workspace] refuses to write unless
-// [Options.NoDefaultProtect] is set: git's metadata, at any depth.
-var DefaultProtect = []string{"**/.git/**"}
+// defaultProtect lists the patterns a Workspace refuses to write unless
+// Options.NoDefaultProtect is set: git's metadata, at any depth.
+var defaultProtect = []string{"**/.git/**"}
 
 // Options configures a [Workspace]. The zero value (or a nil *Options)
-// allows writes anywhere under the root except [DefaultProtect].
+// allows writes anywhere under the root except in git's metadata
+// ("**/.git/**", at any depth).
 type Options struct {
 	// Protect lists doublestar patterns (slash-separated, relative to the
 	// root, as in "secrets/**" or "**/*.pem") of paths that may not be
-	// written, added, moved or deleted, in addition to DefaultProtect.
+	// written, added, moved or deleted, in addition to "**/.git/**".
 	Protect []string
-	// NoDefaultProtect drops DefaultProtect, leaving only Protect.
+	// NoDefaultProtect drops the "**/.git/**" default, leaving only Protect.
 	NoDefaultProtect bool
 	// Writable, when not empty, lists the only patterns a patch may touch.
 	Writable []string
@@ -84,7 +85,7 @@ func NewWorkspace(dir string, opts *Options) (*Workspace, error) {
 		w.log = slog.New(slog.DiscardHandler)
 	}
 	if !o.NoDefaultProtect {
-		w.protect = append(w.protect, DefaultProtect...)
+		w.protect = append(w.protect, defaultProtect...)
 	}
 	w.protect = append(w.protect, o.Protect...)
 	w.writable = append(w.writable, o.Writable...)
