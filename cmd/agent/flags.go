@@ -126,6 +126,9 @@ func parseFlags(args []string) (*flags, error) {
 			if name, ok := strings.CutPrefix(msg, "provided but not defined: "); ok {
 				msg = "unknown flag " + name
 			}
+			if name, ok := strings.CutPrefix(msg, "needs an argument: "); ok {
+				msg = name + " needs a value"
+			}
 			return nil, usagef("%s", msg)
 		}
 		rest = fs.Args()
