@@ -5,27 +5,121 @@
 // An [Executor] runs one command under a workspace root. It is useful
 // alone:
 //
-//	x := &shell.Executor{Root: dir, Sandbox: shell.WorkspaceWrite}
-//	res, err := x.Run(ctx, shell.Command{Line: "go test ./..."})
-//	// res.Stdout, res.Stderr, res.ExitCode, res.TimedOut
+//	func main() {
+//		shell.RunSandboxHelperIfRequested() // first thing: see "Sandbox"
+//		x := &shell.Executor{Root: dir}     // workspace-write sandbox by default
+//		res, err := x.Run(ctx, shell.Command{Line: "go vet ./..."})
+//		// res.Stdout, res.Stderr, res.ExitCode, res.TimedOut, res.Omitted
+//	}
 //
-// [Tool] exposes an executor as the Responses API's shell tool (answering
-// shell_call items with shell_call_output), and [LocalTool] as the older
-// local_shell tool (local_shell_call, answered with local_shell_call_output).
-// Both implement tools.Tool, tools.Reviewer and tools.ParallelSafe.
+// [Tool] exposes an executor as the Responses API's shell tool and
+// [LocalTool] as the older local_shell tool; a [Policy] decides which of
+// their calls run, ask the agent's approver, or are refused. Both tools
+// implement tools.Tool, tools.Reviewer and tools.ParallelSafe (false):
+//
+//	x := &shell.Executor{Root: dir, Sandbox: shell.WorkspaceWrite}
+//	policy, err := shell.NewPolicy(&shell.PolicyOptions{Allow: []string{"go test"}})
+//	agentTools := []tools.Tool{&shell.Tool{Executor: x, Policy: policy}}
 //
 // # Execution
 //
-// Each command runs in its own process group with stdin from /dev/null.
-// When it exits, times out or its context ends, the whole group is stopped
-// (SIGTERM, then SIGKILL after a grace period), so background children and
-// grandchildren never outlive the command and never keep the call waiting.
-// A non-zero exit is a result, not an error. Stdout and stderr are captured
-// apart; together they are capped, keeping each stream's head and tail
-// around a marker that says how many bytes were left out, in memory bounded
-// by the cap. Invalid UTF-8 is replaced, not dropped.
+// Each command runs in its own process group with stdin from /dev/null, in
+// the root or a directory below it (a directory outside, also through a
+// symbolic link, is refused). When the command exits, times out or its
+// context ends, the whole group is stopped: SIGTERM, then SIGKILL after
+// [Executor.KillGrace]. Background children and grandchildren (sleep 600 &)
+// therefore never outlive the command, and the call never waits on pipes
+// that a leftover process keeps open: output is read for at most a short
+// delay after the group is gone. In the sandboxed modes the command is also
+// the first process of its own PID namespace, so even a daemon that left
+// the group (setsid) dies with it. A non-zero exit is a result, not an
+// error; [Result.TimedOut] reports a timeout.
 //
-// The child's environment is this process's minus names that look like
-// secrets ([DefaultEnvExclude]), with configurable include and exclude
-// patterns; a command's own variables are merged on top.
+// # Output
+//
+// Stdout and stderr are captured apart. Together they are capped by
+// [Command.MaxOutput] (else [Executor.MaxOutput], [DefaultMaxOutput];
+// at most [MaxOutputLimit]): when the two do not fit, each gets half of the
+// cap (a stream needing less gives the rest to the other), keeping its head
+// and its tail around a marker such as "…[123456 bytes omitted]…", so the
+// error at the end of a long build log reaches the model. Memory stays
+// bounded by the cap whatever the command prints. Cuts fall on UTF-8
+// boundaries and invalid UTF-8 is replaced with U+FFFD, not dropped.
+//
+// # Environment
+//
+// The child's environment is the executor's base environment ([Executor.Env],
+// else this process's) minus names that look like secrets
+// ([DefaultEnvExclude]: *KEY*, *SECRET*, *TOKEN*, *PASSWORD*, *CREDENTIAL*,
+// OPENAI_*, SGP_*, ...), optionally limited to [Executor.EnvInclude]; a
+// command's own variables are merged on top, unfiltered.
+//
+// # Sandbox
+//
+// On Linux the [ReadOnly] and [WorkspaceWrite] modes are enforced by the
+// kernel. A sandboxed command starts as a helper process in fresh user,
+// PID, mount and (unless [Executor.Network]) network namespaces; the helper
+// makes every mount read-only except bind mounts of the writable
+// directories, applies Landlock rules (read and execute everywhere; write
+// only in those directories and to /dev/null and similar devices; with
+// Landlock ABI 4 no TCP, with ABI 6 no signals or abstract sockets outside
+// the sandbox), and then executes the command. Writable are: in
+// WorkspaceWrite mode the root, [Executor.WritableRoots] and a private
+// temporary directory created for each command (TMPDIR points to it); in
+// ReadOnly mode only the private temporary directory. The system's /tmp is
+// not writable, so a workspace under /tmp cannot be escaped through "..".
+// The fresh network namespace has no interfaces up, so even 127.0.0.1 is
+// unreachable.
+//
+// The helper is this program itself, re-executed through /proc/self/exe
+// with a hidden first argument. A program that uses a sandboxed mode must
+// therefore call [RunSandboxHelperIfRequested] at the start of main, and
+// tests must call it at the start of TestMain:
+//
+//	func TestMain(m *testing.M) {
+//		shell.RunSandboxHelperIfRequested()
+//		os.Exit(m.Run())
+//	}
+//
+// Where the sandbox cannot be provided (the call is missing, a kernel
+// without Landlock ABI 3, user namespaces disabled, not Linux), Run returns
+// an error wrapping [ErrSandboxUnavailable] and the command does not run:
+// a sandboxed mode never silently runs unsandboxed. A command that fails
+// the way a sandbox denial does ("Permission denied", "Read-only file
+// system", "Network is unreachable") gets [Result.SandboxDenied] and a
+// note at the end of its stderr that says what the sandbox allows.
+//
+// Running as root: Landlock and read-only mounts bind root like any user.
+// Inside its user namespace the command is still uid 0 (ids are mapped onto
+// themselves, so files keep their owners), but its capabilities reach no
+// further than its namespaces: it cannot remount, load modules, or
+// configure the host's network. On kernels before Landlock ABI 6, a root
+// command could still signal other processes of root; ABI 6 scopes signals
+// to the sandbox.
+//
+// Tools that write to caches outside the workspace (the Go build cache,
+// npm's cache in $HOME) fail in WorkspaceWrite mode unless those
+// directories are added to [Executor.WritableRoots].
+//
+// # Policy
+//
+// A [Policy] parses a command line with a real shell parser and judges
+// every simple command in it, including those inside chains, pipelines,
+// subshells, substitutions, bash -c scripts and wrappers such as sudo,
+// xargs and find -exec. Read-only commands run; anything else asks; user
+// rules allow or deny by argv prefix; deny wins; what cannot be parsed
+// asks. See [Policy] for the details and [Verdict.Key] for the
+// "approve always" key.
+//
+// # Wire shapes
+//
+// [Tool] answers a shell_call with
+//
+//	{"type":"shell_call_output","call_id":"…","max_output_length":N,
+//	 "output":[{"stdout":"…","stderr":"…","outcome":{"type":"exit","exit_code":0}}, …]}
+//
+// with one entry per command run and {"type":"timeout"} as the outcome of
+// the command that ran out of time. [LocalTool] answers a local_shell_call
+// with {"type":"local_shell_call_output","id":"<call_id>","output":"…"},
+// where output is the JSON text of a [LocalShellOutput].
 package shell

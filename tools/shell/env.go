@@ -59,11 +59,10 @@ func (f envFilter) keep(name string) bool {
 	return !matchAny(f.exclude, up)
 }
 
-// build returns base filtered by f with set merged on top (set wins; its
-// variables are not filtered). The result is sorted by name and has no
-// duplicate names; a later duplicate in base wins, as in the kernel's getenv.
-func (f envFilter) build(base []string, set map[string]string) []string {
-	m := make(map[string]string, len(base)+len(set))
+// filter returns base filtered by f, sorted by name, without duplicate
+// names (a later duplicate wins, as in the kernel's getenv).
+func (f envFilter) filter(base []string) []string {
+	m := make(map[string]string, len(base))
 	for _, kv := range base {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" || !f.keep(k) {
@@ -71,9 +70,27 @@ func (f envFilter) build(base []string, set map[string]string) []string {
 		}
 		m[k] = v
 	}
+	return sortedEnv(m)
+}
+
+// merge returns env (sorted, from filter) with set on top; set wins and
+// is not filtered.
+func merge(env []string, set map[string]string) []string {
+	if len(set) == 0 {
+		return env
+	}
+	m := make(map[string]string, len(env)+len(set))
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		m[k] = v
+	}
 	for k, v := range set {
 		m[k] = v
 	}
+	return sortedEnv(m)
+}
+
+func sortedEnv(m map[string]string) []string {
 	out := make([]string, 0, len(m))
 	for k, v := range m {
 		out = append(out, k+"="+v)

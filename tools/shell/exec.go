@@ -66,7 +66,7 @@ type Executor struct {
 	KillGrace time.Duration
 
 	// Env is the base environment; nil means the environment of this
-	// process. EnvInclude, when non-empty, keeps only the variables whose
+	// process when the executor is first used. EnvInclude, when non-empty, keeps only the variables whose
 	// names match one of its patterns; EnvExclude drops matching names and
 	// nil means [DefaultEnvExclude] (use an empty slice to drop nothing).
 	// Patterns are [path.Match] globs matched case-insensitively. A
@@ -91,8 +91,7 @@ type setup struct {
 	err     error
 	root    string // absolute, symbolic links resolved
 	shell   string
-	env     envFilter
-	base    []string
+	env     []string // the filtered base environment
 	log     *slog.Logger
 	sandbox SandboxMode
 	box     *sandboxConfig // nil in DangerFullAccess mode
@@ -104,15 +103,12 @@ func (e *Executor) init() *setup {
 }
 
 func (e *Executor) prepare() setup {
-	s := setup{log: e.Logger, sandbox: e.Sandbox, base: e.Env}
+	s := setup{log: e.Logger, sandbox: e.Sandbox}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.sandbox == "" {
 		s.sandbox = WorkspaceWrite
-	}
-	if s.base == nil {
-		s.base = os.Environ()
 	}
 	fail := func(err error) setup { s.err = fmt.Errorf("shell: %w", err); return s }
 	if e.Root == "" {
@@ -123,9 +119,15 @@ func (e *Executor) prepare() setup {
 		return fail(fmt.Errorf("workspace root: %w", err))
 	}
 	s.root = root
-	if s.env, err = newEnvFilter(e.EnvInclude, e.EnvExclude); err != nil {
+	filter, err := newEnvFilter(e.EnvInclude, e.EnvExclude)
+	if err != nil {
 		return fail(err)
 	}
+	base := e.Env
+	if base == nil {
+		base = os.Environ()
+	}
+	s.env = filter.filter(base)
 	s.shell = e.Shell
 	if s.shell == "" {
 		s.shell = "bash"
@@ -222,7 +224,7 @@ func (e *Executor) Run(ctx context.Context, c Command) (Result, error) {
 	if c.Line != "" {
 		argv = []string{s.shell, "-c", c.Line}
 	}
-	env := s.env.build(s.base, c.Env)
+	env := merge(s.env, c.Env)
 	cmd, cleanup, err := s.command(argv, dir, env)
 	if err != nil {
 		return Result{}, err

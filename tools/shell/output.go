@@ -4,6 +4,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -153,10 +154,14 @@ func splitBudget(budget int, a, b int64) (int, int) {
 	return half, budget - half
 }
 
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
 // drain copies r into c until EOF or an error (such as a passed read
 // deadline); memory stays bounded by c's capacity.
 func drain(r *os.File, c *capture) {
-	buf := make([]byte, 32<<10)
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
