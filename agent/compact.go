@@ -27,7 +27,9 @@ import (
 // later requests chain or replay as before, so the compaction item is resent
 // as the API requires. Tools, approvals and the result's usage carry on;
 // the compaction's usage is added to the run's. An [EventCompacted] event
-// reports each compaction. A run in a server-side conversation is not
+// reports each compaction. The decision uses the usage of the run's own
+// responses, so a run that continues a long conversation compacts after its
+// first response at the earliest. A run in a server-side conversation is not
 // compacted (set Options.Request.ContextManagement for server-side
 // compaction instead).
 type Compaction struct {

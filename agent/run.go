@@ -72,15 +72,25 @@ func (a *Agent) StreamItems(ctx context.Context, input []responses.Item, opts ..
 // decisions (one per pending call; a missing decision is an error). The Agent
 // needs the same tools as the one that produced state; it may be a new
 // Agent in another process.
-func (a *Agent) Resume(ctx context.Context, state *RunState, decisions []Decision) (*Result, error) {
-	return Collect(a.ResumeStream(ctx, state, decisions))
+//
+// opts give the resumed run the per-run parameters of the original one
+// ([WithConversation], [WithPrompt], [WithTextFormat]); the state already
+// says how the conversation continues, so [WithPreviousResponse] and
+// [WithTranscript] are ignored.
+func (a *Agent) Resume(ctx context.Context, state *RunState, decisions []Decision, opts ...RunOption) (*Result, error) {
+	return Collect(a.ResumeStream(ctx, state, decisions, opts...))
 }
 
 // ResumeStream is like [Agent.Resume] but yields events as [Agent.Stream].
-func (a *Agent) ResumeStream(ctx context.Context, state *RunState, decisions []Decision) iter.Seq2[Event, error] {
+func (a *Agent) ResumeStream(ctx context.Context, state *RunState, decisions []Decision, opts ...RunOption) iter.Seq2[Event, error] {
+	var cfg runConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
 	return func(yield func(Event, error) bool) {
 		r := a.newRun(ctx, yield)
 		defer r.cancel()
+		r.edits = cfg.edits
 		r.finish(r.resume(state, decisions))
 	}
 }

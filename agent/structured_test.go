@@ -1,6 +1,7 @@
 package agent_test
 
 import (
+	"context"
 	"errors"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/agentloop/agentloop/responses"
 	rt "github.com/agentloop/agentloop/responses/responsestest"
 	"github.com/agentloop/agentloop/tools"
+	"github.com/agentloop/agentloop/tools/function"
 )
 
 type weatherReport struct {
@@ -96,4 +98,30 @@ func TestRunAsNoOutput(t *testing.T) {
 	require.NoError(t, err)
 	assert.False(t, *f.Strict)
 	assert.True(t, errors.Is(&agent.OutputError{Err: agent.ErrNoOutput}, agent.ErrNoOutput))
+}
+
+func TestRunAsResumed(t *testing.T) {
+	srv := rt.New(t,
+		rt.Output(rt.FunctionCall("call_1", "echo", `{"text":"Paris"}`)),
+		rt.Output(rt.Text(`{"city":"Paris","celsius":20,"alerts":[],"wind":4}`)),
+	)
+	a := agent.New(client(srv), "test-model", &agent.Options{
+		Tools:    []tools.Tool{echoTool(&function.Options{NeedsApproval: function.Always})},
+		Approver: agent.ApproverFunc(func(context.Context, tools.ApprovalRequest) (agent.Approval, error) { return agent.Defer, nil }),
+	})
+	_, res, err := agent.RunAs[weatherReport](t.Context(), a, "Weather?")
+	require.ErrorIs(t, err, agent.ErrNoOutput)
+	require.Len(t, res.Pending, 1)
+
+	format, err := agent.OutputFormat[weatherReport](false)
+	require.NoError(t, err)
+	res, err = a.Resume(t.Context(), res.State, []agent.Decision{{CallID: "call_1", Approval: agent.Approve}}, agent.WithTextFormat(format))
+	require.NoError(t, err)
+	got, err := agent.DecodeOutput[weatherReport](res)
+	require.NoError(t, err)
+	wind := 4
+	assert.Equal(t, weatherReport{City: "Paris", Celsius: 20, Alerts: []string{}, Wind: &wind}, got)
+	reqs := served(srv)
+	require.Len(t, reqs, 2)
+	assert.Equal(t, "json_schema", reqs[1].Params.Text.Format.Type, "the resumed run keeps the format")
 }

@@ -19,7 +19,9 @@ import (
 // outside the script: the output is the conversation's user messages
 // followed by one compaction item whose encrypted_content is
 // "compacted:<n>" in base64, n being the number of items it replaced. The
-// request is recorded like a create; the reply is not stored.
+// request is recorded like a create; the reply is not stored. (A stored
+// response whose input was a plain string contributes no user message: the
+// server keeps input items only.)
 func (s *Server) compact(w http.ResponseWriter, r *http.Request) {
 	body, readErr := io.ReadAll(r.Body)
 	n := s.record(r, body)
