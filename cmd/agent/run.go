@@ -361,7 +361,7 @@ func (a *app) info(code *int) *sessionInfo {
 func (a *app) oneShot(ctx context.Context) int {
 	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	a.intr.arm(cancel)
+	a.intr.arm(cancel, false)
 	_, err := a.task(tctx, a.prompt)
 	a.intr.disarm()
 	return a.status(ctx, tctx, err)
@@ -396,18 +396,18 @@ func (a *app) chat(ctx context.Context) int {
 		}
 		a.ui.prompt(c.bold(c.cyan("› ")))
 		rctx, cancel := context.WithCancel(ctx)
-		a.intr.arm(cancel)
+		a.intr.arm(cancel, true)
 		line, err := a.in.readLine(rctx)
 		a.intr.disarm()
 		cancel()
 		if err != nil {
-			if errors.Is(err, context.Canceled) && ctx.Err() == nil {
+			if errors.Is(err, context.Canceled) && ctx.Err() == nil && !a.intr.quitRequested() {
 				a.ui.line("")
 				a.ui.line(c.dim("(Ctrl-C again, Ctrl-D or /exit to quit)"))
 				continue
 			}
 			a.ui.line("")
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || a.intr.quitRequested() {
 				return exitInterrupted
 			}
 			return code
@@ -424,7 +424,7 @@ func (a *app) chat(ctx context.Context) int {
 			continue
 		}
 		tctx, tcancel := context.WithCancel(ctx)
-		a.intr.arm(tcancel)
+		a.intr.arm(tcancel, false)
 		_, err = a.task(tctx, line)
 		a.intr.disarm()
 		tcancel()
@@ -524,11 +524,13 @@ func unsent(items []responses.Item) []responses.Item {
 // (a task, or the wait for input), a second before the first was dealt with
 // exits at once. SIGTERM ends the session.
 type interrupter struct {
-	mu      sync.Mutex
-	cancel  context.CancelFunc
-	pending bool
-	exit    func(int)
-	ui      *ui
+	mu       sync.Mutex
+	cancel   context.CancelFunc
+	idle     bool
+	pending  bool
+	quitting bool
+	exit     func(int)
+	ui       *ui
 }
 
 func (it *interrupter) watch(sigs <-chan os.Signal, stop <-chan struct{}, quit context.CancelFunc) {
@@ -538,13 +540,17 @@ func (it *interrupter) watch(sigs <-chan os.Signal, stop <-chan struct{}, quit c
 			return
 		case sig := <-sigs:
 			it.mu.Lock()
-			if it.pending && it.exit != nil {
+			second := it.pending
+			it.pending = true
+			if second && it.idle {
+				it.quitting = true // nothing runs: leave the chat the ordinary way
+			}
+			if second && !it.idle && it.exit != nil {
 				it.mu.Unlock()
 				it.ui.line("")
 				it.exit(exitInterrupted)
 				return
 			}
-			it.pending = true
 			if it.cancel != nil {
 				it.cancel()
 			}
@@ -556,10 +562,20 @@ func (it *interrupter) watch(sigs <-chan os.Signal, stop <-chan struct{}, quit c
 	}
 }
 
-func (it *interrupter) arm(cancel context.CancelFunc) {
+// arm makes the next interrupt call cancel. idle says that nothing runs
+// (the chat waits for input), so that a second interrupt can end the
+// session normally instead of exiting at once.
+func (it *interrupter) arm(cancel context.CancelFunc, idle bool) {
 	it.mu.Lock()
-	it.cancel = cancel
+	it.cancel, it.idle = cancel, idle
 	it.mu.Unlock()
+}
+
+// quitRequested reports a second interrupt while idle.
+func (it *interrupter) quitRequested() bool {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	return it.quitting
 }
 
 func (it *interrupter) disarm() {

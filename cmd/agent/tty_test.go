@@ -255,3 +255,16 @@ func TestChatKeepsChainAndSurvivesCtrlC(t *testing.T) {
 	assert.Equal(t, "third", reqs[2].InputText())
 	assert.Regexp(t, `session \S+ · continue with: agent resume`, p.output())
 }
+
+func TestChatCtrlCTwiceAtPromptQuits(t *testing.T) {
+	h := newHarness(t, nil)
+	h.extraEnv = []string{"NO_COLOR=1"}
+	p := h.startPTY()
+	p.waitFor("› ", 1)
+	p.send("\x03")
+	p.waitFor("Ctrl-C again", 1)
+	p.send("\x03")
+	assert.Equal(t, 130, p.wait(), p.output())
+	assert.Regexp(t, `session \S+ · continue with: agent resume`, p.output())
+	assert.Empty(t, h.server.Requests())
+}

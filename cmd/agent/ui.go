@@ -354,8 +354,14 @@ func (u *ui) toolResult(t *agent.ToolEvent) string {
 				size += len(o.Stdout) + len(o.Stderr)
 			}
 			s := mark + " " + strings.Join(parts, ", ") + c.dim(dur+" · "+fmtBytes(size))
-			if t.Outcome != agent.OutcomeOK && last.Stderr != "" {
-				s += "\n    " + c.dim(oneLine(lastLine(last.Stderr), 200))
+			if t.Outcome != agent.OutcomeOK {
+				tail := lastLine(last.Stderr)
+				if tail == "" {
+					tail = lastLine(last.Stdout)
+				}
+				if tail != "" {
+					s += "\n    " + c.dim(oneLine(tail, 200))
+				}
 			}
 			return s
 		}
