@@ -133,7 +133,6 @@ func newText(src string) *text {
 		if j < 0 {
 			t.lines = append(t.lines, src[off:])
 			t.finalNL = false
-			off = len(src)
 			break
 		}
 		line := src[off : off+j]

@@ -228,6 +228,16 @@ func (t *Tool) toolName() string {
 	return t.opts.Name
 }
 
+// DryRun returns what the call's patch would do (see [Result.Diff] for
+// the unified diff) without writing anything.
+func (t *Tool) DryRun(ctx context.Context, call tools.Call) (*Result, error) {
+	p, err := PatchOf(call)
+	if err != nil {
+		return nil, err
+	}
+	return t.ws.DryRun(ctx, p)
+}
+
 // maxReviewed bounds the reviews remembered for calls that never ran.
 const maxReviewed = 1024
 

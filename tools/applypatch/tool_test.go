@@ -217,3 +217,13 @@ func TestToolReviewedMemoryBounded(t *testing.T) {
 	}
 	assert.LessOrEqual(t, len(tool.reviewed), maxReviewed)
 }
+
+func TestToolDryRun(t *testing.T) {
+	tool, dir := newTestTool(t, nil, map[string]string{"a.txt": "a\n"})
+	res, err := tool.DryRun(t.Context(), patchCall("c1", "delete_file", "a.txt", ""))
+	require.NoError(t, err)
+	assert.Equal(t, "--- a/a.txt\n+++ /dev/null\n@@ -1 +0,0 @@\n-a\n", res.Diff())
+	assert.Equal(t, map[string]string{"a.txt": "a\n"}, readTree(t, dir))
+	_, err = tool.DryRun(t.Context(), patchCall("c1", "delete_file", "b.txt", ""))
+	assert.ErrorIs(t, err, ErrNotExist)
+}
