@@ -268,11 +268,53 @@ func (c *Client) encode(req *Request, stream bool) ([]byte, error) {
 	}
 	r := *req
 	r.Stream = stream
-	body, err := json.Marshal(r)
+	body, err := encodeRequest(&r)
 	if err != nil {
 		return nil, fmt.Errorf("responses: encode request: %w", err)
 	}
 	return body, nil
+}
+
+// encodeRequest marshals r. The input items are spliced in as they are:
+// each Item holds JSON that was validated when it was decoded or built, and
+// running it through encoding/json again (which compacts and re-validates
+// every Marshaler's output, once per nesting level) would cost more than the
+// rest of the request. This also keeps each item's bytes exactly.
+func encodeRequest(r *Request) ([]byte, error) {
+	items := r.Input.Items
+	if _, ok := r.Extra["input"]; ok || len(items) == 0 {
+		return json.Marshal(r)
+	}
+	size := 0
+	for _, it := range items {
+		size += len(it.Raw()) + 1
+	}
+	rest := *r
+	rest.Input = Input{}
+	head, err := json.Marshal(&rest)
+	if err != nil {
+		return nil, err
+	}
+	if len(head) < 2 || head[0] != '{' || head[len(head)-1] != '}' {
+		return nil, fmt.Errorf("request encodes as %.20q, not an object", head)
+	}
+	buf := make([]byte, 0, len(head)+size+16)
+	buf = append(buf, head[:len(head)-1]...)
+	if len(head) > 2 {
+		buf = append(buf, ',')
+	}
+	buf = append(buf, `"input":[`...)
+	for i, it := range items {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		if raw := it.Raw(); raw != nil {
+			buf = append(buf, raw...)
+		} else {
+			buf = append(buf, "null"...)
+		}
+	}
+	return append(buf, "]}"...), nil
 }
 
 // send posts body and returns the first 2xx reply, retrying what the policy

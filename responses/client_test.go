@@ -144,6 +144,10 @@ func TestRequestEncoding(t *testing.T) {
 			`{"model":"m","tool_choice":"none"}`},
 		{"tool_choice allowed_tools", responses.Request{Model: "m", ToolChoice: &responses.ToolChoice{Object: json.RawMessage(`{"type":"allowed_tools","mode":"auto","tools":[{"type":"mcp","server_label":"docs"}]}`)}},
 			`{"model":"m","tool_choice":{"type":"allowed_tools","mode":"auto","tools":[{"type":"mcp","server_label":"docs"}]}}`},
+		{"extra input wins over items", responses.Request{Model: "m", Input: responses.ItemsInput(responses.UserMessage("a")), Extra: map[string]any{"input": "b"}},
+			`{"model":"m","input":"b"}`},
+		{"items sent as they are", responses.Request{Input: responses.ItemsInput(mustDecodeItem(t, "{ \"type\": \"x\",\n \"a\": \"<&>\" }"))},
+			"{\"input\":[{ \"type\": \"x\",\n \"a\": \"<&>\" }]}"},
 		{"extra merged and wins", responses.Request{Model: "m", Extra: map[string]any{"service_tier": "flex", "model": "other"}},
 			`{"model":"other","service_tier":"flex"}`},
 	} {
@@ -154,9 +158,19 @@ func TestRequestEncoding(t *testing.T) {
 			reqs := srv.requests()
 			require.Len(t, reqs, 1)
 			assert.JSONEq(t, tc.want, string(reqs[0].Body))
+			if strings.Contains(tc.want, "\n") {
+				assert.Equal(t, tc.want, string(reqs[0].Body))
+			}
 			assert.Equal(t, "application/json", reqs[0].Header.Get("Content-Type"))
 		})
 	}
+}
+
+func mustDecodeItem(t *testing.T, s string) responses.Item {
+	t.Helper()
+	var it responses.Item
+	require.NoError(t, json.Unmarshal([]byte(s), &it))
+	return it
 }
 
 func TestProviders(t *testing.T) {
