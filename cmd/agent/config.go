@@ -13,15 +13,16 @@ import (
 
 // config is the config file: defaults that flags override.
 type config struct {
-	Model          string       `json:"model,omitempty"`
-	Provider       string       `json:"provider,omitempty"`
-	BaseURL        string       `json:"base_url,omitempty"`
-	Sandbox        string       `json:"sandbox,omitempty"`
-	AskForApproval string       `json:"ask_for_approval,omitempty"`
-	Stateless      bool         `json:"stateless,omitempty"`
-	MaxTurns       int          `json:"max_turns,omitempty"`
-	MCPConfig      string       `json:"mcp_config,omitempty"`
-	Shell          *shellConfig `json:"shell,omitempty"`
+	Model           string       `json:"model,omitempty"`
+	Provider        string       `json:"provider,omitempty"`
+	BaseURL         string       `json:"base_url,omitempty"`
+	Sandbox         string       `json:"sandbox,omitempty"`
+	AskForApproval  string       `json:"ask_for_approval,omitempty"`
+	Stateless       bool         `json:"stateless,omitempty"`
+	MaxTurns        int          `json:"max_turns,omitempty"`
+	ReasoningEffort string       `json:"reasoning_effort,omitempty"`
+	MCPConfig       string       `json:"mcp_config,omitempty"`
+	Shell           *shellConfig `json:"shell,omitempty"`
 }
 
 type shellConfig struct {
@@ -87,12 +88,14 @@ func loadConfig(dir string) (*config, string, error) {
 	}
 	for _, ch := range []struct{ name, v string }{
 		{"provider", c.Provider}, {"sandbox", c.Sandbox}, {"ask_for_approval", c.AskForApproval},
+		{"reasoning_effort", c.ReasoningEffort},
 	} {
 		ok := ch.v == ""
 		for _, allowed := range map[string][]string{
 			"provider":         {"openai", "sgp"},
 			"sandbox":          {"read-only", "workspace-write", "danger-full-access"},
 			"ask_for_approval": {approveUntrusted, approveOnRequest, approveNever},
+			"reasoning_effort": reasoningEfforts,
 		}[ch.name] {
 			ok = ok || ch.v == allowed
 		}

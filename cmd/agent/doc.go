@@ -18,6 +18,10 @@
 //	    --stateless         send the whole transcript every turn (store:false)
 //	                        instead of chaining by previous_response_id
 //	    --max-turns N       requests per task before giving up (default 64)
+//	    --reasoning-effort LEVEL
+//	                        none, minimal, low, medium, high or xhigh, for
+//	                        reasoning models (default: the model's); also
+//	                        shows reasoning summaries
 //
 // Workspace and safety:
 //
@@ -74,6 +78,7 @@
 //	{"model": "gpt-5-codex", "provider": "openai", "base_url": "",
 //	 "sandbox": "workspace-write", "ask_for_approval": "on-request",
 //	 "stateless": false, "max_turns": 64, "mcp_config": "",
+//	 "reasoning_effort": "medium",
 //	 "shell": {"allow": ["go test", "make"], "deny": ["git push"]}}
 //
 // Instructions: built-in coding-agent instructions, then every AGENTS.md

@@ -439,3 +439,35 @@ func TestJSONOutput(t *testing.T) {
 	blocked := shellOutput(t, h.server.Requests()[2], "call_blocked")
 	assert.NotEqual(t, 0, *blocked.Outcome.ExitCode)
 }
+
+func TestReasoningEffort(t *testing.T) {
+	h := newHarness(t, nil, rt.Output(rt.Reasoning("Reading the question.", ""), rt.Text("hi")))
+	res := h.run("--reasoning-effort", "low", "hello")
+	require.Equal(t, 0, res.code, res.stderr)
+	r := h.server.Requests()[0].Params.Reasoning
+	require.NotNil(t, r)
+	assert.Equal(t, responses.Reasoning{Effort: "low", Summary: "auto"}, *r)
+	assert.Contains(t, res.stderr, "· Reading the question.")
+	assert.Equal(t, "hi\n", res.stdout)
+}
+
+func TestConfigDefaultsAndFlagsWin(t *testing.T) {
+	h := newHarness(t, nil, rt.Output(rt.Text("a")), rt.Output(rt.Text("b")))
+	cfgDir := filepath.Join(h.home, "config")
+	require.NoError(t, os.MkdirAll(cfgDir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(`{"model": "from-config", "reasoning_effort": "high"}`), 0o644))
+	res := h.run("x")
+	require.Equal(t, 0, res.code, res.stderr)
+	res = h.run("-m", "from-flag", "--reasoning-effort", "minimal", "y")
+	require.Equal(t, 0, res.code, res.stderr)
+	reqs := h.server.Requests()
+	assert.Equal(t, "from-config", reqs[0].Params.Model)
+	assert.Equal(t, "high", reqs[0].Params.Reasoning.Effort)
+	assert.Equal(t, "from-flag", reqs[1].Params.Model)
+	assert.Equal(t, "minimal", reqs[1].Params.Reasoning.Effort)
+
+	require.NoError(t, os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(`{"sandbox": "closed"}`), 0o644))
+	res = h.run("z")
+	assert.Equal(t, 2, res.code)
+	assert.Contains(t, res.stderr, `config.json: sandbox: unknown value "closed"`)
+}

@@ -25,6 +25,9 @@ const (
 	approveNever     = "never"
 )
 
+// reasoningEfforts are the values of --reasoning-effort.
+var reasoningEfforts = []string{"none", "minimal", "low", "medium", "high", "xhigh"}
+
 // flags are the parsed command line. Pointers distinguish "not given" from
 // a zero value, so the config file can supply defaults.
 type flags struct {
@@ -32,6 +35,7 @@ type flags struct {
 	dir                      string
 	sandbox, approval        *string
 	mcpConfig                *string
+	effort                   *string
 	stateless                *bool
 	maxTurns                 *int
 	json, noColor            bool
@@ -107,6 +111,7 @@ func parseFlags(args []string) (*flags, error) {
 	both("s", "sandbox", optString{&f.sandbox})
 	both("a", "ask-for-approval", optString{&f.approval})
 	both("", "mcp-config", optString{&f.mcpConfig})
+	both("", "reasoning-effort", optString{&f.effort})
 	both("", "stateless", optBool{&f.stateless})
 	both("", "max-turns", optInt{&f.maxTurns})
 	fs.BoolVar(&f.json, "json", false, "")
@@ -157,6 +162,9 @@ func parseFlags(args []string) (*flags, error) {
 		return nil, err
 	}
 	if err := checkChoice("--ask-for-approval", f.approval, approveUntrusted, approveOnRequest, approveNever); err != nil {
+		return nil, err
+	}
+	if err := checkChoice("--reasoning-effort", f.effort, reasoningEfforts...); err != nil {
 		return nil, err
 	}
 	if err := checkChoice("--provider", f.provider, "openai", "sgp"); err != nil {

@@ -296,8 +296,13 @@ func newApp(ctx context.Context, e *env, f *flags) (*app, error) {
 		a.sess = s
 	}
 
+	var req responses.Request
+	if effort := pick(f.effort, cfg.ReasoningEffort, ""); effort != "" {
+		req.Reasoning = &responses.Reasoning{Effort: effort, Summary: "auto"}
+	}
 	client := responses.NewClient(copts)
 	a.agent = agent.New(client, a.model, &agent.Options{
+		Request:      req,
 		Instructions: instr,
 		Tools:        tl,
 		Toolsets:     toolsets,

@@ -247,6 +247,12 @@ func (u *ui) event(ev agent.Event, err error) {
 		if !u.json {
 			u.text(ev.Delta)
 		}
+	case agent.EventItemDone:
+		if ev.Item != nil && ev.Item.Type == responses.TypeReasoning && !u.json {
+			if sum := reasoningSummary(*ev.Item); sum != "" {
+				u.line(c.dim("· " + strings.ReplaceAll(sum, "\n", "\n  ")))
+			}
+		}
 	case agent.EventToolStarted:
 		if t := ev.Tool; t != nil {
 			u.line(c.dim("▸ ") + toolHeadline(t))
@@ -274,6 +280,25 @@ func (u *ui) event(ev agent.Event, err error) {
 			u.endText()
 		}
 	}
+}
+
+// reasoningSummary returns the summary text of a reasoning item.
+func reasoningSummary(it responses.Item) string {
+	var r struct {
+		Summary []struct {
+			Text string `json:"text"`
+		} `json:"summary"`
+	}
+	if it.Decode(&r) != nil {
+		return ""
+	}
+	var parts []string
+	for _, p := range r.Summary {
+		if t := strings.TrimSpace(p.Text); t != "" {
+			parts = append(parts, t)
+		}
+	}
+	return strings.Join(parts, "\n")
 }
 
 // toolHeadline says what a call does: the command, the patched file, the
