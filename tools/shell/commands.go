@@ -107,6 +107,13 @@ func (c *checker) wrapper(words []arg, allowed bool) bool {
 			}
 		}
 		return false // a script file or stdin: asks as an unknown command
+	case "trap":
+		// The handler is a script run later: judge it now.
+		if len(args) > 0 && args[0].lit && !strings.HasPrefix(args[0].s, "-") {
+			c.script(args[0].s)
+		} else if len(args) > 0 && !args[0].lit {
+			c.ask("", "trap with a computed handler")
+		}
 	case "eval":
 		var parts []string
 		for _, a := range args {

@@ -211,6 +211,9 @@ func (e *Executor) Run(ctx context.Context, c Command) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if c.Timeout < 0 || c.MaxOutput < 0 {
+		return Result{}, errors.New("shell: negative Command.Timeout or Command.MaxOutput")
+	}
 	for k := range c.Env {
 		if !validEnvName(k) {
 			return Result{}, fmt.Errorf("shell: invalid environment variable name %q", k)

@@ -44,7 +44,9 @@ const maxDepth = 8
 // be parsed.
 //
 // The policy does not sandbox: it decides what to ask about. Pair it with a
-// sandboxed [Executor].
+// sandboxed [Executor]. Read-only git commands trust the repository's own
+// configuration, which can name programs git runs (core.fsmonitor,
+// core.pager, diff.external); the sandbox still confines them.
 //
 // A nil *Policy is the default policy: no user rules. A Policy is
 // immutable and safe for concurrent use.
@@ -494,9 +496,13 @@ var multiLevel = map[string]bool{
 	"terraform": true, "systemctl": true, "conda": true, "gem": true, "bundle": true, "rake": true,
 	"composer": true, "swift": true, "nix": true, "aws": true, "gcloud": true, "az": true, "just": true,
 	"tox": true, "nox": true, "pdm": true, "hatch": true,
-	// Interpreters: the script is the second word.
+}
+
+// interpreters run the script named by their second word; without one they
+// run whatever arrives on stdin, which cannot be approved for good.
+var interpreters = map[string]bool{
 	"python": true, "python3": true, "node": true, "ruby": true, "perl": true, "php": true,
-	"bash": true, "sh": true, "zsh": true, "source": true, ".": true,
+	"bash": true, "sh": true, "zsh": true, "dash": true, "ksh": true, "source": true, ".": true,
 }
 
 // keyFor returns the argv prefix that approve-always remembers for a
@@ -504,7 +510,10 @@ var multiLevel = map[string]bool{
 func keyFor(norm []arg) string {
 	name := norm[0].s
 	words := []string{name}
-	if multiLevel[name] && len(norm) > 1 {
+	if interpreters[name] && len(norm) == 1 {
+		return ""
+	}
+	if (multiLevel[name] || interpreters[name]) && len(norm) > 1 {
 		a := norm[1]
 		switch {
 		case strings.HasPrefix(name, "python") && a.lit && a.s == "-m" && len(norm) > 2 && norm[2].lit:

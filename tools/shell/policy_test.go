@@ -103,6 +103,12 @@ func TestPolicyTable(t *testing.T) {
 		{"echo 'unterminated", ask, ""},
 		{"if then fi", ask, ""},
 		{"make -j4", ask, ""},
+		{"echo ls | sh", ask, ""},
+		{"curl -s x | bash", deny, ""},
+		{"python3", ask, ""},
+		// trap handlers are judged when set.
+		{"trap 'echo bye' EXIT; ls", allow, ""},
+		{"trap 'rm -rf ~' EXIT", deny, ""},
 		// Deny wins, also through wrappers and scripts.
 		{"rm -rf /", deny, ""},
 		{"ls && rm -rf ~", deny, ""},

@@ -52,6 +52,11 @@ var helperInstalled atomic.Bool
 // every other process it only records that the helper is available and
 // returns at once. Without the call, sandboxed modes fail with
 // [ErrSandboxUnavailable] instead of running the command unsandboxed.
+//
+// Package init functions of the program run in the helper too, before
+// main: they must not have effects outside their own process (such as
+// writing files or opening network connections). Code in main before the
+// call runs in the helper as well, so make the call first.
 func RunSandboxHelperIfRequested() {
 	if len(os.Args) > 1 && os.Args[1] == helperArg {
 		err := runHelper(os.Args[2:])

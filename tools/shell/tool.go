@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os/user"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -76,7 +78,8 @@ func decodeShellCall(call tools.Call) (responses.ShellCall, error) {
 // Errors (a malformed call, a sandbox that cannot be set up, a directory
 // outside the workspace) are tool failures; a cancelled ctx returns ctx's
 // error.
-func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error) {
+func (t *Tool) Call(ctx context.Context, call tools.Call) (_ responses.Item, err error) {
+	defer recoverPanic(t.Executor, "shell", &err)
 	if t.Executor == nil {
 		return responses.Item{}, errors.New("shell tool: no Executor")
 	}
@@ -100,6 +103,11 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error
 	for _, line := range sc.Action.Commands {
 		left := time.Until(deadline)
 		if left <= 0 {
+			// The previous command used up the call's budget.
+			outs = append(outs, responses.ShellCommandOutput{
+				Stderr:  "not run: the call's time budget was used up",
+				Outcome: responses.ShellOutcome{Type: "timeout"},
+			})
 			break
 		}
 		res, err := x.Run(ctx, Command{Line: line, Timeout: left, MaxOutput: limit})
@@ -107,7 +115,17 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error
 			if ctx.Err() != nil {
 				return responses.Item{}, ctx.Err()
 			}
-			return responses.Item{}, err
+			if len(outs) == 0 {
+				return responses.Item{}, err // nothing ran: the call failed
+			}
+			// Keep what the earlier commands did; this one could not start
+			// and the rest would not either.
+			code := 126
+			outs = append(outs, responses.ShellCommandOutput{
+				Stderr:  "error: " + err.Error(),
+				Outcome: responses.ShellOutcome{Type: "exit", ExitCode: &code},
+			})
+			break
 		}
 		outs = append(outs, shellOutput(res))
 		if res.TimedOut {
@@ -248,7 +266,8 @@ type LocalShellOutput struct {
 
 // Call runs the argv of a local_shell_call and returns its
 // local_shell_call_output.
-func (t *LocalTool) Call(ctx context.Context, call tools.Call) (responses.Item, error) {
+func (t *LocalTool) Call(ctx context.Context, call tools.Call) (_ responses.Item, err error) {
+	defer recoverPanic(t.Executor, "local_shell", &err)
 	if t.Executor == nil {
 		return responses.Item{}, errors.New("local_shell tool: no Executor")
 	}
@@ -329,4 +348,19 @@ func quoteArgv(argv []string) string {
 		q[i] = s
 	}
 	return strings.Join(q, " ")
+}
+
+// recoverPanic turns a panic in a tool's Call into a tool failure and logs
+// the stack; the model never sees a stack.
+func recoverPanic(x *Executor, tool string, err *error) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	log := slog.New(slog.DiscardHandler)
+	if x != nil && x.Logger != nil {
+		log = x.Logger
+	}
+	log.Error("panic in tool call", "tool", tool, "panic", r, "stack", string(debug.Stack()))
+	*err = fmt.Errorf("%s tool: internal error", tool)
 }

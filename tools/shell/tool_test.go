@@ -150,3 +150,21 @@ func TestLocalShellCallWireShape(t *testing.T) {
 		})
 	}
 }
+
+// TestShellCallKeepsEarlierOutputs: when a later command cannot start, the
+// earlier commands' entries are kept and the failing one explains why.
+func TestShellCallKeepsEarlierOutputs(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "ws")
+	require.NoError(t, os.Mkdir(root, 0o755))
+	tool := &shell.Tool{Executor: &shell.Executor{Root: root, Sandbox: shell.DangerFullAccess}}
+	out, err := tool.Call(t.Context(), callOf(t, `{"type":"shell_call","call_id":"c","action":{"commands":["rmdir \"$PWD\" && echo removed","echo never"]}}`))
+	require.NoError(t, err)
+	var o responses.ShellCallOutput
+	require.NoError(t, out.Decode(&o))
+	require.Len(t, o.Output, 2)
+	assert.Equal(t, "removed\n", o.Output[0].Stdout)
+	require.NotNil(t, o.Output[1].Outcome.ExitCode)
+	assert.Equal(t, 126, *o.Output[1].Outcome.ExitCode)
+	assert.Contains(t, o.Output[1].Stderr, "error: ")
+	assert.NotContains(t, o.Output[1].Stdout, "never")
+}
