@@ -102,6 +102,7 @@ func updateText(src string, hunks []Hunk) (string, []edit, error) {
 		lines := h.Lines
 		old, _ := oldNewOf(lines)
 		at, next, pass := -1, -1, 0
+		var ambiguous error
 		for {
 			switch {
 			case len(old) == 0 && !anchored:
@@ -117,9 +118,13 @@ func updateText(src string, hunks []Hunk) (string, []edit, error) {
 			}
 			if next >= 0 {
 				// An inexact match that could be in two places is a guess
-				// too far: let the model say which.
-				return "", nil, herr("these lines match only %s, and at more than one place (lines %d and %d); add context lines or an @@ line to say which:\n%s",
-					passNames[pass], at+1, next+1, quoteLines(old, 8))
+				// too far: let the model say which (unless the retry below
+				// finds a clean match).
+				if ambiguous == nil {
+					ambiguous = herr("these lines match only %s, and at more than one place (lines %d and %d); add context lines or an @@ line to say which:\n%s",
+						passNames[pass], at+1, next+1, quoteLines(old, 8))
+				}
+				at = -1
 			}
 			if at >= 0 {
 				break
@@ -129,6 +134,9 @@ func updateText(src string, hunks []Hunk) (string, []edit, error) {
 			n := len(lines)
 			for n > 0 && lines[n-1].Op == ' ' && strings.TrimSpace(lines[n-1].Text) == "" {
 				n--
+			}
+			if n == len(lines) && ambiguous != nil {
+				return "", nil, ambiguous
 			}
 			if n == len(lines) {
 				return "", nil, herr("could not find these lines at or after line %d:\n%s%s", cursor+1, quoteLines(old, 8), nearestBlock(t, old, cursor))
@@ -259,10 +267,17 @@ func nearestBlock(t *text, block []string, cursor int) string {
 			votes[int(p)-j]++
 		}
 	}
+	// Most votes first; among equals, the nearest start after the cursor,
+	// else the nearest before it.
 	best, bestV := 0, 0
+	rank := func(s int) int {
+		if s >= cursor {
+			return len(t.lines) - s + len(t.lines)
+		}
+		return s
+	}
 	for s, v := range votes {
-		better := v > bestV || v == bestV && (s >= cursor) && (best < cursor || s < best)
-		if better {
+		if v > bestV || v == bestV && rank(s) > rank(best) {
 			best, bestV = s, v
 		}
 	}
