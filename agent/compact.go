@@ -100,9 +100,8 @@ func (r *run) compactIfNeeded(rt *router, input []responses.Item) ([]responses.I
 	if used < int64(threshold*float64(c.ContextWindow)) {
 		return input, nil
 	}
-	probe := r.request(rt, nil)
-	if probe.Conversation != "" {
-		return input, nil
+	if r.conversation() != "" {
+		return input, nil // the server holds the context
 	}
 	r.compact.last = nil
 
@@ -197,5 +196,21 @@ func (r *run) compactBySummary(rt *router, input []responses.Item) ([]responses.
 // endpoint.
 func isMissingEndpoint(err error) bool {
 	var ae *responses.APIError
-	return errors.As(err, &ae) && (ae.StatusCode == http.StatusNotFound || ae.StatusCode == http.StatusMethodNotAllowed)
+	if !errors.As(err, &ae) {
+		return false
+	}
+	switch ae.StatusCode {
+	case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusNotImplemented:
+		return true
+	}
+	return false
+}
+
+// conversation returns the conversation the run's requests carry, if any.
+func (r *run) conversation() string {
+	req := r.a.opts.Request
+	for _, edit := range r.edits {
+		edit(&req)
+	}
+	return req.Conversation
 }

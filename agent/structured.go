@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"regexp"
 	"slices"
@@ -47,11 +48,11 @@ func (e *OutputError) Unwrap() error { return e.Err }
 // JSON object matching T: a json_schema format named after T (or "output"),
 // whose schema is derived from T by the rules of [function.New] (field names
 // from json tags, descriptions and keywords from jsonschema tags). It is
-// strict when T allows it, as function tools are; nonStrict asks for a
-// non-strict format outright. T must be a struct (or a map with string
-// keys): the API wants an object at the top.
-func OutputFormat[T any](nonStrict bool) (responses.TextFormat, error) {
-	s, err := schemaOf[T](nonStrict)
+// strict when T allows it, as function tools are (a T with a map or an
+// interface, for example, cannot be). T must be a struct (or a map with
+// string keys): the API wants an object at the top.
+func OutputFormat[T any]() (responses.TextFormat, error) {
+	s, err := schemaOf[T]()
 	if err != nil {
 		return responses.TextFormat{}, err
 	}
@@ -63,7 +64,8 @@ func OutputFormat[T any](nonStrict bool) (responses.TextFormat, error) {
 // run's result. An answer that does not match is an [*OutputError]; a run
 // that ends without an answer wraps [ErrNoOutput]; other errors are the
 // run's. The format applies to every turn of the run; tool calls are not
-// affected.
+// affected. Unlike function arguments, the answer gets no jsonschema
+// defaults: a property the model leaves null stays the zero value.
 func RunAs[T any](ctx context.Context, a *Agent, prompt string, opts ...RunOption) (T, *Result, error) {
 	return RunItemsAs[T](ctx, a, []responses.Item{responses.UserMessage(prompt)}, opts...)
 }
@@ -71,7 +73,7 @@ func RunAs[T any](ctx context.Context, a *Agent, prompt string, opts ...RunOptio
 // RunItemsAs is [RunAs] with input items instead of a prompt.
 func RunItemsAs[T any](ctx context.Context, a *Agent, input []responses.Item, opts ...RunOption) (T, *Result, error) {
 	var zero T
-	s, err := schemaOf[T](false)
+	s, err := schemaOf[T]()
 	if err != nil {
 		return zero, nil, err
 	}
@@ -88,7 +90,7 @@ func RunItemsAs[T any](ctx context.Context, a *Agent, input []responses.Item, op
 // [OutputFormat]'s format (for example after [Agent.Resume]), into T,
 // checking it against T's schema first. Its errors are those of [RunAs].
 func DecodeOutput[T any](res *Result) (T, error) {
-	s, err := schemaOf[T](false)
+	s, err := schemaOf[T]()
 	if err != nil {
 		var zero T
 		return zero, err
@@ -183,51 +185,47 @@ type outputSchema struct {
 	schema *jsonschema.Schema
 }
 
-type schemaKey struct {
-	t         reflect.Type
-	nonStrict bool
-}
-
-var schemaCache sync.Map // schemaKey -> *outputSchema
+var schemaCache sync.Map // reflect.Type -> *outputSchema
 
 var nameRE = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
 
 // schemaOf derives (once per type) the output schema of T. It borrows the
 // schema derivation of [function.New]: T's schema is exactly the parameters
 // schema a function tool taking T would declare.
-func schemaOf[T any](nonStrict bool) (s *outputSchema, err error) {
-	key := schemaKey{reflect.TypeFor[T](), nonStrict}
-	if v, ok := schemaCache.Load(key); ok {
+func schemaOf[T any]() (s *outputSchema, err error) {
+	typ := reflect.TypeFor[T]()
+	if v, ok := schemaCache.Load(typ); ok {
 		return v.(*outputSchema), nil
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			s, err = nil, fmt.Errorf("agent: no output schema for %v: %v", key.t, p)
+			s, err = nil, fmt.Errorf("agent: no output schema for %v: %v", typ, p)
 		}
 	}()
 	tool := function.New("output", "", func(context.Context, T) (struct{}, error) { return struct{}{}, nil },
-		&function.Options{NonStrict: nonStrict})
+		nil)
 	var def struct {
 		Parameters json.RawMessage `json:"parameters"`
 		Strict     bool            `json:"strict"`
 	}
 	if err := json.Unmarshal(tool.Definition().Raw(), &def); err != nil {
-		return nil, fmt.Errorf("agent: output schema for %v: %w", key.t, err)
+		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(def.Parameters))
 	if err != nil {
-		return nil, fmt.Errorf("agent: output schema for %v: %w", key.t, err)
+		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
 	}
 	c := jsonschema.NewCompiler()
-	url := "urn:agentloop:output:" + key.t.String()
-	if err := c.AddResource(url, doc); err != nil {
-		return nil, fmt.Errorf("agent: output schema for %v: %w", key.t, err)
+	c.AssertFormat() // as function tools do
+	loc := "urn:agentloop:output:" + url.PathEscape(typ.String())
+	if err := c.AddResource(loc, doc); err != nil {
+		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
 	}
-	compiled, err := c.Compile(url)
+	compiled, err := c.Compile(loc)
 	if err != nil {
-		return nil, fmt.Errorf("agent: output schema for %v: %w", key.t, err)
+		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
 	}
-	name := nameRE.ReplaceAllString(key.t.Name(), "_")
+	name := nameRE.ReplaceAllString(typ.Name(), "_")
 	if name == "" || name == "_" {
 		name = "output"
 	}
@@ -238,6 +236,6 @@ func schemaOf[T any](nonStrict bool) (s *outputSchema, err error) {
 		format: responses.TextFormat{Type: "json_schema", Name: name, Schema: def.Parameters, Strict: responses.Ptr(def.Strict)},
 		schema: compiled,
 	}
-	v, _ := schemaCache.LoadOrStore(key, s)
+	v, _ := schemaCache.LoadOrStore(typ, s)
 	return v.(*outputSchema), nil
 }

@@ -88,15 +88,15 @@ func TestRunAsNoOutput(t *testing.T) {
 	_, err = agent.DecodeOutput[weatherReport](nil)
 	assert.ErrorIs(t, err, agent.ErrNoOutput)
 
-	_, err = agent.OutputFormat[[]string](false)
+	_, err = agent.OutputFormat[[]string]()
 	assert.ErrorContains(t, err, "no output schema")
 
-	f, err := agent.OutputFormat[map[string]any](false)
+	f, err := agent.OutputFormat[map[string]any]()
 	require.NoError(t, err)
 	assert.False(t, *f.Strict, "a map cannot be strict")
-	f, err = agent.OutputFormat[weatherReport](true)
+	f, err = agent.OutputFormat[weatherReport]()
 	require.NoError(t, err)
-	assert.False(t, *f.Strict)
+	assert.True(t, *f.Strict)
 	assert.True(t, errors.Is(&agent.OutputError{Err: agent.ErrNoOutput}, agent.ErrNoOutput))
 }
 
@@ -113,7 +113,7 @@ func TestRunAsResumed(t *testing.T) {
 	require.ErrorIs(t, err, agent.ErrNoOutput)
 	require.Len(t, res.Pending, 1)
 
-	format, err := agent.OutputFormat[weatherReport](false)
+	format, err := agent.OutputFormat[weatherReport]()
 	require.NoError(t, err)
 	res, err = a.Resume(t.Context(), res.State, []agent.Decision{{CallID: "call_1", Approval: agent.Approve}}, agent.WithTextFormat(format))
 	require.NoError(t, err)

@@ -58,7 +58,7 @@ func run(ctx context.Context) error {
 			Tools:        []tools.Tool{lookup},
 		})
 
-	format, err := agent.OutputFormat[Triage](false)
+	format, err := agent.OutputFormat[Triage]()
 	if err != nil {
 		return err
 	}
