@@ -36,6 +36,24 @@
 // the run returns [Result.Pending] and a [RunState] that marshals to JSON;
 // [Agent.Resume] continues it, in the same process or another.
 //
+// # The rest of the API
+//
+//   - Structured output: [RunAs] constrains the final answer to a JSON
+//     Schema derived from a Go type and returns it decoded ([OutputError]
+//     when it does not match).
+//   - Rich input: [Agent.RunItems] takes messages of any role built with
+//     the responses package (text, images, files); a function tool may
+//     return a []responses.ContentPart.
+//   - Computer use: the tools/computer package; its safety checks go to
+//     the [Approver].
+//   - Hosted tools: [Hosted] declares web search, file search, the code
+//     interpreter, image generation or a hosted shell; their steps arrive as
+//     [EventHostedTool] events and their items are replayed unchanged.
+//   - Long runs: [Options.Compaction] compacts the context before it
+//     outgrows the model's window ([Compaction]).
+//   - Server-side state: [WithConversation] and [WithPrompt] pass a
+//     conversation and a stored prompt instead of chaining responses.
+//
 // Errors of the run are Go errors: HTTP and API errors from the client,
 // [*ResponseError] for failed or incomplete responses, [ErrMaxTurns], and
 // the context's error. Each comes with the partial [Result].
