@@ -471,3 +471,16 @@ func TestConfigDefaultsAndFlagsWin(t *testing.T) {
 	assert.Equal(t, 2, res.code)
 	assert.Contains(t, res.stderr, `config.json: sandbox: unknown value "closed"`)
 }
+
+func TestSGPProvider(t *testing.T) {
+	h := newHarness(t, nil, rt.Output(rt.Text("hi")))
+	h.extraEnv = []string{"OPENAI_API_KEY=", "SGP_API_KEY=sgp-key", "SGP_ACCOUNT_ID=acct-1"}
+	res := h.run("-m", "openai/gpt-5", "hello")
+	require.Equal(t, 0, res.code, res.stderr)
+	req := h.server.Requests()[0]
+	assert.Equal(t, "/v5/responses", req.Path)
+	assert.Equal(t, "sgp-key", req.Header.Get("x-api-key"))
+	assert.Equal(t, "acct-1", req.Header.Get("x-selected-account-id"))
+	assert.Empty(t, req.Header.Get("Authorization"))
+	assert.Equal(t, "openai/gpt-5", req.Params.Model)
+}

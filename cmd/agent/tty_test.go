@@ -268,3 +268,43 @@ func TestChatCtrlCTwiceAtPromptQuits(t *testing.T) {
 	assert.Regexp(t, `session \S+ · continue with: agent resume`, p.output())
 	assert.Empty(t, h.server.Requests())
 }
+
+// With the prompt on stdin (a pipe), approvals are asked on the
+// controlling terminal.
+func TestPromptFromStdinAsksOnTerminal(t *testing.T) {
+	h := newHarness(t, nil,
+		rt.Output(rt.ShellCall("c1", "touch asked.txt")),
+		rt.Output(rt.Text("ok")),
+	)
+	h.extraEnv = []string{"NO_COLOR=1"}
+	ptmx, tty, err := pty.Open()
+	require.NoError(t, err)
+	defer ptmx.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := h.command(ctx, "-a", "untrusted", "-")
+	cmd.Stdin = strings.NewReader("make a file\n")
+	cmd.Stdout, cmd.Stderr = tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 1}
+	require.NoError(t, cmd.Start())
+	tty.Close()
+	p := &ptyRun{t: t, cmd: cmd, tty: ptmx, read: make(chan struct{})}
+	go func() {
+		defer close(p.read)
+		b := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(b)
+			p.mu.Lock()
+			p.buf.Write(b[:n])
+			p.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	p.waitFor("run this command?", 1)
+	p.send("y\n")
+	require.Equal(t, 0, p.wait(), p.output())
+	assert.Empty(t, h.file("asked.txt"))
+	assert.Equal(t, "make a file", h.server.Requests()[0].InputText())
+}
