@@ -100,6 +100,11 @@ func looseString(b json.RawMessage) string {
 	if len(b) == 0 || string(b) == "null" {
 		return ""
 	}
+	if b[0] == '"' {
+		if v, next, simple := scanString(b, 0); simple && next == len(b) {
+			return string(v)
+		}
+	}
 	var s string
 	if json.Unmarshal(b, &s) == nil {
 		return s

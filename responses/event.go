@@ -3,6 +3,7 @@ package responses
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 )
 
 // Stream event types (the "type" of each event). Events of other types are
@@ -154,9 +155,17 @@ type eventWire struct {
 // "error", or it has no type and a top-level error object.
 func decodeEvent(raw []byte) (ev Event, isErr bool, err error) {
 	var w eventWire
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return Event{}, false, err
+	if !json.Valid(raw) || !w.scan(raw) {
+		w = eventWire{}
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return Event{}, false, err
+		}
 	}
+	return decodeWire(raw, &w)
+}
+
+// decodeWire builds the event from its decoded members.
+func decodeWire(raw []byte, w *eventWire) (ev Event, isErr bool, err error) {
 	if w.Type == EventError || (w.Type == "" && isObject(w.Error)) {
 		return Event{Type: EventError, Raw: raw}, true, nil
 	}
@@ -197,6 +206,9 @@ func decodeEvent(raw []byte) (ev Event, isErr bool, err error) {
 
 // number returns the integer part of a JSON number, or 0.
 func number(n json.Number) int64 {
+	if n == "" {
+		return 0
+	}
 	if i, err := n.Int64(); err == nil {
 		return i
 	}
@@ -211,9 +223,126 @@ func jsonString(b json.RawMessage) string {
 	if len(b) == 0 || b[0] != '"' {
 		return ""
 	}
+	if v, next, simple := scanString(b, 0); simple && next == len(b) {
+		return string(v)
+	}
 	var s string
 	_ = json.Unmarshal(b, &s)
 	return s
+}
+
+// eventKeys are the members eventWire decodes, for spotting keys that
+// encoding/json would match case-insensitively.
+var eventKeys = []string{"type", "sequence_number", "output_index", "content_index", "summary_index",
+	"command_index", "item_id", "delta", "text", "refusal", "arguments", "input", "code", "command",
+	"item", "response", "part", "error"}
+
+// scan fills w from b, a valid JSON document, without reflection: each
+// member's value is sliced out of b. It reports false, leaving the work to
+// encoding/json, for anything unusual: b not an object, escaped or
+// differently cased keys, a type that is not a plain string, a quoted
+// number.
+func (w *eventWire) scan(b []byte) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return false
+		}
+		key, next, simple := scanString(b, i)
+		if next < 0 || !simple {
+			return false
+		}
+		i = skipSpace(b, next)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipSpace(b, i+1)
+		end := skipValue(b, i)
+		if end < 0 {
+			return false
+		}
+		v := json.RawMessage(b[i:end])
+		var num *json.Number
+		switch string(key) {
+		case "type":
+			if v[0] == 'n' {
+				break // null leaves it empty
+			}
+			s, next, simple := scanString(v, 0)
+			if v[0] != '"' || !simple || next != len(v) {
+				return false
+			}
+			w.Type = string(s)
+		case "sequence_number":
+			num = &w.SequenceNumber
+		case "output_index":
+			num = &w.OutputIndex
+		case "content_index":
+			num = &w.ContentIndex
+		case "summary_index":
+			num = &w.SummaryIndex
+		case "command_index":
+			num = &w.CommandIndex
+		case "item_id":
+			w.ItemID = v
+		case "delta":
+			w.Delta = v
+		case "text":
+			w.Text = v
+		case "refusal":
+			w.Refusal = v
+		case "arguments":
+			w.Arguments = v
+		case "input":
+			w.Input = v
+		case "code":
+			w.Code = v
+		case "command":
+			w.Command = v
+		case "item":
+			w.Item = v
+		case "response":
+			w.Response = v
+		case "part":
+			w.Part = v
+		case "error":
+			w.Error = v
+		default:
+			for _, k := range eventKeys {
+				if strings.EqualFold(k, string(key)) {
+					return false
+				}
+			}
+		}
+		if num != nil {
+			switch c := v[0]; {
+			case c == 'n': // null leaves it empty
+			case c == '-' || c >= '0' && c <= '9':
+				*num = json.Number(v)
+			default:
+				return false
+			}
+		}
+		i = skipSpace(b, end)
+		if i >= len(b) {
+			return false
+		}
+		switch b[i] {
+		case ',':
+			i = skipSpace(b, i+1)
+		case '}':
+			return skipSpace(b, i+1) == len(b)
+		default:
+			return false
+		}
+	}
 }
 
 func isObject(b json.RawMessage) bool {
