@@ -115,6 +115,7 @@ func runTestServer(mode string) int {
 			return mcpgo.NewToolResultError("disk full"), nil
 		})
 
+	addRequestTools(s)
 	if mode == "stubborn" {
 		signal.Ignore(syscall.SIGTERM)
 		ctx := context.Background()
@@ -127,6 +128,33 @@ func runTestServer(mode string) int {
 		return 1
 	}
 	return 0
+}
+
+// addRequestTools adds tools that send the client an elicitation and a
+// sampling request, and report the answer.
+func addRequestTools(s *mcpserver.MCPServer) {
+	s.AddTool(mcpgo.NewTool("ask", mcpgo.WithDescription("Ask the user for a name.")),
+		func(ctx context.Context, _ mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+			req := mcpgo.ElicitationRequest{Params: mcpgo.ElicitationParams{Message: "Your name?",
+				RequestedSchema: map[string]any{"type": "object", "properties": map[string]any{"name": map[string]any{"type": "string", "default": "Ada"}}}}}
+			res, err := mcpserver.ServerFromContext(ctx).RequestElicitation(ctx, req)
+			if err != nil {
+				return mcpgo.NewToolResultError("elicitation failed: " + err.Error()), nil
+			}
+			b, _ := json.Marshal(res.Content)
+			return mcpgo.NewToolResultText(string(res.Action) + " " + string(b)), nil
+		})
+	s.AddTool(mcpgo.NewTool("sample", mcpgo.WithDescription("Ask the client's model.")),
+		func(ctx context.Context, _ mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+			req := mcpgo.CreateMessageRequest{CreateMessageParams: mcpgo.CreateMessageParams{
+				Messages:  []mcpgo.SamplingMessage{{Role: mcpgo.RoleUser, Content: mcpgo.NewTextContent("say hi")}},
+				MaxTokens: 10, SystemPrompt: "be brief"}}
+			res, err := mcpserver.ServerFromContext(ctx).RequestSampling(ctx, req)
+			if err != nil {
+				return mcpgo.NewToolResultError("sampling failed: " + err.Error()), nil
+			}
+			return mcpgo.NewToolResultText(fmt.Sprintf("%s: %v", res.Model, samplingText(res.Content))), nil
+		})
 }
 
 // testServer returns a config entry that starts this test binary as a
