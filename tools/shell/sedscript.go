@@ -125,7 +125,7 @@ func sedScriptReadOnly(s string) bool {
 			}
 			d := s[i]
 			i++
-			if !delimited(d) || !delimited(d) {
+			if !twoParts(delimited, d) {
 				return false
 			}
 			for i < len(s) && strings.IndexByte("gpiImM0123456789", s[i]) >= 0 {
@@ -140,7 +140,7 @@ func sedScriptReadOnly(s string) bool {
 			}
 			d := s[i]
 			i++
-			if !delimited(d) || !delimited(d) {
+			if !twoParts(delimited, d) {
 				return false
 			}
 		default: // w, W, e, v and anything unknown
@@ -152,4 +152,12 @@ func sedScriptReadOnly(s string) bool {
 		}
 	}
 	return true
+}
+
+// twoParts skips the two delimited parts of an s or y command.
+func twoParts(delimited func(byte) bool, d byte) bool {
+	if !delimited(d) {
+		return false
+	}
+	return delimited(d)
 }
