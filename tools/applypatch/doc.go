@@ -106,5 +106,5 @@
 // 500 hunks take about 1.5 ms (about 1-1.6 times the floor); 12,500 and
 // 25,000 lines take about 30-50 ns/line, as 50,000 do. With every hunk
 // needing a fuzzy pass (context without its indentation), 50,000 lines
-// take about 13 ms, most of it building two line indexes.
+// take about 9 ms, most of it building two line indexes.
 package applypatch

@@ -1,6 +1,7 @@
 package applypatch
 
 import (
+	"hash/maphash"
 	"sort"
 	"strings"
 	"unicode"
@@ -78,22 +79,33 @@ type text struct {
 }
 
 // lineIndex finds the positions of a line in increasing order. Lines get
-// ids; pos[off[id]:off[id+1]] are the positions of line id.
+// ids through an open-addressing hash table (one hash per line, no
+// allocation per line); pos[off[id]:off[id+1]] are the positions of line id.
 type lineIndex struct {
-	ids map[string]int32
-	off []int32
-	pos []int32
+	seed  maphash.Seed
+	slots []int32  // id+1 of the line hashed here; 0 is empty
+	hash  []uint64 // by id
+	rep   []string // by id: the line
+	off   []int32
+	pos   []int32
 }
 
 func newLineIndex(lines []string) *lineIndex {
-	x := &lineIndex{ids: make(map[string]int32, len(lines))}
+	size := 1
+	for size < 2*len(lines) {
+		size <<= 1
+	}
+	x := &lineIndex{seed: maphash.MakeSeed(), slots: make([]int32, size),
+		hash: make([]uint64, 0, len(lines)), rep: make([]string, 0, len(lines))}
 	lineIDs := make([]int32, len(lines))
-	var count []int32
+	count := make([]int32, 0, len(lines))
 	for i, l := range lines {
-		id, ok := x.ids[l]
-		if !ok {
-			id = int32(len(count))
-			x.ids[l] = id
+		id, slot, h := x.lookup(l)
+		if id < 0 {
+			id = int32(len(x.rep))
+			x.slots[slot] = id + 1
+			x.hash = append(x.hash, h)
+			x.rep = append(x.rep, l)
 			count = append(count, 0)
 		}
 		count[id]++
@@ -112,10 +124,26 @@ func newLineIndex(lines []string) *lineIndex {
 	return x
 }
 
+// lookup returns the id of line l, or -1 and the empty slot where it
+// goes, and the line's hash.
+func (x *lineIndex) lookup(l string) (id int32, slot int, h uint64) {
+	h = maphash.String(x.seed, l)
+	mask := len(x.slots) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		s := x.slots[i]
+		if s == 0 {
+			return -1, i, h
+		}
+		if x.hash[s-1] == h && x.rep[s-1] == l {
+			return s - 1, i, h
+		}
+	}
+}
+
 // positions returns the sorted positions of line l.
 func (x *lineIndex) positions(l string) []int32 {
-	id, ok := x.ids[l]
-	if !ok {
+	id, _, _ := x.lookup(l)
+	if id < 0 {
 		return nil
 	}
 	return x.pos[x.off[id]:x.off[id+1]]
