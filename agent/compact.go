@@ -29,7 +29,9 @@ import (
 // the compaction's usage is added to the run's. An [EventCompacted] event
 // reports each compaction. The decision uses the usage of the run's own
 // responses, so a run that continues a long conversation compacts after its
-// first response at the earliest. A run in a server-side conversation is not
+// first response at the earliest. A compaction that fails is logged as a
+// warning and the run goes on uncompacted, trying again after its next
+// response. A run in a server-side conversation is not
 // compacted (set Options.Request.ContextManagement for server-side
 // compaction instead).
 type Compaction struct {
@@ -71,12 +73,14 @@ type compactState struct {
 	last        *responses.Usage // usage of the last response
 	users       []responses.Item // the user messages sent in this run, for summaries
 	noEndpoint  bool             // the server has no compact endpoint
-	compactions int
 }
 
 // compactIfNeeded compacts the conversation before a request whose new input
 // is input, when the last response's usage reached the threshold. It returns
 // the input to send instead.
+//
+// A compaction that fails (other than by the run's context ending) is
+// logged and skipped: the run goes on with the uncompacted context.
 func (r *run) compactIfNeeded(rt *router, input []responses.Item) ([]responses.Item, error) {
 	for _, it := range input {
 		if it.Type == responses.TypeMessage || it.Type == "" {
@@ -119,11 +123,16 @@ func (r *run) compactIfNeeded(rt *router, input []responses.Item) ([]responses.I
 	} else {
 		compacted, usage, err = r.compactBySummary(rt, input)
 	}
-	if err != nil {
-		return nil, err
-	}
 	r.res.Usage.Add(usage)
-	r.compact.compactions++
+	if err != nil {
+		if r.ctx.Err() != nil {
+			return nil, err
+		}
+		// Compaction is a precaution taken before the window is full: the
+		// run goes on uncompacted, and tries again after its next response.
+		r.a.log.Warn("compaction failed; continuing without it", "err", err)
+		return input, nil
+	}
 	r.a.log.Debug("compacted the context", "tokens", used, "window", c.ContextWindow, "items", len(compacted))
 	if r.a.opts.Stateless {
 		r.transcript = nil // the compacted items replace it

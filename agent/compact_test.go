@@ -283,3 +283,53 @@ func TestCompactionLongRun(t *testing.T) {
 		})
 	}
 }
+
+// A compaction that fails leaves the run going on, uncompacted.
+func TestCompactionFailureIsSkipped(t *testing.T) {
+	failed := rt.Reply{Status: responses.StatusFailed, Usage: usage(900, 0)}
+	srv := rt.New(t,
+		reply(usage(900, 50), rt.FunctionCall("call_1", "echo", `{"text":"one"}`)),
+		failed, // the summarising turn
+		reply(usage(100, 10), rt.Text("Done.")),
+	)
+	a := agent.New(onlyCreate{client(srv)}, "test-model", &agent.Options{
+		Tools:      []tools.Tool{echoTool(nil)},
+		Compaction: agent.Compaction{ContextWindow: 1000},
+	})
+	res, evs := collect(t, a.Stream(t.Context(), "Echo once."))
+	assert.Equal(t, "Done.", res.Text)
+	for _, ev := range evs {
+		assert.NotEqual(t, agent.EventCompacted, ev.Kind)
+	}
+	creates := served(srv)
+	require.Len(t, creates, 3)
+	assert.Equal(t, "resp_1", creates[2].Params.PreviousResponseID, "the run goes on from where it was")
+	assert.Equal(t, []string{fnOutput("call_1", "one")}, input(t, creates[2]))
+	assert.Equal(t, int64(900+50+900+100+10), res.Usage.InputTokens+res.Usage.OutputTokens, "the failed attempt is billed")
+}
+
+// Server-side compaction: the compaction item the server puts in the output
+// is kept and resent unchanged in stateless mode.
+func TestServerSideCompaction(t *testing.T) {
+	cmp := `{"type":"compaction","id":"cmp_srv","encrypted_content":"gAAAA-server","created_by":"server"}`
+	srv := rt.New(t,
+		rt.Output(rt.Raw(cmp), rt.FunctionCall("call_1", "echo", `{"text":"one"}`)),
+		rt.Output(rt.Text("Done.")),
+	)
+	a := agent.New(client(srv), "test-model", &agent.Options{
+		Tools:     []tools.Tool{echoTool(nil)},
+		Stateless: true,
+		Request:   responses.Request{ContextManagement: responses.ContextCompaction(200000)},
+	})
+	res, err := a.Run(t.Context(), "Echo once.")
+	require.NoError(t, err)
+	assert.Equal(t, "Done.", res.Text)
+	reqs := served(srv)
+	require.Len(t, reqs, 2)
+	for _, r := range reqs {
+		assert.JSONEq(t, `[{"type":"compaction","compact_threshold":200000}]`, string(r.Params.ContextManagement))
+	}
+	in := input(t, reqs[1])
+	require.Len(t, in, 4)
+	assert.Equal(t, cmp, in[1])
+}

@@ -40,6 +40,15 @@ type CompactionItem struct {
 	EncryptedContent string `json:"encrypted_content"`
 }
 
+// ContextCompaction returns the context_management parameter that has the
+// server compact the context by itself once it passes threshold tokens:
+// [{"type":"compaction","compact_threshold":threshold}]. A compaction item
+// then appears in the response's output; keep it and send it back like any
+// other item (the agent loop does).
+func ContextCompaction(threshold int64) json.RawMessage {
+	return MustJSON([]any{map[string]any{"type": "compaction", "compact_threshold": threshold}})
+}
+
 // CompactionTrigger returns the input item {"type":"compaction_trigger"},
 // which asks the server to compact the context of a create request; it must
 // be the last input item.
