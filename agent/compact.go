@@ -70,9 +70,9 @@ var _ Compactor = (*responses.Client)(nil)
 
 // compactState is a run's compaction bookkeeping.
 type compactState struct {
-	last        *responses.Usage // usage of the last response
-	users       []responses.Item // the user messages sent in this run, for summaries
-	noEndpoint  bool             // the server has no compact endpoint
+	last       *responses.Usage // usage of the last response
+	users      []responses.Item // the user messages sent in this run, for summaries
+	noEndpoint bool             // the server has no compact endpoint
 }
 
 // compactIfNeeded compacts the conversation before a request whose new input
