@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +27,10 @@ import (
 // has been delivered; the retry starts again with a response.created event
 // (of a new response), so a consumer that displays deltas should reset on
 // it. Once an output item has been delivered a broken stream ends with a
-// [*StreamError] whose OutputDelivered is true.
+// [*StreamError] whose OutputDelivered is true. An "error" event is retried
+// the same way when it is transient (a rate limit or server error; the wait
+// is taken from "try again in 1.5s" in its message when present); otherwise,
+// or once output was delivered, it ends the stream with an [*APIError].
 //
 // A server that answers with a JSON response instead of a stream is
 // tolerated: its output items are delivered as response.output_item.done
@@ -197,11 +201,8 @@ func (s *Stream) Next() bool {
 		if ctxErr := s.ctx.Err(); ctxErr != nil {
 			return s.fail(fmt.Errorf("responses: read stream: %w", ctxErr))
 		}
-		var serr *StreamError
-		if !errors.As(err, &serr) {
-			return s.fail(err)
-		}
-		if serr.OutputDelivered || !s.c.wait(s.ctx, &s.retries, s.c.backoff(s.retries), err) {
+		delay, retry := s.retryable(err)
+		if !retry || !s.c.wait(s.ctx, &s.retries, delay, err) {
 			if s.ctx.Err() != nil {
 				return s.fail(fmt.Errorf("responses: read stream: %w", s.ctx.Err()))
 			}
@@ -212,6 +213,72 @@ func (s *Stream) Next() bool {
 			return s.fail(err)
 		}
 	}
+}
+
+// retryable reports whether the error that ended an attempt may be retried
+// transparently, and after how long: a broken stream, or an error event
+// that says it is transient (rate limit, server error), as long as no
+// output item has been delivered.
+func (s *Stream) retryable(err error) (time.Duration, bool) {
+	if s.delivered {
+		return 0, false
+	}
+	delay := s.c.backoff(s.retries)
+	var serr *StreamError
+	if errors.As(err, &serr) {
+		return delay, true
+	}
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.StatusCode >= 200 && apiErr.StatusCode < 300 || !transientEvent(apiErr) {
+		return 0, false // not an error event, or one of a JSON reply
+	}
+	if d, ok := tryAgainIn(apiErr.Message); ok {
+		if d > s.c.opts.MaxRetryAfter {
+			return 0, false
+		}
+		delay = d
+	}
+	return delay, true
+}
+
+// transientEvent reports whether an error event is worth a new attempt: its
+// status is one the client retries, or its code is rate_limit_exceeded or
+// server_error. insufficient_quota never is.
+func transientEvent(e *APIError) bool {
+	switch e.Code {
+	case "insufficient_quota", "context_length_exceeded":
+		return false
+	case "rate_limit_exceeded", "server_error":
+		return true
+	}
+	s := e.StatusCode
+	return s == http.StatusRequestTimeout || s == http.StatusConflict || s == http.StatusTooManyRequests || s >= 500
+}
+
+// tryAgainIn finds the wait a rate-limit message asks for, as in "Please
+// try again in 1.5s." or "... try again in 300ms.".
+func tryAgainIn(msg string) (time.Duration, bool) {
+	const marker = "try again in "
+	i := strings.Index(strings.ToLower(msg), marker)
+	if i < 0 {
+		return 0, false
+	}
+	rest := msg[i+len(marker):]
+	j := 0
+	for j < len(rest) && (rest[j] >= '0' && rest[j] <= '9' || rest[j] == '.') {
+		j++
+	}
+	v, err := strconv.ParseFloat(rest[:j], 64)
+	if err != nil || v < 0 {
+		return 0, false
+	}
+	switch unit := rest[j:]; {
+	case strings.HasPrefix(unit, "ms"):
+		return durationOf(v * float64(time.Millisecond)), true
+	case strings.HasPrefix(unit, "s"):
+		return durationOf(v * float64(time.Second)), true
+	}
+	return 0, false
 }
 
 // read returns the next event to deliver. A broken stream is reported as a

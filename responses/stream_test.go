@@ -295,16 +295,23 @@ func TestStreamHugeEvent(t *testing.T) {
 
 func TestStreamErrorEvent(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		block string
-		want  responses.APIError
+		name      string
+		block     string
+		want      responses.APIError
+		wantCalls int
 	}{
 		{"flat", ev("error", `"sequence_number":3,"code":"rate_limit_exceeded","message":"Rate limit reached","param":null`),
-			responses.APIError{Code: "rate_limit_exceeded", Message: "Rate limit reached", RequestID: "req_x"}},
+			responses.APIError{Code: "rate_limit_exceeded", Message: "Rate limit reached", RequestID: "req_x"}, 3},
 		{"nested", ev("error", `"status":429,"error":{"type":"tokens","code":"rate_limit_exceeded","message":"slow","param":"model"}`),
-			responses.APIError{StatusCode: 429, Type: "tokens", Code: "rate_limit_exceeded", Message: "slow", Param: "model", RequestID: "req_x"}},
+			responses.APIError{StatusCode: 429, Type: "tokens", Code: "rate_limit_exceeded", Message: "slow", Param: "model", RequestID: "req_x"}, 3},
+		{"nested 500 without code", ev("error", `"status":500,"error":{"message":"internal"}`),
+			responses.APIError{StatusCode: 500, Message: "internal", RequestID: "req_x"}, 3},
 		{"no type, top-level error", "data: {\"error\":{\"message\":\"proxy says no\",\"code\":\"bad\"}}\n\n",
-			responses.APIError{Code: "bad", Message: "proxy says no", RequestID: "req_x"}},
+			responses.APIError{Code: "bad", Message: "proxy says no", RequestID: "req_x"}, 1},
+		{"insufficient_quota", ev("error", `"status":429,"error":{"code":"insufficient_quota","message":"no quota"}`),
+			responses.APIError{StatusCode: 429, Code: "insufficient_quota", Message: "no quota", RequestID: "req_x"}, 1},
+		{"wait beyond the cap", ev("error", `"code":"rate_limit_exceeded","message":"Please try again in 3600s."`),
+			responses.APIError{Code: "rate_limit_exceeded", Message: "Please try again in 3600s.", RequestID: "req_x"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
@@ -314,14 +321,54 @@ func TestStreamErrorEvent(t *testing.T) {
 			s, err := responses.NewClient(srv.options(responses.OpenAI)).Stream(t.Context(), &responses.Request{Model: "m"})
 			require.NoError(t, err)
 			defer s.Close()
-			assert.Equal(t, []string{"response.created"}, types(collect(t, s)))
+			evs := collect(t, s)
+			assert.Len(t, evs, tc.wantCalls, "one response.created per attempt")
 			var apiErr *responses.APIError
 			require.ErrorAs(t, s.Err(), &apiErr)
 			assert.Equal(t, tc.want, *apiErr)
 			assert.Nil(t, s.Response())
-			assert.Len(t, srv.requests(), 1)
+			assert.Len(t, srv.requests(), tc.wantCalls)
 		})
 	}
+}
+
+func TestStreamTransientErrorEventRetried(t *testing.T) {
+	var first time.Time
+	var gap time.Duration
+	srv := newServer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+		if n == 0 {
+			first = time.Now()
+			writeSSE(w, ev("response.created", respCreated),
+				ev("error", `"code":"rate_limit_exceeded","message":"Rate limit reached. Please try again in 150ms.","param":null`))
+			return
+		}
+		gap = time.Since(first)
+		writeSSE(w, textStream()...)
+	})
+	s, err := responses.NewClient(srv.options(responses.OpenAI)).Stream(t.Context(), &responses.Request{Model: "m"})
+	require.NoError(t, err)
+	defer s.Close()
+	evs := collect(t, s)
+	require.NoError(t, s.Err())
+	assert.Len(t, evs, 1+15)
+	assert.Equal(t, "resp_s", s.Response().ID)
+	assert.GreaterOrEqual(t, gap, 150*time.Millisecond, "the wait from the message was honoured")
+}
+
+func TestStreamErrorEventAfterOutputNotRetried(t *testing.T) {
+	srv := newServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
+		writeSSE(w, ev("response.created", respCreated),
+			ev("response.output_item.done", `"output_index":0,"item":`+callItem),
+			ev("error", `"code":"server_error","message":"oops"`))
+	})
+	s, err := responses.NewClient(srv.options(responses.OpenAI)).Stream(t.Context(), &responses.Request{Model: "m"})
+	require.NoError(t, err)
+	defer s.Close()
+	collect(t, s)
+	var apiErr *responses.APIError
+	require.ErrorAs(t, s.Err(), &apiErr)
+	assert.Equal(t, "server_error", apiErr.Code)
+	assert.Len(t, srv.requests(), 1)
 }
 
 func TestStreamMissingTerminalEvent(t *testing.T) {

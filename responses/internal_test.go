@@ -1,0 +1,131 @@
+package responses
+
+import (
+	"encoding/json"
+	"math"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// decodeEventSlow is decodeEvent with encoding/json only, the reference the
+// scanner must agree with.
+func decodeEventSlow(raw []byte) (Event, bool, error) {
+	var w eventWire
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return Event{}, false, err
+	}
+	return decodeWire(raw, &w)
+}
+
+// FuzzDecodeEvent checks that the reflection-free scanner decodes every
+// input to the same event as encoding/json does.
+func FuzzDecodeEvent(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"response.output_text.delta","sequence_number":4,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi","logprobs":[]}`,
+		`{"type":"response.output_item.done","output_index":1,"item":{"type":"function_call","call_id":"c","arguments":"{\"a\":1}"}}`,
+		`{"type":"response.completed","response":{"id":"r","status":"completed","output":[]}}`,
+		`{"type":"error","code":null,"message":"m","param":null}`,
+		`{"error":{"message":"x"}}`,
+		`{"TYPE":"x","Delta":"y"}`,
+		`{"type":"a","type":"b","delta":"\u00e9\n","output_index":1.5e0,"sequence_number":"3"}`,
+		`{"type":null,"output_index":null,"delta":{"stdout":"x"},"text":5}`,
+		`{"type":7}`,
+		` { "type" : "x" , "part" : { "a" : [ ] } } `,
+		`[]`,
+		`{"type":"x"`,
+		`{"typ\u0065":"x"}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		fast, fastErr, errFast := decodeEvent([]byte(in))
+		slow, slowErr, errSlow := decodeEventSlow([]byte(in))
+		require.Equal(t, errSlow == nil, errFast == nil, "errors: fast %v, slow %v", errFast, errSlow)
+		if errSlow != nil {
+			return
+		}
+		require.Equal(t, slowErr, fastErr)
+		// Compare the decoded fields; Part may be "null" vs nil, both mean absent.
+		require.Equal(t, slow.Type, fast.Type)
+		require.Equal(t, slow.SequenceNumber, fast.SequenceNumber)
+		require.Equal(t, slow.OutputIndex, fast.OutputIndex)
+		require.Equal(t, slow.ContentIndex, fast.ContentIndex)
+		require.Equal(t, slow.SummaryIndex, fast.SummaryIndex)
+		require.Equal(t, slow.CommandIndex, fast.CommandIndex)
+		require.Equal(t, slow.ItemID, fast.ItemID)
+		require.Equal(t, slow.Delta, fast.Delta)
+		require.Equal(t, slow.Text, fast.Text)
+		require.Equal(t, slow.Item, fast.Item)
+		require.Equal(t, slow.Response, fast.Response)
+		require.Equal(t, string(slow.Part), string(fast.Part))
+	})
+}
+
+func TestTryAgainIn(t *testing.T) {
+	for _, tc := range []struct {
+		msg  string
+		want time.Duration
+		ok   bool
+	}{
+		{"Rate limit reached for gpt-x. Please try again in 1.5s. Visit ...", 1500 * time.Millisecond, true},
+		{"Please try again in 300ms.", 300 * time.Millisecond, true},
+		{"Try Again In 2s", 2 * time.Second, true},
+		{"try again in 5m", 0, false},
+		{"try again in a moment", 0, false},
+		{"slow down", 0, false},
+	} {
+		t.Run(tc.msg, func(t *testing.T) {
+			got, ok := tryAgainIn(tc.msg)
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestRetryAfterHeader(t *testing.T) {
+	now := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name string
+		h    map[string]string
+		want time.Duration
+		ok   bool
+	}{
+		{"ms", map[string]string{"retry-after-ms": "250.5"}, 250500 * time.Microsecond, true},
+		{"ms wins", map[string]string{"retry-after-ms": "10", "retry-after": "5"}, 10 * time.Millisecond, true},
+		{"seconds", map[string]string{"retry-after": "2"}, 2 * time.Second, true},
+		{"fractional seconds", map[string]string{"retry-after": "0.25"}, 250 * time.Millisecond, true},
+		{"http date", map[string]string{"retry-after": "Sun, 29 Nov 2026 10:00:03 GMT"}, 3 * time.Second, true},
+		{"date in the past", map[string]string{"retry-after": "Sun, 29 Nov 2026 09:00:00 GMT"}, 0, true},
+		{"negative ms falls back to seconds", map[string]string{"retry-after-ms": "-1", "retry-after": "1"}, time.Second, true},
+		{"NaN", map[string]string{"retry-after": "NaN"}, 0, false},
+		{"garbage", map[string]string{"retry-after": "soon"}, 0, false},
+		{"none", nil, 0, false},
+		{"huge saturates", map[string]string{"retry-after": "1e300"}, math.MaxInt64, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			for k, v := range tc.h {
+				h.Set(k, v)
+			}
+			got, ok := retryAfter(h, now)
+			assert.Equal(t, tc.ok, ok)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	c := NewClient(&ClientOptions{})
+	for n, want := range []time.Duration{500 * time.Millisecond, time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second} {
+		for range 20 {
+			d := c.backoff(n)
+			assert.LessOrEqual(t, d, want, "retry %d", n)
+			assert.GreaterOrEqual(t, d, want*3/4, "retry %d", n)
+		}
+	}
+	assert.LessOrEqual(t, c.backoff(1000), 8*time.Second)
+}
