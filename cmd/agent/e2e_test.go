@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -483,4 +484,56 @@ func TestSGPProvider(t *testing.T) {
 	assert.Equal(t, "acct-1", req.Header.Get("x-selected-account-id"))
 	assert.Empty(t, req.Header.Get("Authorization"))
 	assert.Equal(t, "openai/gpt-5", req.Params.Model)
+}
+
+func TestRunFailures(t *testing.T) {
+	t.Run("api error", func(t *testing.T) {
+		h := newHarness(t, nil, rt.Reply{Faults: []rt.Fault{rt.Unauthorized()}})
+		res := h.run("hello")
+		assert.Equal(t, 1, res.code)
+		assert.Contains(t, res.stderr, "agent: ")
+		assert.Contains(t, res.stderr, "401")
+		sessionID(t, res.stderr)
+	})
+	t.Run("max turns", func(t *testing.T) {
+		h := newHarness(t, nil,
+			rt.Output(rt.ShellCall("c1", "echo 1")),
+			rt.Output(rt.ShellCall("c2", "echo 2")),
+		)
+		res := h.run("--max-turns", "1", "loop")
+		assert.Equal(t, 1, res.code)
+		assert.Contains(t, res.stderr, "maximum number of turns")
+	})
+}
+
+// An interrupted task leaves outputs the server has not stored; the next
+// task sends them with its prompt, chained to the last complete response.
+func TestResumeAfterInterruptSendsUnsentOutputs(t *testing.T) {
+	arg := fmt.Sprintf("60.%d", rand.IntN(1e6))
+	h := newHarness(t, nil,
+		rt.Output(rt.ShellCall("c1", "echo one")),
+		rt.Output(rt.ShellCall("c2", "sleep "+arg)),
+		rt.Output(rt.Text("resumed")),
+	)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := h.command(ctx, "start")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	waitSleepPID(t, arg)
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	require.Error(t, cmd.Wait())
+	require.Equal(t, 130, cmd.ProcessState.ExitCode(), stderr.String())
+
+	res := h.run("resume", "go on")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Equal(t, "resumed\n", res.stdout)
+	reqs := h.server.Requests()
+	require.Len(t, reqs, 3)
+	last := reqs[2]
+	assert.Equal(t, reqs[0].ResponseID, last.Params.PreviousResponseID)
+	assert.Equal(t, []string{"shell_call_output", "message"}, last.InputTypes())
+	assert.Equal(t, "one\n", shellOutput(t, last, "c1").Stdout)
+	assert.Equal(t, 200, last.StatusCode)
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/agentloop/agentloop/responses"
 	rt "github.com/agentloop/agentloop/responses/responsestest"
 )
 
@@ -307,4 +308,31 @@ func TestPromptFromStdinAsksOnTerminal(t *testing.T) {
 	require.Equal(t, 0, p.wait(), p.output())
 	assert.Empty(t, h.file("asked.txt"))
 	assert.Equal(t, "make a file", h.server.Requests()[0].InputText())
+}
+
+func TestSpinnerAndColoursOnTerminal(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		env     []string
+		colours bool
+	}{
+		{"colours", []string{"TERM=xterm-256color"}, true},
+		{"NO_COLOR", []string{"TERM=xterm-256color", "NO_COLOR=1"}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nil,
+				rt.Output(rt.ShellCall("c1", "sleep 0.4; echo done")),
+				rt.Reply{Output: []responses.Item{rt.Text("finished")}, Delay: 400 * time.Millisecond},
+			)
+			h.extraEnv = tc.env
+			p := h.startPTY("hello")
+			require.Equal(t, 0, p.wait(), p.output())
+			out := p.output()
+			assert.Contains(t, out, "running shell")
+			assert.Contains(t, out, "thinking")
+			assert.Contains(t, out, "\r\x1b[K", "the spinner line is cleared")
+			assert.Regexp(t, `\d\.\ds`, out, "elapsed time")
+			assert.Equal(t, tc.colours, strings.Contains(out, "\x1b[32m✓"), out)
+		})
+	}
 }
