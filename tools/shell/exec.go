@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -275,8 +276,9 @@ func (s *setup) command(argv []string, dir string, env []string) (*exec.Cmd, fun
 	if err != nil {
 		return nil, nil, err
 	}
-	cmd := &exec.Cmd{Path: path, Args: argv, Dir: dir, Env: env,
-		SysProcAttr: &syscall.SysProcAttr{Setpgid: true}}
+	attr := &syscall.SysProcAttr{Setpgid: true}
+	setPdeathsig(attr)
+	cmd := &exec.Cmd{Path: path, Args: argv, Dir: dir, Env: env, SysProcAttr: attr}
 	return cmd, func() {}, nil
 }
 
@@ -387,7 +389,7 @@ func run(ctx context.Context, cmd *exec.Cmd, timeout, grace time.Duration, limit
 	tctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
 	defer cancel()
 	start := time.Now()
-	err = cmd.Start()
+	err = startLocked(cmd)
 	outW.Close()
 	errW.Close()
 	if err != nil {
@@ -405,6 +407,7 @@ func run(ctx context.Context, cmd *exec.Cmd, timeout, grace time.Duration, limit
 		waitExit(pgid)
 		close(exited)
 	}()
+	defer releaseStarter(cmd)
 	stopped := false
 	select {
 	case <-exited:
@@ -452,6 +455,39 @@ func run(ctx context.Context, cmd *exec.Cmd, timeout, grace time.Duration, limit
 		return res, ctx.Err()
 	}
 	return res, nil
+}
+
+// starters holds, per started command, the channel that releases the OS
+// thread that started it.
+var starters sync.Map // *exec.Cmd -> chan struct{}
+
+// startLocked starts cmd from an OS thread that stays alive (locked to a
+// goroutine) until releaseStarter: the kernel delivers the parent-death
+// signal when the thread that forked the process exits, so the command
+// must not outlive that thread, only this process.
+func startLocked(cmd *exec.Cmd) error {
+	started := make(chan error, 1)
+	release := make(chan struct{})
+	go func() { // owned: released by releaseStarter, or at once on error
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		err := cmd.Start()
+		started <- err
+		if err == nil {
+			<-release
+		}
+	}()
+	err := <-started
+	if err == nil {
+		starters.Store(cmd, release)
+	}
+	return err
+}
+
+func releaseStarter(cmd *exec.Cmd) {
+	if ch, ok := starters.LoadAndDelete(cmd); ok {
+		close(ch.(chan struct{}))
+	}
 }
 
 // startError marks a failure to start a process.

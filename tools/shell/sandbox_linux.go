@@ -213,6 +213,7 @@ func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.
 		Setpgid:    true,
 		Cloneflags: syscall.CLONE_NEWUSER | syscall.CLONE_NEWPID | syscall.CLONE_NEWNS,
 	}
+	setPdeathsig(attr)
 	if !b.network {
 		attr.Cloneflags |= syscall.CLONE_NEWNET
 	}

@@ -4,6 +4,7 @@ package shell
 
 import (
 	"errors"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -27,3 +28,6 @@ func waitExit(pid int) {
 		}
 	}
 }
+
+// setPdeathsig does nothing: there is no parent-death signal here.
+func setPdeathsig(*syscall.SysProcAttr) {}

@@ -2,6 +2,7 @@ package shell
 
 import (
 	"errors"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,3 +18,8 @@ func waitExit(pid int) {
 		}
 	}
 }
+
+// setPdeathsig makes the kernel kill the command when this process dies.
+// In the sandbox the command is the first process of its PID namespace, so
+// everything it started dies with it.
+func setPdeathsig(attr *syscall.SysProcAttr) { attr.Pdeathsig = syscall.SIGKILL }
