@@ -198,9 +198,15 @@ func (set *Set) Tools(ctx context.Context) ([]tools.Tool, error) {
 		srv  *server
 		info toolInfo
 	}
+	var wg sync.WaitGroup
+	for _, s := range set.servers {
+		if s.listChanged.Load() {
+			wg.Go(func() { s.refresh(ctx) })
+		}
+	}
+	wg.Wait()
 	var entries []entry
 	for _, s := range set.servers {
-		s.refresh(ctx)
 		s.mu.Lock()
 		if s.failed == nil {
 			for _, ti := range s.tools {
