@@ -78,5 +78,5 @@ func BenchmarkCallStdio(b *testing.B) {
 	b.ReportMetric(float64(bareTime.Nanoseconds())/n, "bare-ns/call")
 	b.ReportMetric(float64(toolTime.Nanoseconds())/n, "tool-ns/call")
 	b.ReportMetric(float64(toolTime)/float64(bareTime), "x-bare")
-	b.ReportMetric(float64((toolTime - bareTime).Nanoseconds())/n, "overhead-ns/call")
+	b.ReportMetric(float64((toolTime-bareTime).Nanoseconds())/n, "overhead-ns/call")
 }
