@@ -35,10 +35,11 @@ func (h hostedTool) Call(ctx context.Context, call tools.Call) (responses.Item, 
 	return responses.Item{}, fmt.Errorf("%s runs on the server; the client cannot execute its calls", h.def.Type)
 }
 
-// HostedEvent reports a step of a tool the server runs. Type is the call's
-// item type (web_search_call, file_search_call, code_interpreter_call,
-// image_generation_call, shell_call, mcp_call, mcp_list_tools); the other
-// fields are set when the step carries them.
+// HostedEvent reports a step of a tool the server runs. Type is the item
+// type (web_search_call, file_search_call, code_interpreter_call,
+// image_generation_call, shell_call and shell_call_output of a hosted
+// shell, mcp_call, mcp_list_tools); the other fields are set when the step
+// carries them.
 type HostedEvent struct {
 	Type   string `json:"type"`
 	ItemID string `json:"item_id,omitempty"`
@@ -163,6 +164,13 @@ func hostedItem(it responses.Item) *HostedEvent {
 		var c responses.ShellCall
 		_ = it.Decode(&c)
 		h.Commands = c.Action.Commands
+	case responses.TypeShellCallOutput: // in the output, only the server's
+		var c responses.ShellCallOutput
+		_ = it.Decode(&c)
+		for _, o := range c.Output {
+			h.Stdout += o.Stdout
+			h.Stderr += o.Stderr
+		}
 	default:
 		return nil
 	}

@@ -106,16 +106,18 @@ func TestHostedTools(t *testing.T) {
 					done = append(done, h)
 				}
 			}
-			require.Len(t, done, 7)
+			require.Len(t, done, 8)
 			assert.Equal(t, []string{"golang generics"}, done[0].Queries)
 			assert.Equal(t, []string{"refund policy", "returns"}, done[1].Queries)
 			assert.Equal(t, "print(6 * 7)", done[2].Code)
 			assert.Equal(t, []string{"42\n"}, done[2].Logs)
 			assert.Equal(t, "iVBORw0KGgo=", done[3].Image)
 			assert.Equal(t, []string{"ls /mnt/data"}, done[4].Commands)
-			assert.Equal(t, responses.TypeMCPListTools, done[5].Type)
-			assert.Equal(t, responses.TypeMCPCall, done[6].Type)
-			assert.Equal(t, "completed", done[6].Status)
+			assert.Equal(t, responses.TypeShellCallOutput, done[5].Type)
+			assert.Equal(t, "report.csv\n", done[5].Stdout)
+			assert.Equal(t, responses.TypeMCPListTools, done[6].Type)
+			assert.Equal(t, responses.TypeMCPCall, done[7].Type)
+			assert.Equal(t, "completed", done[7].Status)
 			assert.Equal(t, "ws_1", done[0].ItemID)
 			assert.Equal(t, hostedItems[1], string(done[0].Item.Raw()))
 
