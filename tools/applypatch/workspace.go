@@ -180,7 +180,9 @@ func (w *Workspace) DryRun(ctx context.Context, p *Patch) (*Result, error) {
 	return w.apply(ctx, p, true, nil)
 }
 
-// Apply applies p: all of it, or, on error, none of it.
+// Apply applies p: all of it, or, on error, none of it. ctx is checked
+// before reading and before writing; once writing has started it runs to
+// the end (or to the restore of what it wrote).
 func (w *Workspace) Apply(ctx context.Context, p *Patch) (*Result, error) {
 	return w.apply(ctx, p, false, nil)
 }

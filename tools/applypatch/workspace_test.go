@@ -3,6 +3,7 @@ package applypatch
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -232,4 +233,17 @@ var errCanceled = context.Canceled
 
 func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
 	return context.WithCancel(t.Context())
+}
+
+func TestLogger(t *testing.T) {
+	var buf strings.Builder
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	dir := t.TempDir()
+	ws, err := NewWorkspace(dir, &Options{Logger: log})
+	require.NoError(t, err)
+	p, err := Parse("*** Begin Patch\n*** Add File: a.txt\n+x\n*** End Patch\n")
+	require.NoError(t, err)
+	_, err = ws.Apply(t.Context(), p)
+	require.NoError(t, err)
+	assert.Contains(t, buf.String(), `msg="applypatch: wrote" path=a.txt added=1 removed=0`)
 }
