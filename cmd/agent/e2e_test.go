@@ -91,6 +91,7 @@ func (h *harness) command(ctx context.Context, args ...string) *exec.Cmd {
 	all := append([]string{"--base-url", h.server.URL, "-C", h.ws}, args...)
 	cmd := exec.CommandContext(ctx, agentBin, all...)
 	cmd.Env = h.env()
+	cmd.Dir = h.ws
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
 }
