@@ -59,6 +59,18 @@
 // and a reasoning item and the item that followed it must be replayed
 // together. Items replayed without ids are not checked.
 //
+// # Conversations and compaction
+//
+// A request with "conversation" continues a server-side conversation (any
+// id; it starts empty), whose items are the request's context; see
+// [Server.Conversation]. It may not also set previous_response_id. POST
+// /responses/compact (OpenAI-style paths only: the /v5 prefix has no compact
+// endpoint, like a provider without one) answers outside the script with
+// the conversation's user messages and one compaction item;
+// [CompactedCount] tells how many items it replaced. Hosted-tool items
+// (web and file search, code interpreter, image generation, a hosted shell's
+// output) stream their progress events.
+//
 // # Faults
 //
 // A Reply's Faults are served one per attempt before the reply itself, and

@@ -8,8 +8,11 @@
 // the call's output is a screenshot taken afterwards, sent as a PNG (or JPEG)
 // data URL.
 //
-//	t := computer.New(myBrowser, &computer.Options{Environment: "browser", Width: 1280, Height: 800})
-//	a := agent.New(client, "computer-use-preview", &agent.Options{Tools: []tools.Tool{t}, Approver: approver})
+//	t := computer.New(myBrowser, &computer.Options{Environment: computer.Browser, Width: 1280, Height: 800})
+//	a := agent.New(client, "gpt-5.4", &agent.Options{Tools: []tools.Tool{t}, Approver: approver})
+//
+// The computer-use-preview model wants the preview form of the tool
+// (Options.Preview) and truncation "auto" in the request.
 //
 // # Safety checks
 //
