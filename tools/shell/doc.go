@@ -41,7 +41,8 @@
 // [Command.MaxOutput] (else [Executor.MaxOutput], [DefaultMaxOutput];
 // at most [MaxOutputLimit]): when the two do not fit, each gets half of the
 // cap (a stream needing less gives the rest to the other), keeping its head
-// and its tail around a marker such as "…[123456 bytes omitted]…", so the
+// and its tail around a marker such as "…[123456 bytes omitted]…" (not
+// counted in the cap), so the
 // error at the end of a long build log reaches the model. Memory stays
 // bounded by the cap whatever the command prints. Cuts fall on UTF-8
 // boundaries and invalid UTF-8 is replaced with U+FFFD, not dropped.

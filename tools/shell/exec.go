@@ -215,9 +215,12 @@ func (e *Executor) Run(ctx context.Context, c Command) (Result, error) {
 	if c.Timeout < 0 || c.MaxOutput < 0 {
 		return Result{}, errors.New("shell: negative Command.Timeout or Command.MaxOutput")
 	}
-	for k := range c.Env {
+	for k, v := range c.Env {
 		if !validEnvName(k) {
 			return Result{}, fmt.Errorf("shell: invalid environment variable name %q", k)
+		}
+		if strings.ContainsRune(v, 0) {
+			return Result{}, fmt.Errorf("shell: environment variable %s contains a NUL byte", k)
 		}
 	}
 	timeout := cmp(c.Timeout, e.Timeout, DefaultTimeout)

@@ -2,10 +2,12 @@ package shell_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -75,6 +77,8 @@ func TestRunBasics(t *testing.T) {
 		{"both line and args", shell.Command{Line: "x", Args: []string{"y"}}, "", "", 0, "exactly one"},
 		{"neither", shell.Command{}, "", "", 0, "exactly one"},
 		{"bad env name", shell.Command{Line: "true", Env: map[string]string{"A=B": "c"}}, "", "", 0, "invalid environment"},
+		{"NUL in env value", shell.Command{Line: "true", Env: map[string]string{"A": "b\x00c"}}, "", "", 0, "NUL"},
+		{"negative timeout", shell.Command{Line: "true", Timeout: -1}, "", "", 0, "negative"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := x.Run(t.Context(), tc.cmd)
@@ -256,4 +260,35 @@ func TestSecretsAreNotPassed(t *testing.T) {
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"PATH=" + os.Getenv("PATH"), "LANG=C.UTF-8", "GITHUB_TOKEN=ghp"}, strings.Fields(res.Stdout))
 	assert.True(t, utf8.ValidString(res.Stdout))
+}
+
+// TestConcurrentRuns runs commands of one executor at once, sandboxed and
+// not, each writing and reading its own file.
+func TestConcurrentRuns(t *testing.T) {
+	for _, mode := range []shell.SandboxMode{shell.DangerFullAccess, shell.WorkspaceWrite} {
+		t.Run(string(mode), func(t *testing.T) {
+			x := &shell.Executor{Root: t.TempDir(), Sandbox: mode}
+			const n = 8
+			results := make([]shell.Result, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					results[i], errs[i] = x.Run(t.Context(), shell.Command{
+						Line: fmt.Sprintf(`echo %d > f%d && cat f%d && echo "$TMPDIR" >&2`, i, i, i),
+					})
+				})
+			}
+			wg.Wait()
+			tmpdirs := map[string]bool{}
+			for i := range n {
+				require.NoError(t, errs[i])
+				assert.Equal(t, fmt.Sprintf("%d\n", i), results[i].Stdout)
+				tmpdirs[results[i].Stderr] = true
+			}
+			if mode != shell.DangerFullAccess {
+				assert.Len(t, tmpdirs, n, "each command has its own TMPDIR")
+			}
+		})
+	}
 }

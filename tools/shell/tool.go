@@ -177,7 +177,7 @@ func review(x *Executor, call tools.Call, tool string, command []string, dir str
 	if dir == "" {
 		dir = root
 	}
-	summary := "run " + strings.Join(command, " && ")
+	summary := "run " + strings.Join(command, "; ")
 	if tool == "local_shell" {
 		summary = "run " + quoteArgv(command)
 	}
