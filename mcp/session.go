@@ -76,6 +76,7 @@ func number(v any) float64 {
 // dialed is what connecting to a server learnt.
 type dialed struct {
 	sess         session
+	exited       <-chan struct{} // closed when a stdio server process exits; nil otherwise
 	instructions string
 	serverName   string
 	pid          int // stdio servers only
@@ -112,7 +113,7 @@ func dial(ctx context.Context, name string, sc *ServerConfig, o *Options, stderr
 		if dir == "" {
 			dir = o.Root
 		}
-		env := append([]string(nil), o.Env...)
+		env := append(make([]string, 0, len(o.Env)+len(sc.Env)), o.Env...) // never nil: nil would inherit ours
 		for _, k := range sortedKeys(sc.Env) {
 			env = append(env, k+"="+sc.Env[k])
 		}
@@ -205,6 +206,7 @@ func dial(ctx context.Context, name string, sc *ServerConfig, o *Options, stderr
 		s.cmd, s.pgid = cmd, cmd.Process.Pid
 		d.pid = cmd.Process.Pid
 		s.watchDone = make(chan struct{})
+		d.exited = s.watchDone
 		go func() {
 			defer close(s.watchDone)
 			waitExit(cmd.Process.Pid)

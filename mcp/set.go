@@ -406,7 +406,13 @@ func (s *server) start(ctx context.Context) error {
 	life, endLife := context.WithCancelCause(context.Background())
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.gen != gen { // exited between initialize and now
+	exited := false
+	select {
+	case <-d.exited:
+		exited = true
+	default:
+	}
+	if s.gen != gen || exited { // exited between initialize and now
 		endLife(errServerDied)
 		s.set.bg.Go(func() { _ = d.sess.Close() })
 		return errServerDied
@@ -552,6 +558,9 @@ func (s *server) refresh(ctx context.Context) {
 
 // call calls the server's tool named name.
 func (s *server) call(ctx context.Context, name string, args map[string]any, progress func(tools.Progress)) (*mcpgo.CallToolResult, error) {
+	if s.set.closing.Err() != nil {
+		return nil, fmt.Errorf("mcp server %q: closed", s.name)
+	}
 	sess, gen, life, err := s.acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -580,6 +589,8 @@ func (s *server) call(ctx context.Context, name string, args map[string]any, pro
 		return res, nil
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("mcp server %q: tool %q: %w", s.name, name, ctx.Err())
+	case s.set.closing.Err() != nil:
+		return nil, fmt.Errorf("mcp server %q: closed during the call of tool %q", s.name, name)
 	case errors.Is(context.Cause(cctx), errServerDied), cctx.Err() == nil && !errors.As(err, &rpc):
 		s.died(gen, err)
 		msg := fmt.Sprintf("mcp server %q failed during the call of tool %q (%v)", s.name, name, err)
