@@ -641,7 +641,7 @@ func TestStreamIdleTimeout(t *testing.T) {
 			io.WriteString(w, ev("response.completed", completed("")))
 		})
 		o := srv.options(responses.OpenAI)
-		o.StreamIdleTimeout = 150 * time.Millisecond
+		o.StreamIdleTimeout = 500 * time.Millisecond
 		o.MaxRetries = -1
 		s, err := responses.NewClient(o).Stream(t.Context(), &responses.Request{Model: "m"})
 		require.NoError(t, err)
