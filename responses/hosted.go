@@ -88,8 +88,8 @@ type ImageGenerationTool struct {
 // environment the server runs them and answers its own shell_call with a
 // shell_call_output.
 type ShellTool struct {
-	Type        string            `json:"type"` // "shell"
-	Environment *ShellEnvironment `json:"environment"`
+	Type        string            `json:"type"`                  // "shell"
+	Environment *ShellEnvironment `json:"environment,omitempty"` // always set it: the default is not documented
 }
 
 // ShellEnvironment says where the shell tool's commands run: Type "local",
