@@ -132,7 +132,6 @@ func (a *approver) ask(ctx context.Context, req tools.ApprovalRequest) (agent.Ap
 		u.prompt(b.String())
 		line, err := a.in.readLine(ctx)
 		if err != nil {
-			u.endPrompt()
 			if ctx.Err() != nil {
 				return agent.Approval{}, ctx.Err()
 			}
@@ -141,7 +140,6 @@ func (a *approver) ask(ctx context.Context, req tools.ApprovalRequest) (agent.Ap
 			}
 			return agent.Deny("declined: the user did not answer"), nil
 		}
-		u.endPrompt()
 		ans := strings.TrimSpace(line)
 		switch strings.ToLower(ans) {
 		case "":

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	agent [flags] PROMPT          run one task and exit
+//	agent [flags] PROMPT...       run one task and exit
 //	agent [flags] -               read the task from stdin
 //	agent [flags]                 chat in the terminal (a multi-turn session)
 //	agent resume [ID] [PROMPT]    continue a saved session (the latest without ID)
@@ -45,11 +45,11 @@
 //	untrusted   only known-safe read-only commands (ls, cat, grep, git status,
 //	            ...) run without asking; every other command and every patch
 //	            asks you first.
-//	on-request  commands run inside the sandbox without asking, and patches
-//	            inside the workspace are applied; what the sandbox cannot
-//	            contain (any command not known to be safe under
-//	            danger-full-access, a patch under read-only) and MCP tools
-//	            whose server config says "ask" ask you first.
+//	on-request  (the default) commands run in the sandbox without asking
+//	            and patches are applied; you are asked only about what the
+//	            sandbox cannot contain: a command not known to be safe under
+//	            danger-full-access, a patch under read-only, and a call of an
+//	            MCP tool whose server's "approval" config says "ask".
 //	never       never asks: what on-request would ask you is declined, and
 //	            the model is told so.
 //
@@ -61,6 +61,7 @@
 // The model's text goes to stdout; tool activity and the final summary go to
 // stderr. Ctrl-C once stops the current task (running commands are killed)
 // and returns to the prompt, or exits in one-shot mode; twice exits at once.
+// In a chat, Ctrl-D or /exit ends the session.
 //
 // Environment:
 //
@@ -68,8 +69,8 @@
 //	SGP_API_KEY, SGP_ACCOUNT_ID, SGP_CLIENT_BASE_URL Scale GenAI Platform
 //	AGENTLOOP_CONFIG_DIR   config directory (default: the user config
 //	                       directory + /agentloop)
-//	AGENTLOOP_STATE_DIR    sessions directory (default: $XDG_STATE_HOME/agentloop,
-//	                       or ~/.local/state/agentloop)
+//	AGENTLOOP_STATE_DIR    state directory, sessions in its sessions/ (default:
+//	                       $XDG_STATE_HOME/agentloop, or ~/.local/state/agentloop)
 //	NO_COLOR               disable colours
 //
 // The config file, config.json in the config directory, sets defaults that

@@ -336,3 +336,27 @@ func TestSpinnerAndColoursOnTerminal(t *testing.T) {
 		})
 	}
 }
+
+func TestMCPApprovalAtTerminal(t *testing.T) {
+	h := newHarness(t, nil,
+		rt.Output(rt.FunctionCall("c1", "calc__add", `{"a":1,"b":2}`)),
+		rt.Output(rt.FunctionCall("c2", "calc__add", `{"a":3,"b":4}`)),
+		rt.Output(rt.Text("3 and 7")),
+	)
+	writeMCPConfig(t, filepath.Join(h.ws, ".mcp.json"), "ask")
+	h.extraEnv = []string{"NO_COLOR=1"}
+	p := h.startPTY("add")
+	p.waitFor("call MCP tool calc__add?", 1)
+	assert.Contains(t, p.output(), `"a": 1`)
+	assert.Contains(t, p.output(), "a always calc/add")
+	p.send("a\n")
+	require.Equal(t, 0, p.wait(), p.output())
+	assert.Equal(t, 1, strings.Count(p.output(), "call MCP tool"), "the second call is remembered")
+	reqs := h.server.Requests()
+	require.Len(t, reqs, 3)
+	for i, id := range []string{"c1", "c2"} {
+		out, ok := reqs[i+1].Output(id)
+		require.True(t, ok)
+		assert.Contains(t, string(out.Raw()), []string{`"3"`, `"7"`}[i])
+	}
+}

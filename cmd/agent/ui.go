@@ -166,8 +166,6 @@ func (u *ui) prompt(s string) {
 	io.WriteString(u.err, s)
 }
 
-func (u *ui) endPrompt() {}
-
 // text writes a delta of the model's text on stdout.
 func (u *ui) text(s string) {
 	if s == "" {
