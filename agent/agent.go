@@ -76,13 +76,13 @@ type Options struct {
 	// MaxTotalTokens ends the run cleanly once the tokens used by its
 	// responses reach it. Zero means no budget.
 	MaxTotalTokens int64
-	// Compaction compacts the context of a long run before it outgrows
-	// the model's window; see [Compaction]. The zero value never compacts.
-	Compaction Compaction
-
 	// MaxDuration ends the run cleanly after a turn that finishes past it.
 	// Zero means no budget. (Use a context deadline to stop mid-turn.)
 	MaxDuration time.Duration
+
+	// Compaction compacts the context of a long run before it outgrows
+	// the model's window; see [Compaction]. The zero value never compacts.
+	Compaction Compaction
 
 	// Logger receives debug logs and recovered tool panics. Nil discards.
 	Logger *slog.Logger
