@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentloop/agentloop/responses/internal/sse"
@@ -68,6 +69,7 @@ type Stream struct {
 	resp      *http.Response
 	cancel    context.CancelCauseFunc // ends the current attempt
 	idle      *time.Timer             // the current attempt's idle timer
+	idled     *atomic.Bool            // set when that timer fires
 	dec       *sse.Decoder
 	requestID string
 
@@ -90,7 +92,7 @@ func (s *Stream) connect() error {
 		cancel(nil)
 		return err
 	}
-	s.resp, s.cancel = resp, cancel
+	s.resp, s.cancel, s.idle, s.idled = resp, cancel, nil, nil
 	s.requestID = resp.Header.Get("x-request-id")
 	s.items, s.respID = nil, ""
 	if isJSON(resp.Header.Get("Content-Type")) {
@@ -105,7 +107,12 @@ func (s *Stream) connect() error {
 	}
 	var body io.Reader = resp.Body
 	if d := s.c.opts.StreamIdleTimeout; d > 0 {
-		s.idle = time.AfterFunc(d, func() { cancel(errStreamIdle) })
+		idled := new(atomic.Bool)
+		s.idle = time.AfterFunc(d, func() {
+			idled.Store(true)
+			cancel(errStreamIdle)
+		})
+		s.idled = idled
 		body = &idleReader{r: resp.Body, t: s.idle, d: d}
 	}
 	s.dec = sse.NewDecoder(body)
@@ -288,7 +295,7 @@ func (s *Stream) read() (Event, error) {
 		raw, err := s.dec.Next()
 		if err != nil {
 			switch {
-			case s.idle != nil && !s.idle.Stop() && s.ctx.Err() == nil:
+			case s.idled != nil && s.idled.Load() && s.ctx.Err() == nil:
 				err = fmt.Errorf("%w: no data for %v", ErrStreamClosed, s.c.opts.StreamIdleTimeout)
 			case errors.Is(err, io.EOF):
 				err = ErrStreamClosed
