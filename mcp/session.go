@@ -143,6 +143,7 @@ func dial(ctx context.Context, name string, sc *ServerConfig, o *Options, stderr
 	case TransportHTTP:
 		tr, err = transport.NewStreamableHTTP(sc.URL,
 			transport.WithHTTPHeaders(sc.Headers),
+			//lint:ignore SA1019 we pin protocol 2025-11-25, where list_changed comes on the GET stream (trap 3)
 			transport.WithContinuousListening(),
 			transport.WithHTTPLogger(logger))
 	case TransportSSE:

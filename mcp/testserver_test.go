@@ -149,6 +149,7 @@ func addRequestTools(s *mcpserver.MCPServer) {
 			req := mcpgo.CreateMessageRequest{CreateMessageParams: mcpgo.CreateMessageParams{
 				Messages:  []mcpgo.SamplingMessage{{Role: mcpgo.RoleUser, Content: mcpgo.NewTextContent("say hi")}},
 				MaxTokens: 10, SystemPrompt: "be brief"}}
+			//lint:ignore SA1019 sampling is part of protocol 2025-11-25, which the client speaks
 			res, err := mcpserver.ServerFromContext(ctx).RequestSampling(ctx, req)
 			if err != nil {
 				return mcpgo.NewToolResultError("sampling failed: " + err.Error()), nil
