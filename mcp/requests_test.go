@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -124,4 +125,33 @@ func TestSchemaDefaults(t *testing.T) {
 	assert.Equal(t, map[string]any{"a": "x", "n": float64(3)}, got)
 	assert.Empty(t, SchemaDefaults(json.RawMessage(`nope`)))
 	assert.True(t, strings.HasPrefix(describeMedia("image", "", "AAAA"), "[image: unknown type"))
+}
+
+// TestPaginationAndRawSchemas lists tools over several pages and keeps each
+// input schema exactly as the server sent it (mcp-go's own decoding drops
+// keywords such as anyOf at the top level).
+func TestPaginationAndRawSchemas(t *testing.T) {
+	checkLeaks(t)
+	s := mcpserver.NewMCPServer("pages", "1.0.0", mcpserver.WithToolCapabilities(true), mcpserver.WithPaginationLimit(2))
+	raw := `{"type":"object","description":"top","anyOf":[{"required":["a"]},{"required":["b"]}],"properties":{"a":{"type":"string"},"b":{"type":"integer"}}}`
+	for i := range 5 {
+		s.AddTool(mcpgo.NewToolWithRawSchema(fmt.Sprintf("t%d", i), "tool", json.RawMessage(raw)),
+			func(context.Context, mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+				return mcpgo.NewToolResultText("ok"), nil
+			})
+	}
+	hs := httptest.NewServer(mcpserver.NewStreamableHTTPServer(s))
+	t.Cleanup(hs.Close)
+	set := connectTest(t, &Config{Servers: map[string]ServerConfig{"p": {URL: hs.URL + "/mcp"}}}, nil)
+	ts, err := set.Tools(t.Context())
+	require.NoError(t, err)
+	require.Len(t, ts, 5, "all pages are listed")
+	for _, tl := range ts {
+		var def struct {
+			Parameters json.RawMessage `json:"parameters"`
+		}
+		require.NoError(t, json.Unmarshal(tl.Definition().Raw(), &def))
+		assert.JSONEq(t, raw, string(def.Parameters))
+	}
+	require.NoError(t, set.Close())
 }
