@@ -38,6 +38,15 @@
 // and tail kept. A result with isError, and a JSON-RPC error, reach the
 // model as errors it can act on.
 //
+// # Server requests
+//
+// Servers may ask the user for input (elicitation) and ask the client's
+// model for a completion (sampling). Elicitations go to [Options.Elicitor];
+// without one they are declined. Sampling is offered only when
+// [Options.Sampler] is set, for example to [ModelSampler] over the agent's
+// own client and model. Roots are offered when [Options.Root] is set.
+// Over legacy SSE none of these is offered: mcp-go cannot answer there.
+//
 // # Approvals
 //
 // Every [Tool] is a [tools.Reviewer]: its server's [ApprovalPolicy] says

@@ -187,3 +187,28 @@ func TestLoopHostedMCP(t *testing.T) {
 	require.Len(t, reqs, 3)
 	assert.Equal(t, []string{`{"type":"mcp_approval_response","approval_request_id":"mcpr_3","approve":true}`}, inputJSON(reqs[2]))
 }
+
+func TestModelSampler(t *testing.T) {
+	srv := rt.New(t, rt.Output(rt.Text("hi there")))
+	s := ModelSampler(loopClient(srv), "small-model")
+	res, err := s.Sample(t.Context(), SampleRequest{Server: "x", SystemPrompt: "be brief", MaxTokens: 20, Temperature: 0.5,
+		Messages: []SampleMessage{{Role: "user", Text: "say hi"}, {Role: "assistant", Text: "hello"}, {Role: "user", Text: "again"}}})
+	require.NoError(t, err)
+	assert.Equal(t, "hi there", res.Text)
+	assert.Equal(t, "endTurn", res.StopReason)
+	reqs := servedRequests(srv)
+	require.Len(t, reqs, 1)
+	p := reqs[0].Params
+	assert.Equal(t, "small-model", p.Model)
+	assert.Equal(t, "be brief", p.Instructions)
+	require.NotNil(t, p.Store)
+	assert.False(t, *p.Store)
+	require.NotNil(t, p.MaxOutputTokens)
+	assert.Equal(t, int64(20), *p.MaxOutputTokens)
+	assert.Empty(t, p.Tools)
+	require.Len(t, p.Input.Items, 3)
+	assert.Equal(t, "hello", p.Input.Items[1].Text())
+
+	_, err = s.Sample(t.Context(), SampleRequest{})
+	assert.ErrorContains(t, err, "no messages")
+}
