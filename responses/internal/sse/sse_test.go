@@ -90,6 +90,37 @@ func TestDecoderHugeEvent(t *testing.T) {
 	assert.Equal(t, "after", got[1].Data)
 }
 
+func TestDecoderLongLines(t *testing.T) {
+	long := strings.Repeat("y", 100<<10) // longer than the read buffer
+	for _, tc := range []struct {
+		name    string
+		in      string
+		want    []ev
+		wantErr error
+	}{
+		{"long comment skipped", ": " + long + "\ndata: a\n\n", []ev{{"", "", "a"}}, nil},
+		{"long event name", "event: " + long + "\r\ndata: a\n\n", []ev{{long, "", "a"}}, nil},
+		{"long second data line", "data: a\ndata: " + long + "\r\n\n", []ev{{"", "", "a\n" + long}}, nil},
+		{"long data without space", "data:" + long + "\n\n", []ev{{"", "", long}}, nil},
+		{"long field without colon", long + "\ndata: a\n\n", []ev{{"", "", "a"}}, nil},
+		{"long data truncated", "data: a\n\ndata: " + long, []ev{{"", "", "a"}}, io.ErrUnexpectedEOF},
+		{"long comment truncated", "data: a\n\n: " + long, []ev{{"", "", "a"}}, io.ErrUnexpectedEOF},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := decodeAll(strings.NewReader(tc.in))
+			if tc.wantErr != nil {
+				assert.ErrorIs(t, err, tc.wantErr)
+			} else {
+				assert.NoError(t, err)
+			}
+			require.Len(t, got, len(tc.want))
+			for i := range got {
+				assert.True(t, tc.want[i] == got[i], "event %d differs", i)
+			}
+		})
+	}
+}
+
 func TestDecoderReadError(t *testing.T) {
 	boom := errors.New("boom")
 	r := io.MultiReader(strings.NewReader("data: a\n\ndata: b"), iotest.ErrReader(boom))
