@@ -10,8 +10,9 @@
 // "apply_patch", "computer" or "computer_use_preview").
 //
 // Optional capabilities are one-method interfaces found by type assertion:
-// [Reviewer] (the call may need a person's approval, or is denied by policy)
-// and [ParallelSafe]. A [Toolset] supplies tools that change over a run, such
+// [Reviewer] (the call may need a person's approval, or is denied by policy),
+// [Decliner] (a declined call needs an output other than text) and
+// [ParallelSafe]. A [Toolset] supplies tools that change over a run, such
 // as the tools of an MCP server.
 //
 // Executor packages import tools and responses, never the agent package.
@@ -99,6 +100,14 @@ type Review struct {
 // Review must not have side effects: a denied or unapproved call never runs.
 type Reviewer interface {
 	Review(ctx context.Context, call Call) (Review, error)
+}
+
+// Decliner is implemented by tools whose calls cannot be answered with text,
+// such as computer use (whose output is a screenshot). When a call is
+// refused by policy or declined by the approver, the loop asks the tool for
+// its output instead of sending reason as text.
+type Decliner interface {
+	Declined(ctx context.Context, call Call, reason string) (responses.Item, error)
 }
 
 // ParallelSafe is implemented by tools that say whether their calls may run
