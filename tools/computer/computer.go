@@ -125,6 +125,7 @@ var (
 	_ tools.Tool         = (*Tool)(nil)
 	_ tools.Reviewer     = (*Tool)(nil)
 	_ tools.ParallelSafe = (*Tool)(nil)
+	_ tools.Decliner     = (*Tool)(nil)
 )
 
 // New returns a computer-use tool that performs actions on c. A nil opts
