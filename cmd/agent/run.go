@@ -131,7 +131,7 @@ func isTerminal(v any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func newApp(ctx context.Context, e *env, f *flags) (*app, error) {
+func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 	cfgDir, err := configDir(e.getenv)
 	if err != nil {
 		return nil, err
@@ -141,6 +141,11 @@ func newApp(ctx context.Context, e *env, f *flags) (*app, error) {
 		return nil, &usageError{"config: " + err.Error()}
 	}
 	a := &app{e: e, f: f}
+	defer func() {
+		if err != nil {
+			a.close() // the session file, MCP servers
+		}
+	}()
 
 	// Sessions first: a resumed session supplies the model, the mode and
 	// the workspace.
@@ -163,11 +168,6 @@ func newApp(ctx context.Context, e *env, f *flags) (*app, error) {
 			return nil, fmt.Errorf("resume: %w", err)
 		}
 		a.sess, a.resumed = s, true
-		defer func() {
-			if a.agent == nil {
-				s.Close()
-			}
-		}()
 	}
 
 	// The prompt.

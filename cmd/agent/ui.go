@@ -11,6 +11,7 @@ import (
 
 	"github.com/agentloop/agentloop/agent"
 	"github.com/agentloop/agentloop/responses"
+	"github.com/agentloop/agentloop/tools/shell"
 )
 
 type colors struct{ on bool }
@@ -385,6 +386,9 @@ func (u *ui) toolResult(t *agent.ToolEvent) string {
 				if tail != "" {
 					s += "\n    " + c.dim(oneLine(tail, 200))
 				}
+			}
+			if strings.Contains(t.Error, shell.ErrSandboxUnavailable.Error()) {
+				s += "\n    " + c.yellow("the kernel sandbox is not available here; --sandbox danger-full-access runs commands unsandboxed (pair it with --ask-for-approval untrusted)")
 			}
 			return s
 		}
