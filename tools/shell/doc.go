@@ -90,6 +90,10 @@
 // system", "Network is unreachable") gets [Result.SandboxDenied] and a
 // note at the end of its stderr that says what the sandbox allows.
 //
+// As an ordinary user the command keeps its uid and has no capabilities
+// (the helper keeps CAP_SYS_ADMIN of its own user namespace only to set up
+// the mounts).
+//
 // Running as root: Landlock and read-only mounts bind root like any user.
 // Inside its user namespace the command is still uid 0 (ids are mapped onto
 // themselves, so files keep their owners), but its capabilities reach no

@@ -2,6 +2,7 @@ package shell_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"testing"
@@ -16,6 +17,10 @@ func TestMain(m *testing.M) {
 	shell.RunSandboxHelperIfRequested()
 	if root := os.Getenv(fakeAgentEnv); root != "" {
 		fakeAgent(root)
+		return
+	}
+	if root := os.Getenv(probeEnv); root != "" {
+		probe(root)
 		return
 	}
 	goleak.VerifyTestMain(m)
@@ -35,4 +40,32 @@ func fakeAgent(root string) {
 	})
 	fmt.Fprintln(os.Stderr, "fake agent:", err)
 	os.Exit(1)
+}
+
+// probeEnv makes the test binary run probeLines in the workspace-write
+// sandbox of root and print their results as JSON, for tests that run it
+// as another user.
+const probeEnv = "AGENTLOOP_SHELL_TEST_PROBE"
+
+var probeLines = []string{
+	"id -u; echo hi > f && cat f",
+	"touch ../escape",
+	"echo x > /tmp/agentloop-probe-escape",
+	"grep -E '^CapEff' /proc/self/status",
+	"echo > /dev/tcp/127.0.0.1/1",
+}
+
+func probe(root string) {
+	x := &shell.Executor{Root: root}
+	var out []shell.Result
+	for _, l := range probeLines {
+		res, err := x.Run(context.Background(), shell.Command{Line: l})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "probe:", err)
+			os.Exit(1)
+		}
+		out = append(out, res)
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(out)
+	os.Exit(0)
 }

@@ -119,6 +119,12 @@ func runHelper(args []string) error {
 		return fmt.Errorf("landlock restrict: %w", err)
 	}
 	unix.Close(fd)
+	if os.Getuid() != 0 {
+		// Without ambient capabilities a non-root command gets none.
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
+			return fmt.Errorf("drop capabilities: %w", err)
+		}
+	}
 	return fmt.Errorf("exec %s: %w", argv[0], syscall.Exec(spec.Path, argv, os.Environ()))
 }
 
@@ -229,6 +235,10 @@ func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.
 	} else {
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
 		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}
+		// A non-root helper keeps CAP_SYS_ADMIN of its own user namespace
+		// across the exec to set up its mounts; it drops it before running
+		// the command.
+		attr.AmbientCaps = []uintptr{unix.CAP_SYS_ADMIN}
 	}
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
