@@ -139,7 +139,7 @@ func readOnlyMounts(writable []string) error {
 		return fmt.Errorf("mounts: %w", err)
 	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("mounts: make private: %w", err)
+		return fmt.Errorf("mounts: make private: %w (user namespaces without capabilities: restricted by the system, e.g. kernel.apparmor_restrict_unprivileged_userns?)", err)
 	}
 	for _, w := range writable {
 		if err := unix.Mount(w, w, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
