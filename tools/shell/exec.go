@@ -223,9 +223,9 @@ func (e *Executor) Run(ctx context.Context, c Command) (Result, error) {
 			return Result{}, fmt.Errorf("shell: environment variable %s contains a NUL byte", k)
 		}
 	}
-	timeout := cmp(c.Timeout, e.Timeout, DefaultTimeout)
-	grace := cmp(e.KillGrace, DefaultKillGrace)
-	limit := min(cmp(c.MaxOutput, e.MaxOutput, DefaultMaxOutput), MaxOutputLimit)
+	timeout := firstNonZero(c.Timeout, e.Timeout, DefaultTimeout)
+	grace := firstNonZero(e.KillGrace, DefaultKillGrace)
+	limit := min(firstNonZero(c.MaxOutput, e.MaxOutput, DefaultMaxOutput), MaxOutputLimit)
 
 	argv := c.Args
 	if c.Line != "" {
@@ -258,8 +258,8 @@ func (e *Executor) Run(ctx context.Context, c Command) (Result, error) {
 	return res, err
 }
 
-// cmp returns the first non-zero value.
-func cmp[T comparable](vs ...T) T {
+// firstNonZero returns the first non-zero value.
+func firstNonZero[T comparable](vs ...T) T {
 	var zero T
 	for _, v := range vs {
 		if v != zero {

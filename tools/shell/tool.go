@@ -88,11 +88,11 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (_ responses.Item, err
 		return responses.Item{}, err
 	}
 	x := t.Executor
-	budget := cmp(x.Timeout, DefaultTimeout)
+	budget := firstNonZero(x.Timeout, DefaultTimeout)
 	if ms := sc.Action.TimeoutMS; ms != nil && *ms > 0 {
 		budget = time.Duration(*ms) * time.Millisecond
 	}
-	limit := cmp(x.MaxOutput, DefaultMaxOutput)
+	limit := firstNonZero(x.MaxOutput, DefaultMaxOutput)
 	if n := sc.Action.MaxOutputLength; n != nil && *n > 0 {
 		limit = int(min(*n, MaxOutputLimit))
 	}
@@ -168,7 +168,7 @@ func (t *Tool) Review(ctx context.Context, call tools.Call) (tools.Review, error
 func review(x *Executor, call tools.Call, tool string, command []string, dir string, v Verdict) tools.Review {
 	mode, root := DangerFullAccess, ""
 	if x != nil {
-		mode = cmp(x.Sandbox, WorkspaceWrite)
+		mode = firstNonZero(x.Sandbox, WorkspaceWrite)
 		root = x.Root
 		if s := x.init(); s.err == nil {
 			root = s.root
