@@ -24,6 +24,10 @@ const (
 	EventTextDelta EventKind = "text_delta"
 	// EventReasoningDelta: Delta is the next piece of a reasoning summary.
 	EventReasoningDelta EventKind = "reasoning_delta"
+	// EventStreamRestarted: the stream broke before any output item was
+	// complete and was retried; text and reasoning deltas of this turn so far
+	// belong to the abandoned attempt and should be discarded.
+	EventStreamRestarted EventKind = "stream_restarted"
 	// EventItemDone: Item is a finished output item of the model.
 	EventItemDone EventKind = "item_done"
 	// EventServer: Server is a stream event the loop does not interpret

@@ -654,3 +654,23 @@ func TestLoopConcurrencyLimits(t *testing.T) {
 		})
 	}
 }
+
+func TestLoopStreamRestartedDiscardsDeltas(t *testing.T) {
+	srv := rt.New(t, rt.Reply{Output: []responses.Item{rt.Text("one two three four")}, Faults: []rt.Fault{rt.CutAfterEvents(6)}})
+	a := agent.New(client(srv), "m", nil)
+	var text strings.Builder
+	restarts := 0
+	for ev, err := range a.Stream(t.Context(), "x") {
+		require.NoError(t, err)
+		switch ev.Kind {
+		case agent.EventStreamRestarted:
+			restarts++
+			text.Reset()
+		case agent.EventTextDelta:
+			text.WriteString(ev.Delta)
+		}
+	}
+	assert.Equal(t, 1, restarts)
+	assert.Equal(t, "one two three four", text.String())
+	assert.Len(t, srv.Requests(), 2)
+}

@@ -355,9 +355,16 @@ func (r *run) stream(req *responses.Request, d *dispatcher) (*responses.Response
 		return nil, err
 	}
 	defer s.Close()
+	created := 0
 	for s.Next() {
 		ev := s.Event()
 		switch ev.Type {
+		case "response.created":
+			// A second response.created means the client retried a broken
+			// stream: deltas shown so far belong to an abandoned attempt.
+			if created++; created > 1 {
+				r.emit(Event{Kind: EventStreamRestarted})
+			}
 		case "response.output_text.delta":
 			r.emit(Event{Kind: EventTextDelta, Delta: ev.Delta})
 		case "response.reasoning_summary_text.delta", "response.reasoning_text.delta":
@@ -371,7 +378,7 @@ func (r *run) stream(req *responses.Request, d *dispatcher) (*responses.Response
 					d.submit(it)
 				}
 			}
-		case "response.created", "response.in_progress", "response.queued",
+		case "response.in_progress", "response.queued",
 			"response.output_item.added", "response.content_part.added", "response.content_part.done",
 			"response.output_text.done", "response.function_call_arguments.delta",
 			"response.function_call_arguments.done", "response.completed", "response.failed",

@@ -84,3 +84,16 @@ func FuzzItemHeader(f *testing.F) {
 		}
 	})
 }
+
+func TestResponseErrorLenient(t *testing.T) {
+	for in, want := range map[string]ResponseError{
+		`{"code":"server_error","message":"boom","param":null}`: {Code: "server_error", Message: "boom"},
+		`{"code":500,"message":"boom"}`:                         {Code: "500", Message: "boom"},
+		`"upstream failed"`:                                     {Message: "upstream failed"},
+	} {
+		var r Response
+		require.NoError(t, json.Unmarshal([]byte(`{"id":"r","status":"failed","error":`+in+`}`), &r), in)
+		require.NotNil(t, r.Error)
+		assert.Equal(t, want, *r.Error, in)
+	}
+}

@@ -54,6 +54,40 @@ type ResponseError struct {
 	Type    string `json:"type,omitempty"`
 }
 
+// UnmarshalJSON decodes leniently: a numeric code becomes its decimal text,
+// and an error given as a bare string becomes the message.
+func (e *ResponseError) UnmarshalJSON(b []byte) error {
+	var msg string
+	if json.Unmarshal(b, &msg) == nil {
+		*e = ResponseError{Message: msg}
+		return nil
+	}
+	var w struct {
+		Code    json.RawMessage `json:"code"`
+		Message json.RawMessage `json:"message"`
+		Param   json.RawMessage `json:"param"`
+		Type    json.RawMessage `json:"type"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	*e = ResponseError{Code: looseText(w.Code), Message: looseText(w.Message), Param: looseText(w.Param), Type: looseText(w.Type)}
+	return nil
+}
+
+// looseText returns a JSON string's value, a number's text, or "".
+func looseText(b json.RawMessage) string {
+	var s string
+	if json.Unmarshal(b, &s) == nil {
+		return s
+	}
+	var n json.Number
+	if json.Unmarshal(b, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
+
 // IncompleteDetails says why a response is incomplete.
 type IncompleteDetails struct {
 	Reason string `json:"reason"` // max_output_tokens, content_filter, ...
