@@ -24,13 +24,13 @@ func TestLoopLocalExecutors(t *testing.T) {
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "VERSION.txt"), []byte("2.4.0\n"), 0o644))
 	srv := rt.New(t,
-		rt.Output(rt.ShellCall("call_sh", "cat VERSION.txt", "echo oops >&2; exit 3")),
+		rt.Output(rt.ShellCall("call_sh", "cat VERSION.txt", "echo oops >&2; exit 3", "touch ../escaped.txt")),
 		rt.Output(rt.LocalShellCall("call_ls", "ls")),
 		rt.Output(rt.ApplyPatchCall("call_ap", "update_file", "VERSION.txt", "@@\n-2.4.0\n+2.4.1\n")),
 		rt.Output(rt.ApplyPatchCall("call_bad", "update_file", "VERSION.txt", "@@\n-9.9.9\n+1.0.0\n")),
 		rt.Output(rt.Text("bumped")),
 	)
-	x := &shell.Executor{Root: dir, Sandbox: shell.DangerFullAccess}
+	x := &shell.Executor{Root: dir, Sandbox: shell.WorkspaceWrite}
 	ws, err := applypatch.NewWorkspace(dir, nil)
 	require.NoError(t, err)
 	ap, err := applypatch.NewTool(ws, nil)
@@ -58,12 +58,15 @@ func TestLoopLocalExecutors(t *testing.T) {
 	require.NoError(t, in[0].Decode(&sh))
 	assert.Equal(t, "shell_call_output", sh.Type)
 	assert.Equal(t, "call_sh", sh.CallID)
-	require.Len(t, sh.Output, 2)
+	require.Len(t, sh.Output, 3)
 	assert.Equal(t, "2.4.0\n", sh.Output[0].Stdout)
 	assert.Equal(t, "exit", sh.Output[0].Outcome.Type)
 	assert.Equal(t, 0, *sh.Output[0].Outcome.ExitCode)
 	assert.Equal(t, "oops\n", sh.Output[1].Stderr)
 	assert.Equal(t, 3, *sh.Output[1].Outcome.ExitCode)
+	assert.NotEqual(t, 0, *sh.Output[2].Outcome.ExitCode, "the sandbox refuses a write outside the workspace")
+	assert.Contains(t, sh.Output[2].Stderr, "sandbox")
+	assert.NoFileExists(t, filepath.Join(filepath.Dir(dir), "escaped.txt"))
 
 	// local_shell_call_output: keyed by id = the call_id, output a string.
 	in = reqs[2].Params.Input.Items

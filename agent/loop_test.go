@@ -19,9 +19,13 @@ import (
 	rt "github.com/agentloop/agentloop/responses/responsestest"
 	"github.com/agentloop/agentloop/tools"
 	"github.com/agentloop/agentloop/tools/function"
+	"github.com/agentloop/agentloop/tools/shell"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	shell.RunSandboxHelperIfRequested() // sandboxed commands re-execute this binary
+	goleak.VerifyTestMain(m)
+}
 
 type addArgs struct {
 	A int `json:"a"`
