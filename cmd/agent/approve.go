@@ -95,6 +95,8 @@ func describe(req tools.ApprovalRequest) string {
 // ask shows req at the terminal and reads the answer.
 func (a *approver) ask(ctx context.Context, req tools.ApprovalRequest) (agent.Approval, error) {
 	u := a.ui
+	u.hold()
+	defer u.release()
 	var b strings.Builder
 	c := u.colors
 	switch req.Kind {

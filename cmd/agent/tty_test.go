@@ -360,3 +360,22 @@ func TestMCPApprovalAtTerminal(t *testing.T) {
 		assert.Contains(t, string(out.Raw()), []string{`"3"`, `"7"`}[i])
 	}
 }
+
+// Text that streams while a question is on screen waits for the answer.
+func TestOutputHeldDuringQuestion(t *testing.T) {
+	h := newHarness(t, nil,
+		rt.Reply{Output: []responses.Item{rt.ShellCall("c1", "touch f.txt"), rt.Text("Text after the call.")}, EventDelay: 20 * time.Millisecond},
+		rt.Output(rt.Text("Done.")),
+	)
+	h.extraEnv = []string{"NO_COLOR=1"}
+	p := h.startPTY("-a", "untrusted", "go")
+	p.waitFor("run this command?", 1)
+	time.Sleep(500 * time.Millisecond) // the rest of the response arrives meanwhile
+	assert.NotContains(t, p.output(), "Text after the call.")
+	p.send("y\n")
+	require.Equal(t, 0, p.wait(), p.output())
+	out := p.output()
+	q, text := strings.Index(out, "reason to decline: y"), strings.Index(out, "Text after the call.")
+	require.Positive(t, q, out)
+	assert.Greater(t, text, q, out)
+}

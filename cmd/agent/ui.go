@@ -64,6 +64,9 @@ type ui struct {
 
 	midLine bool // the model's text on stdout did not end with a newline
 
+	holding bool     // a question is on screen: hold other output back
+	held    []func() // the writes held back, in order
+
 	spin      bool // stderr is a terminal: show a spinner
 	spinLabel string
 	spinStart time.Time
@@ -91,7 +94,7 @@ func (u *ui) startSpinner() {
 			case <-t.C:
 			}
 			u.mu.Lock()
-			if u.spinLabel != "" {
+			if u.spinLabel != "" && !u.holding {
 				el := time.Since(u.spinStart).Truncate(100 * time.Millisecond)
 				fmt.Fprintf(u.err, "\r\x1b[K%s %s %s", u.colors.cyan(spinFrames[i%len(spinFrames)]), u.spinLabel, u.colors.dim(fmt.Sprintf("%.1fs", el.Seconds())))
 				u.spinShown = true
@@ -138,7 +141,31 @@ func (u *ui) clearSpinLocked() {
 func (u *ui) line(s string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.holding {
+		u.held = append(u.held, func() { u.lineLocked(s) })
+		return
+	}
 	u.lineLocked(s)
+}
+
+// hold holds back the model's text and tool activity while the user answers
+// a question, so that they do not run into the question; release writes
+// them.
+func (u *ui) hold() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.holding = true
+	u.clearSpinLocked()
+}
+
+func (u *ui) release() {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.holding = false
+	for _, f := range u.held {
+		f()
+	}
+	u.held = nil
 }
 
 func (u *ui) lineLocked(s string) {
@@ -174,6 +201,14 @@ func (u *ui) text(s string) {
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.holding {
+		u.held = append(u.held, func() { u.textLocked(s) })
+		return
+	}
+	u.textLocked(s)
+}
+
+func (u *ui) textLocked(s string) {
 	u.clearSpinLocked()
 	u.spinLabel = ""
 	io.WriteString(u.out, s)
@@ -184,6 +219,14 @@ func (u *ui) text(s string) {
 func (u *ui) endText() {
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.holding {
+		u.held = append(u.held, u.endTextLocked)
+		return
+	}
+	u.endTextLocked()
+}
+
+func (u *ui) endTextLocked() {
 	if u.midLine {
 		io.WriteString(u.out, "\n")
 		u.midLine = false
