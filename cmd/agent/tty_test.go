@@ -32,7 +32,6 @@ type ptyRun struct {
 	mu   sync.Mutex
 	buf  bytes.Buffer
 	read chan struct{} // closed when the terminal's output ends
-	code int
 }
 
 func (h *harness) startPTY(args ...string) *ptyRun {
