@@ -125,11 +125,11 @@ func (a *approver) ask(ctx context.Context, req tools.ApprovalRequest) (agent.Ap
 			fmt.Fprintf(&b, "  %s\n", clip(string(req.Arguments), 2000))
 		}
 	}
-	always := "always"
+	always := "" // "approve always" needs a key to remember
 	if req.Key != "" {
-		always = "always " + strings.TrimPrefix(strings.TrimPrefix(req.Key, "shell:"), "mcp:")
+		always = fmt.Sprintf("  %s always %s", c.bold("a"), strings.TrimPrefix(strings.TrimPrefix(req.Key, "shell:"), "mcp:"))
 	}
-	fmt.Fprintf(&b, "  %s yes  %s no  %s %s  — or type a reason to decline: ", c.bold("y"), c.bold("n"), c.bold("a"), always)
+	fmt.Fprintf(&b, "  %s yes  %s no%s  — or type a reason to decline: ", c.bold("y"), c.bold("n"), always)
 	for {
 		u.prompt(b.String())
 		line, err := a.in.readLine(ctx)

@@ -572,8 +572,11 @@ func (it *interrupter) watch(sigs <-chan os.Signal, stop <-chan struct{}, quit c
 // session normally instead of exiting at once.
 func (it *interrupter) arm(cancel context.CancelFunc, idle bool) {
 	it.mu.Lock()
+	defer it.mu.Unlock()
 	it.cancel, it.idle = cancel, idle
-	it.mu.Unlock()
+	if it.pending && !idle {
+		cancel() // interrupted before the task started (during start-up)
+	}
 }
 
 // quitRequested reports a second interrupt while idle.
