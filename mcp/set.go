@@ -348,7 +348,8 @@ type server struct {
 	deaths       int
 	lastDeath    time.Time
 	lastErr      error
-	failed       error // *ServerError: failed to start, disabled or closed
+	lastClosed   chan struct{} // closed once the last failed session is closed (its stderr read)
+	failed       error         // *ServerError: failed to start, disabled or closed
 	tools        []toolInfo
 	instructions string
 
@@ -446,7 +447,12 @@ func (s *server) died(gen int, cause error) {
 		sess := s.sess
 		s.sess, s.pid = nil, 0
 		s.life.cancel(errServerDied)
-		s.set.bg.Go(func() { _ = sess.Close() })
+		closed := make(chan struct{})
+		s.lastClosed = closed
+		s.set.bg.Go(func() {
+			defer close(closed)
+			_ = sess.Close()
+		})
 		if time.Since(s.started) >= 5*time.Minute {
 			s.deaths = 0
 		}
@@ -593,6 +599,15 @@ func (s *server) call(ctx context.Context, name string, args map[string]any, pro
 		return nil, fmt.Errorf("mcp server %q: closed during the call of tool %q", s.name, name)
 	case errors.Is(context.Cause(cctx), errServerDied), cctx.Err() == nil && !errors.As(err, &rpc):
 		s.died(gen, err)
+		s.mu.Lock()
+		closed := s.lastClosed
+		s.mu.Unlock()
+		if closed != nil { // let the last words on stderr arrive
+			select {
+			case <-closed:
+			case <-time.After(2 * time.Second):
+			}
+		}
 		msg := fmt.Sprintf("mcp server %q failed during the call of tool %q (%v)", s.name, name, err)
 		if tail := lastLines(s.stderr.String(), 5); tail != "" {
 			msg += "; its stderr ends with:\n" + tail
