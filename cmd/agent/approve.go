@@ -55,25 +55,14 @@ func (a *approver) Approve(ctx context.Context, req tools.ApprovalRequest) (agen
 	case allowCall:
 		return agent.Approve, nil
 	case refuseCall:
-		msg := fmt.Sprintf("declined without asking: --ask-for-approval %s never asks, and this %s call needs approval", a.policy, kindName(req.Kind))
-		a.ui.notice("declined " + describe(req) + ": approval policy never asks")
-		return agent.Deny(msg), nil
+		a.ui.declined(req.CallID, "--ask-for-approval never: nobody is asked")
+		return agent.Deny("the approval policy is to never ask the user, and this call needs approval. Do not retry it; do what you can without it, and say what you needed."), nil
 	}
 	if a.in == nil {
-		a.ui.notice("declined " + describe(req) + ": it needs approval and there is no terminal to ask (run in a terminal, or change --ask-for-approval / --sandbox)")
-		return agent.Deny("declined: this call needs the user's approval, and the user is not at a terminal to give it. Do not retry it; do what you can without it, and say what you needed."), nil
+		a.ui.declined(req.CallID, "it needs approval and there is no terminal to ask (run in a terminal, or change --ask-for-approval or --sandbox)")
+		return agent.Deny("it needs the user's approval, and the user is not at a terminal to give it. Do not retry it; do what you can without it, and say what you needed."), nil
 	}
 	return a.ask(ctx, req)
-}
-
-func kindName(k string) string {
-	switch k {
-	case "apply_patch":
-		return "patch"
-	case "mcp", "hosted_mcp":
-		return "MCP tool"
-	}
-	return k
 }
 
 // describe is a short, one-line name for a request.

@@ -67,6 +67,10 @@ type ui struct {
 	holding bool     // a question is on screen: hold other output back
 	held    []func() // the writes held back, in order
 
+	// why holds the reason shown for calls the approver declined without
+	// asking anyone, by call id.
+	why map[string]string
+
 	spin      bool // stderr is a terminal: show a spinner
 	spinLabel string
 	spinStart time.Time
@@ -175,6 +179,25 @@ func (u *ui) lineLocked(s string) {
 		u.midLine = false
 	}
 	io.WriteString(u.err, s+"\n")
+}
+
+// declined records why the approver declined a call without asking, for
+// its activity line.
+func (u *ui) declined(callID, why string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.why == nil {
+		u.why = map[string]string{}
+	}
+	u.why[callID] = why
+}
+
+func (u *ui) declineReason(callID string) (string, bool) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	why, ok := u.why[callID]
+	delete(u.why, callID)
+	return why, ok
 }
 
 // notice writes a warning line on stderr.
@@ -388,6 +411,9 @@ func (u *ui) toolResult(t *agent.ToolEvent) string {
 	}
 	switch t.Outcome {
 	case agent.OutcomeDenied:
+		if why, ok := u.declineReason(t.CallID); ok {
+			return c.red("✗ declined") + c.dim(": "+why)
+		}
 		return c.red("✗ declined") + c.dim(": "+oneLine(t.Error, 300))
 	case agent.OutcomeCanceled:
 		return c.yellow("✗ canceled") + c.dim(dur)
@@ -422,9 +448,12 @@ func (u *ui) toolResult(t *agent.ToolEvent) string {
 			}
 			s := mark + " " + strings.Join(parts, ", ") + c.dim(dur+" · "+fmtBytes(size))
 			if t.Outcome != agent.OutcomeOK {
-				tail := lastLine(last.Stderr)
+				tail, sandboxNote := lastLine(last.Stderr)
 				if tail == "" {
-					tail = lastLine(last.Stdout)
+					tail, _ = lastLine(last.Stdout)
+				}
+				if sandboxNote {
+					tail += c.yellow(" (sandbox)")
 				}
 				if tail != "" {
 					s += "\n    " + c.dim(oneLine(tail, 200))
@@ -501,12 +530,21 @@ func patchSummary(c colors, s string) string {
 	return strings.Join(parts, ", ")
 }
 
-func lastLine(s string) string {
-	s = strings.TrimRight(s, "\n")
-	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-		return s[i+1:]
+// lastLine returns the last line of a command's output, leaving out the
+// note the shell tool appends when the sandbox may have caused a failure
+// (sandboxNote reports it).
+func lastLine(s string) (line string, sandboxNote bool) {
+	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i := len(ls) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(ls[i])
+		switch {
+		case strings.HasPrefix(l, "[sandbox:"):
+			sandboxNote = true
+		case l != "":
+			return l, sandboxNote
+		}
 	}
-	return s
+	return "", sandboxNote
 }
 
 func fmtDuration(d time.Duration) string {
