@@ -508,33 +508,50 @@ func TestRunFailures(t *testing.T) {
 }
 
 // An interrupted task leaves outputs the server has not stored; the next
-// task sends them with its prompt, chained to the last complete response.
+// task sends them with its prompt: chained to the last complete response,
+// or after the replayed transcript in stateless mode.
 func TestResumeAfterInterruptSendsUnsentOutputs(t *testing.T) {
-	arg := fmt.Sprintf("60.%d", rand.IntN(1e6))
-	h := newHarness(t, nil,
-		rt.Output(rt.ShellCall("c1", "echo one")),
-		rt.Output(rt.ShellCall("c2", "sleep "+arg)),
-		rt.Output(rt.Text("resumed")),
-	)
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	cmd := h.command(ctx, "start")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	require.NoError(t, cmd.Start())
-	waitSleepPID(t, arg)
-	require.NoError(t, cmd.Process.Signal(os.Interrupt))
-	require.Error(t, cmd.Wait())
-	require.Equal(t, 130, cmd.ProcessState.ExitCode(), stderr.String())
+	for _, tc := range []struct {
+		name      string
+		flags     []string
+		wantTypes []string
+	}{
+		{"chained", nil, []string{"shell_call_output", "message"}},
+		{"stateless", []string{"--stateless"}, []string{"message", "shell_call", "shell_call_output", "message"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			arg := fmt.Sprintf("60.%d", rand.IntN(1e6))
+			h := newHarness(t, nil,
+				rt.Output(rt.ShellCall("c1", "echo one")),
+				rt.Output(rt.ShellCall("c2", "sleep "+arg)),
+				rt.Output(rt.Text("resumed")),
+			)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			cmd := h.command(ctx, append(tc.flags, "start")...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			require.NoError(t, cmd.Start())
+			waitSleepPID(t, arg)
+			require.NoError(t, cmd.Process.Signal(os.Interrupt))
+			require.Error(t, cmd.Wait())
+			require.Equal(t, 130, cmd.ProcessState.ExitCode(), stderr.String())
 
-	res := h.run("resume", "go on")
-	require.Equal(t, 0, res.code, res.stderr)
-	assert.Equal(t, "resumed\n", res.stdout)
-	reqs := h.server.Requests()
-	require.Len(t, reqs, 3)
-	last := reqs[2]
-	assert.Equal(t, reqs[0].ResponseID, last.Params.PreviousResponseID)
-	assert.Equal(t, []string{"shell_call_output", "message"}, last.InputTypes())
-	assert.Equal(t, "one\n", shellOutput(t, last, "c1").Stdout)
-	assert.Equal(t, 200, last.StatusCode)
+			res := h.run("resume", "go on")
+			require.Equal(t, 0, res.code, res.stderr)
+			assert.Equal(t, "resumed\n", res.stdout)
+			reqs := h.server.Requests()
+			require.Len(t, reqs, 3)
+			last := reqs[2]
+			assert.Equal(t, 200, last.StatusCode)
+			assert.Equal(t, tc.wantTypes, last.InputTypes())
+			assert.Equal(t, "one\n", shellOutput(t, last, "c1").Stdout)
+			if tc.flags == nil {
+				assert.Equal(t, reqs[0].ResponseID, last.Params.PreviousResponseID)
+			} else {
+				assert.Empty(t, last.Params.PreviousResponseID)
+				assert.Equal(t, "start"+"go on", last.InputText())
+			}
+		})
+	}
 }
