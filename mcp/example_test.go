@@ -8,6 +8,7 @@ import (
 
 	"github.com/agentloop/agentloop/mcp"
 	"github.com/agentloop/agentloop/responses"
+	"github.com/agentloop/agentloop/responses/responsestest"
 	"github.com/agentloop/agentloop/tools"
 )
 
@@ -81,6 +82,27 @@ func ExampleNewHosted() {
 	fmt.Println(string(t.Definition().Raw()))
 	// Output:
 	// {"allowed_tools":["search"],"require_approval":"never","server_label":"docs","server_url":"https://docs.example.test/mcp","type":"mcp"}
+}
+
+// A server's sampling requests answered by the agent's own model; here a
+// scripted Responses server stands in for the API.
+func ExampleModelSampler() {
+	api := responsestest.NewServer(responsestest.Output(responsestest.Text("Hello!")))
+	defer api.Close()
+	client := responses.NewClient(&responses.ClientOptions{Provider: responses.Compatible, BaseURL: api.URL, APIKey: "key"})
+
+	sampler := mcp.ModelSampler(client, "gpt-5-mini")
+	res, err := sampler.Sample(context.Background(), mcp.SampleRequest{
+		Messages:  []mcp.SampleMessage{{Role: "user", Text: "Greet the user."}},
+		MaxTokens: 50,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Text, res.StopReason)
+	// Options{Sampler: sampler} offers sampling to the servers.
+	// Output:
+	// Hello! endTurn
 }
 
 func ExampleSchemaDefaults() {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -28,7 +29,7 @@ type Options struct {
 	// Root is the workspace root: the working directory of stdio servers
 	// whose config has no cwd, and the one root offered to servers (the
 	// roots capability). Empty offers no roots and starts servers in the
-	// current directory.
+	// current directory. A relative Root is made absolute.
 	Root string
 
 	// Env is the base environment of stdio servers ("KEY=value"); each
@@ -87,6 +88,11 @@ func (o *Options) withDefaults() Options {
 	c.MaxOutputBytes = cmp.Or(c.MaxOutputBytes, 32<<10)
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Root != "" {
+		if abs, err := filepath.Abs(c.Root); err == nil {
+			c.Root = abs
+		}
 	}
 	return c
 }
