@@ -94,8 +94,10 @@ func (t *Tool) Review(_ context.Context, call tools.Call) (tools.Review, error) 
 // failed, and converts the result (see the package documentation). The call
 // is bounded by the server's call timeout; when ctx ends or the timeout
 // passes the server is sent notifications/cancelled and Call returns at
-// once. Progress notifications go to call.Progress. Failures of the tool,
-// of the server and of the arguments are returned as errors for the model.
+// once. Progress notifications go to call.Progress. A result the server
+// marks isError is an output starting "error: "; bad arguments, JSON-RPC
+// errors, timeouts and failures of the server are returned as errors, which
+// the loop gives the model as failed outputs.
 func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error) {
 	args, err := parseArguments(callArguments(call))
 	if err != nil {
