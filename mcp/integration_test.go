@@ -82,6 +82,11 @@ func everythingEnv(node string) map[string]string {
 // startEverythingHTTP runs the everything server's streamable HTTP (or sse)
 // transport on a free port of 127.0.0.1 and returns its URL.
 func startEverythingHTTP(t *testing.T, s npmServers, mode string) string {
+	url, _ := startEverythingHTTPCmd(t, s, mode)
+	return url
+}
+
+func startEverythingHTTPCmd(t *testing.T, s npmServers, mode string) (string, *exec.Cmd) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -111,7 +116,32 @@ func startEverythingHTTP(t *testing.T, s npmServers, mode string) string {
 		}
 		return err == nil
 	}, 20*time.Second, 50*time.Millisecond, "everything server did not listen; stderr:\n%s", stderr)
-	return url
+	return url, cmd
+}
+
+// TestRemoteServerDiesMidCall: a remote server killed during a long call
+// fails the call long before its timeout, over both HTTP transports.
+func TestRemoteServerDiesMidCall(t *testing.T) {
+	srv := requireNPMServers(t)
+	for _, mode := range []string{"streamableHttp", "sse"} {
+		t.Run(mode, func(t *testing.T) {
+			checkLeaks(t)
+			url, cmd := startEverythingHTTPCmd(t, srv, mode)
+			typ := TransportHTTP
+			if mode == "sse" {
+				typ = TransportSSE
+			}
+			set := connectTest(t, &Config{Servers: map[string]ServerConfig{"e": {Type: typ, URL: url}}},
+				&Options{CallTimeout: time.Minute})
+			time.AfterFunc(time.Second, func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+			start := time.Now()
+			_, err := callText(t.Context(), t, toolByName(t, set, "e__trigger-long-running-operation"), `{"duration":30,"steps":30}`)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "failed during the call")
+			assert.Less(t, time.Since(start), 20*time.Second, "no wait for the call timeout")
+			require.NoError(t, set.Close())
+		})
+	}
 }
 
 func TestEverythingServer(t *testing.T) {

@@ -54,7 +54,7 @@ func (e *rpcError) Unwrap() error { return e.err }
 type sessionHooks struct {
 	progress     func(token string, p tools.Progress)
 	toolsChanged func()
-	exited       func() // a stdio server process exited
+	exited       func() // a stdio server process exited, or an SSE stream ended
 }
 
 // number returns a JSON number decoded into any as a float64.
@@ -194,6 +194,15 @@ func dial(ctx context.Context, name string, sc *ServerConfig, o *Options, stderr
 		}
 	})
 
+	if sc.transport() == TransportSSE {
+		// The SSE stream carries every response: once it ends, calls in
+		// flight would wait for their deadline (mcp-go does not fail them).
+		c.OnConnectionLost(func(error) {
+			if h.exited != nil {
+				h.exited()
+			}
+		})
+	}
 	s := &clientSession{c: c, tap: tap, logger: logger}
 	// Start with a context that never ends: for stdio it would own the
 	// child, for http it would bound the listening stream.

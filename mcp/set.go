@@ -119,8 +119,9 @@ func (e *ServerError) Unwrap() error { return e.Err }
 // often than [Options.MaxRestarts] allows.
 var ErrDisabled = errors.New("disabled")
 
-// errServerDied cancels the calls of a server process that exited.
-var errServerDied = errors.New("server process exited")
+// errServerDied cancels the calls of a server that exited (stdio) or whose
+// SSE stream ended.
+var errServerDied = errors.New("the server exited or its connection was lost")
 
 // Set is a connected set of MCP servers whose tools an agent can call. It is
 // a [tools.Toolset]: the agent calls [Set.Tools] before every request, which
@@ -604,6 +605,9 @@ func (s *server) call(ctx context.Context, name string, args map[string]any, pro
 	case s.set.closing.Err() != nil:
 		return nil, fmt.Errorf("mcp server %q: closed during the call of tool %q", s.name, name)
 	case errors.Is(context.Cause(cctx), errServerDied), cctx.Err() == nil && !errors.As(err, &rpc):
+		if errors.Is(context.Cause(cctx), errServerDied) {
+			err = errServerDied
+		}
 		s.died(gen, err)
 		s.mu.Lock()
 		closed := s.lastClosed
