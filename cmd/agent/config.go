@@ -19,6 +19,7 @@ type config struct {
 	Sandbox         string       `json:"sandbox,omitempty"`
 	AskForApproval  string       `json:"ask_for_approval,omitempty"`
 	Stateless       bool         `json:"stateless,omitempty"`
+	Network         bool         `json:"network,omitempty"`
 	MaxTurns        int          `json:"max_turns,omitempty"`
 	ReasoningEffort string       `json:"reasoning_effort,omitempty"`
 	MCPConfig       string       `json:"mcp_config,omitempty"`

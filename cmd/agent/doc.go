@@ -28,6 +28,7 @@
 //	-C, --cd DIR            work in DIR (default: the current directory)
 //	-s, --sandbox MODE      read-only, workspace-write (default) or
 //	                        danger-full-access
+//	    --network           allow network access in the sandbox (default: none)
 //	-a, --ask-for-approval POLICY
 //	                        untrusted, on-request (default) or never
 //	    --mcp-config FILE   MCP servers to connect (default: ./.mcp.json if
@@ -78,7 +79,7 @@
 //
 //	{"model": "gpt-5-codex", "provider": "openai", "base_url": "",
 //	 "sandbox": "workspace-write", "ask_for_approval": "on-request",
-//	 "stateless": false, "max_turns": 64, "mcp_config": "",
+//	 "stateless": false, "network": false, "max_turns": 64, "mcp_config": "",
 //	 "reasoning_effort": "medium",
 //	 "shell": {"allow": ["go test", "make"], "deny": ["git push"]}}
 //

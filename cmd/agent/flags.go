@@ -37,6 +37,7 @@ type flags struct {
 	mcpConfig                *string
 	effort                   *string
 	stateless                *bool
+	network                  *bool
 	maxTurns                 *int
 	json, noColor            bool
 	help, version            bool
@@ -113,6 +114,7 @@ func parseFlags(args []string) (*flags, error) {
 	both("", "mcp-config", optString{&f.mcpConfig})
 	both("", "reasoning-effort", optString{&f.effort})
 	both("", "stateless", optBool{&f.stateless})
+	both("", "network", optBool{&f.network})
 	both("", "max-turns", optInt{&f.maxTurns})
 	fs.BoolVar(&f.json, "json", false, "")
 	fs.BoolVar(&f.noColor, "no-color", false, "")

@@ -263,7 +263,11 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 	}
 
 	// Tools and instructions.
-	tl, err := workspaceTools(abs, a.sandbox, a.policy, cfg.Shell)
+	network := cfg.Network
+	if f.network != nil {
+		network = *f.network
+	}
+	tl, err := workspaceTools(abs, a.sandbox, network, a.policy, cfg.Shell)
 	if err != nil {
 		return nil, err
 	}

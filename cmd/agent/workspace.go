@@ -32,8 +32,8 @@ const baseInstructions = `You are a coding agent working in the user's repositor
 const killGrace = 300 * time.Millisecond
 
 // workspaceTools builds the shell and apply_patch tools rooted at root.
-func workspaceTools(root string, sandbox shell.SandboxMode, approval string, sc *shellConfig) ([]tools.Tool, error) {
-	x := &shell.Executor{Root: root, Sandbox: sandbox, KillGrace: killGrace}
+func workspaceTools(root string, sandbox shell.SandboxMode, network bool, approval string, sc *shellConfig) ([]tools.Tool, error) {
+	x := &shell.Executor{Root: root, Sandbox: sandbox, Network: network, KillGrace: killGrace}
 	var pol *shell.Policy
 	if sc != nil && (len(sc.Allow) > 0 || len(sc.Deny) > 0) {
 		p, err := shell.NewPolicy(&shell.PolicyOptions{Allow: slices.Clone(sc.Allow), Deny: slices.Clone(sc.Deny)})
