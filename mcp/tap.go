@@ -19,6 +19,9 @@ type tapTransport struct {
 	transport.Interface
 	http   bool
 	logger *slog.Logger
+
+	mu     sync.Mutex // guards closed and wg.Go against Close's wg.Wait
+	closed bool
 	wg     sync.WaitGroup // cancellation notifications in flight
 }
 
@@ -79,6 +82,11 @@ func (t *tapTransport) cancel(ctx context.Context, id mcpgo.RequestId) {
 			Params: mcpgo.NotificationParams{AdditionalFields: map[string]any{"requestId": id, "reason": ctx.Err().Error()}},
 		},
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed {
+		return
+	}
 	t.wg.Go(func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -89,6 +97,9 @@ func (t *tapTransport) cancel(ctx context.Context, id mcpgo.RequestId) {
 }
 
 func (t *tapTransport) Close() error {
+	t.mu.Lock()
+	t.closed = true
+	t.mu.Unlock()
 	err := t.Interface.Close()
 	t.wg.Wait()
 	return err
