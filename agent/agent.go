@@ -178,16 +178,16 @@ func (f ApproverFunc) Approve(ctx context.Context, req tools.ApprovalRequest) (A
 
 // Approval is an approver's answer.
 type Approval struct {
-	Approved bool
+	Approved bool `json:"approved"`
 	// Always remembers the approval for the request's Key for the rest of
 	// the session (the Agent's lifetime, and any RunState resumed from it).
-	Always bool
+	Always bool `json:"always,omitempty"`
 	// Reason is told to the model when the call is declined.
-	Reason string
+	Reason string `json:"reason,omitempty"`
 	// Defer means the approver cannot answer now: the run stops after the
 	// other calls of the turn with [Result.Pending] set, and [Agent.Resume]
 	// continues it once decisions are known.
-	Defer bool
+	Defer bool `json:"defer,omitempty"`
 }
 
 // Approve, Deny and Defer are convenient Approval values.

@@ -207,7 +207,7 @@ func (d *dispatcher) approve(call tools.Call, tool tools.Tool) bool {
 	}
 	msg := "The user declined this call"
 	if ap.Reason != "" {
-		msg += ": " + ap.Reason
+		msg = "The call was declined: " + ap.Reason
 	}
 	d.finishRefused(call, d.refusedOutput(call, tool, msg), OutcomeDenied, msg)
 	return false

@@ -381,7 +381,7 @@ func TestLoopScenarios(t *testing.T) {
 			check: func(t *testing.T, srv *rt.Server, res *agent.Result, err error) {
 				require.NoError(t, err)
 				assert.Equal(t, 0, res.ToolCalls)
-				assert.Equal(t, []string{fnOutput("call_1", "The user declined this call: not today")}, input(t, served(srv)[1]))
+				assert.Equal(t, []string{fnOutput("call_1", "The call was declined: not today")}, input(t, served(srv)[1]))
 			},
 		},
 	} {
@@ -442,6 +442,12 @@ func TestLoopCancelMidTool(t *testing.T) {
 	assert.True(t, finished.Load(), "Run returned only after the tool returned")
 	require.NotNil(t, res)
 	assert.Len(t, srv.Requests(), 1)
+	// The interrupted call still has an output, ready to send on resume.
+	require.NotNil(t, res.State)
+	assert.Equal(t, srv.Requests()[0].ResponseID, res.State.PreviousResponseID)
+	require.Len(t, res.State.Input, 1)
+	assert.Equal(t, "call_1", res.State.Input[0].CallID)
+	assert.Contains(t, string(res.State.Input[0].Raw()), "Canceled")
 }
 
 func TestLoopDeferredApprovalResume(t *testing.T) {

@@ -187,7 +187,10 @@ func (r *run) loop(input []responses.Item) error {
 		r.emit(Event{Kind: EventTurnStarted})
 		d := newDispatcher(r, rt, r.parallel(), nil)
 		resp, err := r.exchange(req, d)
-		if err != nil {
+		if resp == nil {
+			// The request did not complete; the same input can be sent again.
+			r.res.State = r.state(nil, nil, nil)
+			r.res.State.Input = input
 			return fmt.Errorf("turn %d: %w", r.turn, err)
 		}
 		r.res.Usage.Add(resp.Usage)
@@ -200,6 +203,24 @@ func (r *run) loop(input []responses.Item) error {
 			r.transcript = append(r.transcript, replayable(resp.Output)...)
 		}
 		r.emit(Event{Kind: EventTurnCompleted, Usage: resp.Usage, Response: &ResponseInfo{ID: resp.ID, Status: resp.Status}})
+		if err != nil {
+			// Canceled while the calls ran: every call still gets an output
+			// (a canceled one if it did not finish), kept in State.Input so
+			// the conversation can go on.
+			var outputs []responses.Item
+			for _, c := range answerable(resp.Output) {
+				out, ok := d.outputs[c.CallKey()]
+				if !ok {
+					out = d.canceledOutput(c)
+				}
+				outputs = append(outputs, out)
+			}
+			r.res.Items = append(r.res.Items, outputs...)
+			r.res.ToolCalls += len(d.ran)
+			r.res.State = r.state(nil, nil, nil)
+			r.res.State.Input = outputs
+			return fmt.Errorf("turn %d: %w", r.turn, err)
+		}
 		if err := responseError(resp); err != nil {
 			return err
 		}
@@ -341,10 +362,9 @@ func (r *run) exchange(req *responses.Request, d *dispatcher) (*responses.Respon
 	}
 	d.close()
 	d.wait()
-	if err := r.ctx.Err(); err != nil {
-		return nil, err
-	}
-	return resp, nil
+	// The response is complete even when the run was canceled while its
+	// calls ran; the caller records it either way.
+	return resp, r.ctx.Err()
 }
 
 // stream reads one streamed response, emitting events and submitting each

@@ -57,9 +57,9 @@ func NewCall(it responses.Item) Call {
 
 // Progress is a progress report of a running call.
 type Progress struct {
-	Message  string
-	Progress float64
-	Total    float64 // zero when unknown
+	Message  string  `json:"message,omitempty"`
+	Progress float64 `json:"progress"`
+	Total    float64 `json:"total,omitempty"` // zero when unknown
 }
 
 // Decision is what a tool's policy says about one call.
@@ -125,22 +125,22 @@ type Toolset interface {
 
 // ApprovalRequest is what an approver is shown before a call runs.
 type ApprovalRequest struct {
-	Kind   string // "function", "custom", "shell", "apply_patch", "mcp", "hosted_mcp", "computer"
-	Tool   string // the tool's name as the model sees it
-	CallID string // the call key (approval request id for hosted MCP)
+	Kind   string `json:"kind"`    // "function", "custom", "shell", "apply_patch", "mcp", "hosted_mcp", "computer"
+	Tool   string `json:"tool"`    // the tool's name as the model sees it
+	CallID string `json:"call_id"` // the call key (approval request id for hosted MCP)
 
-	Summary   string          // one line saying what will happen
-	Arguments json.RawMessage `json:",omitempty"` // function and MCP arguments
-	Command   []string        `json:",omitempty"` // shell: the command lines, or local_shell argv
-	Dir       string          `json:",omitempty"` // shell: working directory
-	Sandbox   string          `json:",omitempty"` // shell: sandbox mode
-	Paths     []string        `json:",omitempty"` // apply_patch: the files touched
-	Diff      string          `json:",omitempty"` // apply_patch: a unified diff of the exact change
+	Summary   string          `json:"summary"`             // one line saying what will happen
+	Arguments json.RawMessage `json:"arguments,omitempty"` // function and MCP arguments
+	Command   []string        `json:"command,omitempty"`   // shell: the command lines, or local_shell argv
+	Dir       string          `json:"dir,omitempty"`       // shell: working directory
+	Sandbox   string          `json:"sandbox,omitempty"`   // shell: sandbox mode
+	Paths     []string        `json:"paths,omitempty"`     // apply_patch: the files touched
+	Diff      string          `json:"diff,omitempty"`      // apply_patch: a unified diff of the exact change
 
 	// Key is what "approve always" remembers for the session, for example
 	// "shell:git commit" or "function:delete_user". Empty means it cannot be
 	// remembered.
-	Key string `json:",omitempty"`
+	Key string `json:"key,omitempty"`
 }
 
 // FailedOutput returns the output item that reports err to the model as the

@@ -147,7 +147,7 @@ func (a *approver) ask(ctx context.Context, req tools.ApprovalRequest) (agent.Ap
 		case "n", "no":
 			return agent.Deny(""), nil
 		}
-		return agent.Deny(ans), nil
+		return agent.Deny("the user said: " + ans), nil
 	}
 }
 

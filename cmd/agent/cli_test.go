@@ -98,15 +98,6 @@ func TestJudge(t *testing.T) {
 	}
 }
 
-func TestUnsent(t *testing.T) {
-	call := responses.MustItem(map[string]any{"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"})
-	out := responses.MustItem(map[string]any{"type": "function_call_output", "call_id": "c1", "output": "x"})
-	msg := responses.MustItem(map[string]any{"type": "message", "role": "assistant", "content": []any{}})
-	assert.Nil(t, unsent(nil))
-	assert.Nil(t, unsent([]responses.Item{call, out, msg}))
-	assert.Equal(t, []responses.Item{out}, unsent([]responses.Item{msg, call, out}))
-}
-
 func TestInstructionsFromAGENTSFiles(t *testing.T) {
 	root := t.TempDir()
 	outside := filepath.Join(root, "AGENTS.md") // above the repository: ignored

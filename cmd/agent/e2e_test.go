@@ -321,7 +321,7 @@ func TestResumeStatelessReplays(t *testing.T) {
 	assert.Equal(t, "first"+"first answer"+"second", last.InputText())
 }
 
-// jsonEvent is the documented --json schema (README-snippets.md); decoding
+// jsonEvent is the documented --json schema (README.md); decoding
 // rejects unknown fields, so the test fails when the output drifts from it.
 type jsonEvent struct {
 	V        int             `json:"v"`
@@ -511,9 +511,10 @@ func TestRunFailures(t *testing.T) {
 	})
 }
 
-// An interrupted task leaves outputs the server has not stored; the next
-// task sends them with its prompt: chained to the last complete response,
-// or after the replayed transcript in stateless mode.
+// An interrupted task leaves outputs the server has not seen (the canceled
+// command's); the next task sends them with its prompt: chained to the
+// interrupted task's response, or after the replayed transcript in
+// stateless mode.
 func TestResumeAfterInterruptSendsUnsentOutputs(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
@@ -521,7 +522,7 @@ func TestResumeAfterInterruptSendsUnsentOutputs(t *testing.T) {
 		wantTypes []string
 	}{
 		{"chained", nil, []string{"shell_call_output", "message"}},
-		{"stateless", []string{"--stateless"}, []string{"message", "shell_call", "shell_call_output", "message"}},
+		{"stateless", []string{"--stateless"}, []string{"message", "shell_call", "shell_call_output", "shell_call", "shell_call_output", "message"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			arg := fmt.Sprintf("60.%d", rand.IntN(1e6))
@@ -549,10 +550,13 @@ func TestResumeAfterInterruptSendsUnsentOutputs(t *testing.T) {
 			last := reqs[2]
 			assert.Equal(t, 200, last.StatusCode)
 			assert.Equal(t, tc.wantTypes, last.InputTypes())
-			assert.Equal(t, "one\n", shellOutput(t, last, "c1").Stdout)
+			// The interrupted command is answered as canceled, so the
+			// model knows it did not finish.
+			assert.Contains(t, shellOutput(t, last, "c2").Stderr, "Canceled")
 			if tc.flags == nil {
-				assert.Equal(t, reqs[0].ResponseID, last.Params.PreviousResponseID)
+				assert.Equal(t, reqs[1].ResponseID, last.Params.PreviousResponseID)
 			} else {
+				assert.Equal(t, "one\n", shellOutput(t, last, "c1").Stdout)
 				assert.Empty(t, last.Params.PreviousResponseID)
 				assert.Equal(t, "start"+"go on", last.InputText())
 			}

@@ -504,8 +504,10 @@ func (a *app) record(res *agent.Result, runErr error, prior int, pending []respo
 		ResponseID: res.ResponseID, Usage: res.Usage, Turns: res.Turns,
 		ToolCalls: res.ToolCalls, StopReason: res.StopReason, Pending: pending,
 	}
-	if res.ResponseID != "" {
-		r.Pending = unsent(res.Items)
+	if res.State != nil && len(res.State.Pending) == 0 {
+		// Outputs the server has not seen: the run stopped before sending
+		// them (an interrupt, a failed request, a budget).
+		r.Pending = res.State.Input
 	}
 	if runErr != nil {
 		r.Error = runErr.Error()
@@ -513,20 +515,6 @@ func (a *app) record(res *agent.Result, runErr error, prior int, pending []respo
 	if err := a.sess.AppendResult(r); err != nil {
 		a.ui.notice(err.Error())
 	}
-}
-
-// unsent returns the outputs at the end of items: the answers to the last
-// response's calls, which were sent only with a request that did not
-// complete (or were never sent).
-func unsent(items []responses.Item) []responses.Item {
-	i := len(items)
-	for i > 0 && items[i-1].IsOutput() {
-		i--
-	}
-	if i == len(items) {
-		return nil
-	}
-	return append([]responses.Item(nil), items[i:]...)
 }
 
 // interrupter turns SIGINT into cancellation: the first cancels what runs

@@ -153,7 +153,7 @@ func TestApprovalsAtTerminal(t *testing.T) {
 	assert.Equal(t, 0, *shellOutput(t, reqs[3], "c_always").Outcome.ExitCode)
 	assert.Equal(t, 0, *shellOutput(t, reqs[4], "c_remembered").Outcome.ExitCode)
 	reason := shellOutput(t, reqs[5], "c_reason")
-	assert.Equal(t, "The user declined this call: not now: write to a temp dir", reason.Stderr)
+	assert.Equal(t, "The call was declined: the user said: not now: write to a temp dir", reason.Stderr)
 	patch, ok := reqs[6].Output("c_patch")
 	require.True(t, ok)
 	assert.Contains(t, string(patch.Raw()), `"status":"completed"`)
@@ -249,9 +249,10 @@ func TestChatKeepsChainAndSurvivesCtrlC(t *testing.T) {
 	reqs := h.server.Requests()
 	require.Len(t, reqs, 3)
 	assert.Equal(t, reqs[0].ResponseID, reqs[1].Params.PreviousResponseID)
-	// The interrupted task left no response to chain to: the third task
-	// continues from the first.
-	assert.Equal(t, reqs[0].ResponseID, reqs[2].Params.PreviousResponseID)
+	// The third task continues from the interrupted one, answering its
+	// canceled command first.
+	assert.Equal(t, reqs[1].ResponseID, reqs[2].Params.PreviousResponseID)
+	assert.Equal(t, []string{"shell_call_output", "message"}, reqs[2].InputTypes())
 	assert.Equal(t, "third", reqs[2].InputText())
 	assert.Regexp(t, `session \S+ · continue with: agent resume`, p.output())
 }
