@@ -18,8 +18,9 @@ import (
 // over stdio: each iteration makes one bare mcp-go CallTool and one
 // Tool.Call (arguments parsed, session checked, progress token registered,
 // result converted to an output item) of the same echo tool, each against
-// its own process of the same server, interleaved so both see the same
-// machine noise. It reports the Tool.Call time as a ratio to the bare call
+// its own process of the same server, with the same request on the wire
+// (a progress token included), interleaved so both see the same machine
+// noise. It reports the Tool.Call time as a ratio to the bare call
 // ("x-bare") and the difference per call.
 func BenchmarkCallStdio(b *testing.B) {
 	exe, err := os.Executable()
@@ -43,6 +44,8 @@ func BenchmarkCallStdio(b *testing.B) {
 	req := mcpgo.CallToolRequest{}
 	req.Params.Name = "echo"
 	req.Params.Arguments = map[string]any{"text": "hello"}
+	// The same request on the wire as Tool.Call's, which asks for progress.
+	req.Params.Meta = &mcpgo.Meta{ProgressToken: "bench-1"}
 
 	set, err := Connect(ctx, &Config{Servers: map[string]ServerConfig{"b": {Command: exe, Env: map[string]string{testServerEnv: "serve"}}}}, &Options{Logger: quiet})
 	if err != nil {
