@@ -243,32 +243,8 @@ var eventKeys = []string{"type", "sequence_number", "output_index", "content_ind
 // differently cased keys, a type that is not a plain string, a quoted
 // number.
 func (w *eventWire) scan(b []byte) bool {
-	i := skipSpace(b, 0)
-	if i >= len(b) || b[i] != '{' {
-		return false
-	}
-	i = skipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return true
-	}
-	for {
-		if i >= len(b) || b[i] != '"' {
-			return false
-		}
-		key, next, simple := scanString(b, i)
-		if next < 0 || !simple {
-			return false
-		}
-		i = skipSpace(b, next)
-		if i >= len(b) || b[i] != ':' {
-			return false
-		}
-		i = skipSpace(b, i+1)
-		end := skipValue(b, i)
-		if end < 0 {
-			return false
-		}
-		v := json.RawMessage(b[i:end])
+	return members(b, func(key, value []byte) bool {
+		v := json.RawMessage(value)
 		var num *json.Number
 		switch string(key) {
 		case "type":
@@ -330,19 +306,8 @@ func (w *eventWire) scan(b []byte) bool {
 				return false
 			}
 		}
-		i = skipSpace(b, end)
-		if i >= len(b) {
-			return false
-		}
-		switch b[i] {
-		case ',':
-			i = skipSpace(b, i+1)
-		case '}':
-			return skipSpace(b, i+1) == len(b)
-		default:
-			return false
-		}
-	}
+		return true
+	})
 }
 
 func isObject(b json.RawMessage) bool {

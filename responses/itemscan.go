@@ -7,65 +7,76 @@ package responses
 // can read this way (escapes in a header value, or malformed input); the
 // caller then falls back to encoding/json.
 func scanHeader(b []byte) (h itemHeader, ok bool) {
+	ok = members(b, func(key, v []byte) bool {
+		var dst *string
+		switch string(key) {
+		case "type":
+			dst = &h.Type
+		case "id":
+			dst = &h.ID
+		case "call_id":
+			dst = &h.CallID
+		case "name":
+			dst = &h.Name
+		case "status":
+			dst = &h.Status
+		case "role":
+			dst = &h.Role
+		}
+		if dst == nil || v[0] != '"' {
+			return true // not a header member, or not a string: left empty
+		}
+		s, next, simple := scanString(v, 0)
+		if !simple || next != len(v) {
+			return false
+		}
+		*dst = string(s)
+		return true
+	})
+	return h, ok
+}
+
+// members calls fn with the key and the raw value of each top-level member
+// of the JSON object b, in order, without decoding the values. It reports
+// false when b is not an object it can read this way (a key with escapes or
+// non-ASCII bytes, malformed input) or when fn returns false.
+func members(b []byte, fn func(key, value []byte) bool) bool {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
-		return h, false
+		return false
 	}
 	i = skipSpace(b, i+1)
 	if i < len(b) && b[i] == '}' {
-		return h, skipSpace(b, i+1) == len(b)
+		return skipSpace(b, i+1) == len(b)
 	}
 	for {
 		if i >= len(b) || b[i] != '"' {
-			return h, false
+			return false
 		}
 		key, next, simple := scanString(b, i)
-		if next < 0 {
-			return h, false
+		if next < 0 || !simple {
+			return false
 		}
 		i = skipSpace(b, next)
 		if i >= len(b) || b[i] != ':' {
-			return h, false
+			return false
 		}
 		i = skipSpace(b, i+1)
-		var dst *string
-		if simple {
-			switch string(key) {
-			case "type":
-				dst = &h.Type
-			case "id":
-				dst = &h.ID
-			case "call_id":
-				dst = &h.CallID
-			case "name":
-				dst = &h.Name
-			case "status":
-				dst = &h.Status
-			case "role":
-				dst = &h.Role
-			}
+		end := skipValue(b, i)
+		if end < 0 || !fn(key, b[i:end]) {
+			return false
 		}
-		if dst != nil && i < len(b) && b[i] == '"' {
-			val, next, simple := scanString(b, i)
-			if next < 0 || !simple {
-				return h, false
-			}
-			*dst = string(val)
-			i = next
-		} else if i = skipValue(b, i); i < 0 {
-			return h, false
-		}
-		i = skipSpace(b, i)
+		i = skipSpace(b, end)
 		if i >= len(b) {
-			return h, false
+			return false
 		}
 		switch b[i] {
 		case ',':
 			i = skipSpace(b, i+1)
 		case '}':
-			return h, skipSpace(b, i+1) == len(b)
+			return skipSpace(b, i+1) == len(b)
 		default:
-			return h, false
+			return false
 		}
 	}
 }
