@@ -17,6 +17,7 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/agentloop/agentloop/internal/proc"
 	"github.com/agentloop/agentloop/tools"
 )
 
@@ -219,7 +220,7 @@ func dial(ctx context.Context, name string, sc *ServerConfig, o *Options, stderr
 		d.exited = s.watchDone
 		go func() {
 			defer close(s.watchDone)
-			waitExit(cmd.Process.Pid)
+			proc.WaitExit(cmd.Process.Pid)
 			if h.exited != nil {
 				h.exited()
 			}

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/agentloop/agentloop/internal/proc"
 )
 
 // Defaults of [Executor].
@@ -407,7 +409,7 @@ func run(ctx context.Context, cmd *exec.Cmd, timeout, grace time.Duration, limit
 
 	exited := make(chan struct{})
 	go func() { // owned: always received from below
-		waitExit(pgid)
+		proc.WaitExit(pgid)
 		close(exited)
 	}()
 	defer releaseStarter(cmd)

@@ -1,0 +1,3 @@
+// Package proc holds the process helpers that the shell executor and the MCP
+// client share.
+package proc
