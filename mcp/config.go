@@ -44,6 +44,9 @@ type ServerConfig struct {
 	// is set and http when URL is set.
 	Type string `json:"type,omitempty"`
 
+	// Command is the server's program. A name without a slash is looked up
+	// in the PATH of the server's environment (or, without one there, in
+	// this process's PATH); a relative path is relative to Cwd.
 	Command string            `json:"command,omitempty"`
 	Args    []string          `json:"args,omitempty"`
 	Env     map[string]string `json:"env,omitempty"` // added to [Options.Env]
