@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -293,6 +294,34 @@ func TestBadArguments(t *testing.T) {
 			_, err := callText(t.Context(), t, echo, tc.args)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestLargeResultCapped(t *testing.T) {
+	checkLeaks(t)
+	for _, tc := range []struct {
+		name string
+		max  int
+		want int // output length bound; 0 means uncapped
+	}{
+		{"default", 0, 32 << 10},
+		{"custom", 1000, 1000},
+		{"uncapped", -1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			set := connectTest(t, &Config{Servers: map[string]ServerConfig{"test": testServer(t, "serve")}}, &Options{MaxOutputBytes: tc.max})
+			out, err := callText(t.Context(), t, toolByName(t, set, "test__big"), "")
+			require.NoError(t, err)
+			assert.True(t, strings.HasPrefix(out, "BEGIN"))
+			assert.True(t, strings.HasSuffix(out, "END"))
+			if tc.want == 0 {
+				assert.Len(t, out, 100000)
+			} else {
+				assert.LessOrEqual(t, len(out), tc.want)
+				assert.Contains(t, out, "bytes dropped")
+			}
+			require.NoError(t, set.Close())
 		})
 	}
 }

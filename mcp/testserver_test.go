@@ -110,6 +110,10 @@ func runTestServer(mode string) int {
 				})
 			return mcpgo.NewToolResultText("added " + name), nil
 		})
+	s.AddTool(mcpgo.NewTool("big", mcpgo.WithDescription("Return 100000 bytes of text.")),
+		func(context.Context, mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+			return mcpgo.NewToolResultText("BEGIN" + strings.Repeat("x", 100000-8) + "END"), nil
+		})
 	s.AddTool(mcpgo.NewTool("fail", mcpgo.WithDescription("Return an isError result.")),
 		func(context.Context, mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
 			return mcpgo.NewToolResultError("disk full"), nil
