@@ -2,9 +2,6 @@ package responsestest
 
 import (
 	"encoding/base64"
-	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -23,21 +20,10 @@ import (
 // response whose input was a plain string contributes no user message: the
 // server keeps input items only.)
 func (s *Server) compact(w http.ResponseWriter, r *http.Request) {
-	body, readErr := io.ReadAll(r.Body)
-	n := s.record(r, body)
-	w.Header().Set("x-request-id", "req_"+strconv.Itoa(n))
-	if readErr != nil {
-		s.writeError(w, n, http.StatusBadRequest, invalidRequest("Could not read the request body.", "", ""), nil)
+	n, params, size, ok := s.readRequest(w, r, "compact request")
+	if !ok {
 		return
 	}
-	var params responses.Request
-	if err := json.Unmarshal(body, &params); err != nil {
-		s.addErr(fmt.Errorf("request %d (%s %s): body is not a valid compact request: %v", n, r.Method, r.URL.Path, err))
-		s.writeError(w, n, http.StatusBadRequest, invalidRequest(
-			"We could not parse the JSON body of your request: "+err.Error(), "", ""), nil)
-		return
-	}
-	s.update(n, func(rec *Request) { rec.Params = params })
 	if params.Model == "" {
 		e := invalidRequest("Missing required parameter: 'model'.", "model", "missing_required_parameter")
 		s.writeError(w, n, http.StatusBadRequest, e, nil)
@@ -78,7 +64,7 @@ func (s *Server) compact(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 	}
-	usage := estimateUsage(prevTokens, len(body), output[len(output)-1:])
+	usage := estimateUsage(prevTokens, size, output[len(output)-1:])
 	id := "cmp_" + strconv.Itoa(num)
 	reply := mustJSON(responses.Compaction{
 		ID: id, Object: "response.compaction", CreatedAt: float64(time.Now().Unix()),

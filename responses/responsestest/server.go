@@ -185,23 +185,33 @@ func (s *Server) DiscardRequests() {
 	s.requests = nil
 }
 
-// create serves POST /responses.
-func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+// readRequest records a request and decodes its body; size is the body's
+// length. When the body cannot be read or decoded, it answers 400 and
+// reports ok false.
+func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, what string) (n int, params responses.Request, size int, ok bool) {
 	body, readErr := io.ReadAll(r.Body)
-	n := s.record(r, body)
+	n = s.record(r, body)
 	w.Header().Set("x-request-id", "req_"+strconv.Itoa(n))
 	if readErr != nil {
 		s.writeError(w, n, http.StatusBadRequest, invalidRequest("Could not read the request body.", "", ""), nil)
-		return
+		return n, params, 0, false
 	}
-	var params responses.Request
 	if err := json.Unmarshal(body, &params); err != nil {
-		s.addErr(fmt.Errorf("request %d (%s %s): body is not a valid request: %v", n, r.Method, r.URL.Path, err))
+		s.addErr(fmt.Errorf("request %d (%s %s): body is not a valid %s: %v", n, r.Method, r.URL.Path, what, err))
 		s.writeError(w, n, http.StatusBadRequest, invalidRequest(
 			"We could not parse the JSON body of your request: "+err.Error(), "", ""), nil)
-		return
+		return n, params, 0, false
 	}
 	s.update(n, func(rec *Request) { rec.Params = params })
+	return n, params, len(body), true
+}
+
+// create serves POST /responses.
+func (s *Server) create(w http.ResponseWriter, r *http.Request) {
+	n, params, size, ok := s.readRequest(w, r, "request")
+	if !ok {
+		return
+	}
 
 	prev, apiErr := s.validate(&params)
 	if apiErr != nil {
@@ -218,14 +228,14 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	if fault != nil {
 		s.update(n, func(rec *Request) { rec.Fault = fault.String() })
-		s.serveFault(w, r, n, len(body), &params, prev, reply, *fault) // a fault never uses up the turn
+		s.serveFault(w, r, n, size, &params, prev, reply, *fault) // a fault never uses up the turn
 		return
 	}
 	if reply.Delay > 0 && !s.wait(r.Context(), reply.Delay) {
 		s.requeue(idx, len(reply.Faults))
 		panic(http.ErrAbortHandler) // close the connection: no reply
 	}
-	resp := s.respond(len(body), &params, prev, reply, nil)
+	resp := s.respond(size, &params, prev, reply, nil)
 	s.update(n, func(rec *Request) { rec.StatusCode, rec.ResponseID = http.StatusOK, resp.id })
 	if !s.write(w, r, resp, -1, reply.EventDelay) {
 		s.requeue(idx, len(reply.Faults))
