@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime/debug"
 	"strings"
 
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
@@ -86,9 +88,21 @@ func SchemaDefaults(schema json.RawMessage) map[string]any {
 type elicitHandler struct {
 	server string
 	e      Elicitor
+	logger *slog.Logger
 }
 
-func (h elicitHandler) Elicit(ctx context.Context, r mcpgo.ElicitationRequest) (*mcpgo.ElicitationResult, error) {
+// recovered turns a panic of the application's handler into an error for
+// the server (it runs on an mcp-go goroutine, where it would end the
+// program) and logs the stack.
+func recovered(logger *slog.Logger, what string, err *error) {
+	if p := recover(); p != nil {
+		logger.Error("mcp: "+what+" panicked", "panic", p, "stack", string(debug.Stack()))
+		*err = fmt.Errorf("%s failed", what)
+	}
+}
+
+func (h elicitHandler) Elicit(ctx context.Context, r mcpgo.ElicitationRequest) (_ *mcpgo.ElicitationResult, err error) {
+	defer recovered(h.logger, "elicitation handler", &err)
 	e := h.e
 	if e == nil {
 		e = DeclineElicitation
@@ -167,9 +181,11 @@ func (f SamplerFunc) Sample(ctx context.Context, req SampleRequest) (SampleResul
 type samplingHandler struct {
 	server string
 	s      Sampler
+	logger *slog.Logger
 }
 
-func (h samplingHandler) CreateMessage(ctx context.Context, r mcpgo.CreateMessageRequest) (*mcpgo.CreateMessageResult, error) {
+func (h samplingHandler) CreateMessage(ctx context.Context, r mcpgo.CreateMessageRequest) (_ *mcpgo.CreateMessageResult, err error) {
+	defer recovered(h.logger, "sampling handler", &err)
 	if len(r.Tools) > 0 {
 		return nil, errors.New("sampling with tools is not supported")
 	}

@@ -155,3 +155,14 @@ func TestPaginationAndRawSchemas(t *testing.T) {
 	}
 	require.NoError(t, set.Close())
 }
+
+func TestPanickingElicitor(t *testing.T) {
+	checkLeaks(t)
+	set := connectTest(t, &Config{Servers: map[string]ServerConfig{"test": testServer(t, "serve")}}, &Options{
+		Elicitor: ElicitorFunc(func(context.Context, ElicitRequest) (ElicitResult, error) { panic("boom") }),
+	})
+	out, err := callText(t.Context(), t, toolByName(t, set, "test__ask"), "")
+	require.NoError(t, err)
+	assert.Contains(t, out, "elicitation failed", "the server gets an error; the program goes on")
+	require.NoError(t, set.Close())
+}

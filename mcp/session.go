@@ -162,7 +162,7 @@ func dial(ctx context.Context, name string, sc *ServerConfig, o *Options, stderr
 	// mcp-go never answers server-to-client requests over legacy SSE, so
 	// offer roots, elicitation and sampling only over the other transports.
 	if sc.transport() != TransportSSE {
-		opts = append(opts, client.WithElicitationHandler(elicitHandler{server: name, e: o.Elicitor}))
+		opts = append(opts, client.WithElicitationHandler(elicitHandler{server: name, e: o.Elicitor, logger: logger}))
 		caps.Elicitation = &mcpgo.ElicitationCapability{Form: &struct{}{}, URL: &struct{}{}}
 		if o.Root != "" {
 			caps.Roots = &struct {
@@ -172,7 +172,7 @@ func dial(ctx context.Context, name string, sc *ServerConfig, o *Options, stderr
 		}
 		if o.Sampler != nil {
 			caps.Sampling = &mcpgo.SamplingCapability{}
-			opts = append(opts, client.WithSamplingHandler(samplingHandler{server: name, s: o.Sampler}))
+			opts = append(opts, client.WithSamplingHandler(samplingHandler{server: name, s: o.Sampler, logger: logger}))
 		}
 	}
 	opts = append(opts, client.WithClientCapabilities(caps))
