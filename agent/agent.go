@@ -97,6 +97,8 @@ type Agent struct {
 	opts   Options
 	log    *slog.Logger
 
+	static *router // the tools of Options.Tools, routed once
+
 	mu     sync.Mutex
 	always map[string]bool // approval keys approved for the session
 }
@@ -121,9 +123,11 @@ func New(client Client, model string, opts *Options) *Agent {
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
-	if _, err := newRouter(a.opts.Tools); err != nil {
+	rt, err := newRouter(a.opts.Tools)
+	if err != nil {
 		panic("agent.New: " + err.Error())
 	}
+	a.static = rt
 	return a
 }
 
@@ -266,7 +270,7 @@ func newRouter(ts []tools.Tool) (*router, error) {
 // tools lists the static tools and those of every toolset.
 func (a *Agent) router(ctx context.Context) (*router, error) {
 	if len(a.opts.Toolsets) == 0 {
-		return newRouter(a.opts.Tools)
+		return a.static, nil
 	}
 	all := slices.Clone(a.opts.Tools)
 	for _, ts := range a.opts.Toolsets {

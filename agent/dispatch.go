@@ -33,7 +33,7 @@ type dispatcher struct {
 	in     chan responses.Item
 	q      eventQueue
 
-	sched     sync.WaitGroup // the scheduling goroutine
+	done      chan struct{} // closed when the scheduler and every call have finished; nil until the first submit
 	calls     *pool.Pool     // running calls, at most MaxParallel
 	exclusive sync.RWMutex   // held shared by parallel-safe calls, exclusively by others
 	closeOnce sync.Once
@@ -52,13 +52,11 @@ func newDispatcher(r *run, rt *router, parallel bool, decided map[string]Approva
 	d := &dispatcher{
 		r: r, rt: rt, parallel: parallel, decided: decided,
 		ctx: ctx, cancel: cancel,
-		in:      make(chan responses.Item, 64),
+		in:      make(chan responses.Item, 8),
 		q:       eventQueue{notify: make(chan struct{}, 1)},
 		calls:   pool.New().WithMaxGoroutines(r.a.opts.MaxParallel),
 		outputs: map[string]responses.Item{},
 	}
-	d.sched.Add(1)
-	go d.schedule()
 	return d
 }
 
@@ -66,6 +64,12 @@ func newDispatcher(r *run, rt *router, parallel bool, decided map[string]Approva
 // in the final response) run once.
 func (d *dispatcher) submit(it responses.Item) {
 	d.submitted++
+	if d.done == nil {
+		// The scheduler starts with the first call: a turn without calls
+		// costs no goroutine.
+		d.done = make(chan struct{})
+		go d.schedule()
+	}
 	select {
 	case d.in <- it:
 	case <-d.ctx.Done():
@@ -83,17 +87,16 @@ func (d *dispatcher) abort() {
 
 // wait waits for every call to finish, emitting queued events meanwhile.
 func (d *dispatcher) wait() {
-	done := make(chan struct{})
-	go func() {
-		d.sched.Wait()
-		d.calls.Wait()
-		close(done)
-	}()
+	if d.done == nil {
+		d.r.flush(d)
+		d.cancel()
+		return
+	}
 	for {
 		select {
 		case <-d.q.notify:
 			d.r.flush(d)
-		case <-done:
+		case <-d.done:
 			d.r.flush(d)
 			d.cancel()
 			return
@@ -102,7 +105,8 @@ func (d *dispatcher) wait() {
 }
 
 func (d *dispatcher) schedule() {
-	defer d.sched.Done()
+	defer close(d.done)
+	defer d.calls.Wait()
 	seen := map[string]bool{}
 	for it := range d.in {
 		key := it.CallKey()

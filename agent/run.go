@@ -298,7 +298,7 @@ func (r *run) request(rt *router, input []responses.Item) *responses.Request {
 	}
 	req.Model = r.a.model
 	req.Instructions = o.Instructions
-	req.Tools = rt.defs
+	req.Tools = slices.Clip(rt.defs)
 	req.Stream = false
 	req.ParallelToolCalls = o.ParallelToolCalls
 	if req.ParallelToolCalls == nil && len(rt.defs) > 0 {
