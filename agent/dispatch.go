@@ -34,8 +34,8 @@ type dispatcher struct {
 	q      eventQueue
 
 	done      chan struct{} // closed when the scheduler and every call have finished; nil until the first submit
-	calls     *pool.Pool     // running calls, at most MaxParallel
-	exclusive sync.RWMutex   // held shared by parallel-safe calls, exclusively by others
+	calls     *pool.Pool    // running calls, at most MaxParallel
+	exclusive sync.RWMutex  // held shared by parallel-safe calls, exclusively by others
 	closeOnce sync.Once
 	submitted int // calls submitted; used by the run's goroutine only
 
