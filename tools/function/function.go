@@ -266,7 +266,7 @@ func tool(name, kind string, o Options) *Tool {
 type invocation func(ctx context.Context) (any, error)
 
 func newFunction(name, description string, params json.RawMessage, strict bool, o Options, prepare func(string) (invocation, error)) *Tool {
-	v, err := compile(name, params)
+	v, err := compile(params)
 	if err != nil {
 		panic(fmt.Sprintf("function: tool %q: %v", name, err))
 	}
@@ -340,11 +340,17 @@ func (t *Tool) arguments(input string) (string, error) {
 	if t.validator == nil {
 		return input, nil
 	}
-	doc, err := t.validator.validate([]byte(input))
+	if err := t.validator.validate([]byte(input)); err != nil {
+		return "", fmt.Errorf("invalid arguments: %w", err)
+	}
+	if t.defaults == nil {
+		return input, nil
+	}
+	doc, err := decodeExact([]byte(input))
 	if err != nil {
 		return "", fmt.Errorf("invalid arguments: %w", err)
 	}
-	if t.defaults != nil && t.defaults.apply(doc, t.in) {
+	if t.defaults.apply(doc, t.in) {
 		b, err := json.Marshal(doc)
 		if err != nil {
 			return "", fmt.Errorf("apply defaults: %w", err)

@@ -141,7 +141,7 @@ func TestSchemaGolden(t *testing.T) {
 
 			// Every derived schema compiles, and strict ones are in the
 			// structured-output shape.
-			_, err = compile("t", schema)
+			_, err = compile(schema)
 			require.NoError(t, err)
 			if strict {
 				assert.True(t, isStrictSchema(schema), "strict shape")
