@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -26,7 +27,7 @@ var formats = map[string]format{
 	"hostname":  {validHostname, ""},
 	"ipv4":      {func(s string) bool { a, err := netip.ParseAddr(s); return err == nil && a.Is4() }, ""},
 	"ipv6":      {func(s string) bool { a, err := netip.ParseAddr(s); return err == nil && a.Is6() && a.Zone() == "" }, ""},
-	"uuid":      {uuidRE.MatchString, ""},
+	"uuid":      {func(s string) bool { return uuidRE().MatchString(s) }, ""},
 	"uri":       {validURI, ""},
 }
 
@@ -44,16 +45,22 @@ func validTime(s string) bool {
 	return err == nil
 }
 
+// The regular expressions are compiled on first use, keeping them out of
+// the start-up of every process that links this package.
 var (
-	uuidRE     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-	durationRE = regexp.MustCompile(`^P(?:(?:\d+Y)?(?:\d+M)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+(?:[.,]\d+)?S)?)?|\d+W)$`)
-	labelRE    = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
+	uuidRE     = lazyRE(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	durationRE = lazyRE(`^P(?:(?:\d+Y)?(?:\d+M)?(?:\d+D)?(?:T(?:\d+H)?(?:\d+M)?(?:\d+(?:[.,]\d+)?S)?)?|\d+W)$`)
+	labelRE    = lazyRE(`^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$`)
 )
+
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // validDuration accepts ISO 8601 durations with at least one component and
 // no empty time part (P1D, PT2H30M, P1W; not P or P1DT).
 func validDuration(s string) bool {
-	return durationRE.MatchString(s) && s != "P" && !strings.HasSuffix(s, "T")
+	return durationRE().MatchString(s) && s != "P" && !strings.HasSuffix(s, "T")
 }
 
 // validEmail accepts a bare address (no display name or angle brackets).
@@ -69,7 +76,7 @@ func validHostname(s string) bool {
 		return false
 	}
 	for l := range strings.SplitSeq(s, ".") {
-		if !labelRE.MatchString(l) {
+		if !labelRE().MatchString(l) {
 			return false
 		}
 	}
