@@ -154,9 +154,12 @@ func Decode(data []byte) (any, error) {
 	var v any
 	if err := json.Unmarshal(data, &v); err != nil {
 		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) && te.Value == "number" {
+		if errors.As(err, &te) && strings.HasPrefix(te.Value, "number") {
 			// The only type error decoding into any: a number beyond float64.
-			return nil, fmt.Errorf("a number is out of range: %v", err)
+			if te.Field != "" {
+				return nil, fmt.Errorf("%s: %s is out of range", te.Field, te.Value)
+			}
+			return nil, fmt.Errorf("%s is out of range", te.Value)
 		}
 		return nil, err
 	}

@@ -28,8 +28,12 @@ func compile(schema []byte) (*validator, error) {
 // short and name the offending field, for the model to read.
 func (v *validator) validate(args []byte) error {
 	doc, err := schemacheck.Decode(args)
-	if err != nil {
+	var syntax *json.SyntaxError
+	switch {
+	case errors.As(err, &syntax):
 		return fmt.Errorf("not valid JSON: %v", err)
+	case err != nil:
+		return err // a number beyond float64
 	}
 	if _, ok := doc.(map[string]any); !ok {
 		return errors.New("not a JSON object")
