@@ -235,3 +235,11 @@ func isFormatMessage(m string) bool {
 	}
 	return false
 }
+
+func TestDraft07(t *testing.T) {
+	s := mustCompile(t, `{"$schema":"http://json-schema.org/draft-07/schema#","type":"object",
+		"properties":{"p":{"$ref":"#/definitions/pair"}},"definitions":{"pair":{"type":"array","items":[{"type":"string"},{"type":"integer"}],"additionalItems":false}}}`)
+	assert.NoError(t, s.Validate(mustDecode(t, `{"p":["a",1]}`)))
+	assert.EqualError(t, s.Validate(mustDecode(t, `{"p":["a","b"]}`)), `p[1]: got string, want integer`)
+	assert.EqualError(t, s.Validate(mustDecode(t, `{"p":["a",1,2]}`)), `p[2]: not allowed`)
+}

@@ -178,7 +178,9 @@ func deriveSchema(name string, t reflect.Type, strict bool, logger *slog.Logger)
 // structured-output subset and opts does not say NonStrict; NewRaw does not
 // rewrite the schema. A nil opts uses the defaults. NewRaw panics when name
 // is invalid, when schema is not a JSON Schema object whose type is
-// "object", or when opts sets a Grammar.
+// "object" or cannot be compiled (an unknown type name, a bad pattern, a
+// reference outside the schema, a $schema other than draft 2020-12 or
+// draft-07), or when opts sets a Grammar.
 func NewRaw(name, description string, schema json.RawMessage, fn func(ctx context.Context, args json.RawMessage) (any, error), opts *Options) *Tool {
 	o := options(name, opts)
 	if o.Grammar != nil {
