@@ -18,6 +18,7 @@ import (
 // leaving the verdict to the library.
 type walker struct {
 	root     *jsonschema.Schema
+	regexps  map[string]*regexp.Regexp // pattern and patternProperties, compiled once
 	problems []Problem
 	depth    int
 }
@@ -31,7 +32,7 @@ func (w *walker) add(path []any, format string, args ...any) {
 
 // sub returns the problems of v against s without recording them.
 func (w *walker) sub(s *jsonschema.Schema, v any, path []any) []Problem {
-	c := walker{root: w.root, depth: w.depth}
+	c := walker{root: w.root, regexps: w.regexps, depth: w.depth}
 	c.check(s, v, path)
 	return c.problems
 }
@@ -168,7 +169,7 @@ func (w *walker) string(s *jsonschema.Schema, v string, path []any) {
 		w.add(path, "maxLength: got %d characters, want at most %d", n, *s.MaxLength)
 	}
 	if s.Pattern != "" {
-		if re, err := regexp.Compile(s.Pattern); err == nil && !re.MatchString(v) {
+		if re := w.regexps[s.Pattern]; re != nil && !re.MatchString(v) {
 			w.add(path, "%s does not match pattern %s", show(v), s.Pattern)
 		}
 	}
@@ -240,7 +241,7 @@ func (w *walker) object(s *jsonschema.Schema, v map[string]any, path []any) {
 	slices.Sort(keys)
 	var patterns []*regexp.Regexp
 	for p := range s.PatternProperties {
-		if re, err := regexp.Compile(p); err == nil {
+		if re := w.regexps[p]; re != nil {
 			patterns = append(patterns, re)
 		}
 	}

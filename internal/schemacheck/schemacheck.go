@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"iter"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,7 @@ import (
 type Schema struct {
 	resolved *jsonschema.Resolved
 	root     *jsonschema.Schema
+	regexps  map[string]*regexp.Regexp // every pattern, compiled
 	// formats says whether the schema asserts a format, which the library
 	// does not check: valid values are then walked for them.
 	formats bool
@@ -62,8 +64,11 @@ func Compile(schema []byte) (*Schema, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Schema{resolved: resolved, root: &root}
+	s := &Schema{resolved: resolved, root: &root, regexps: map[string]*regexp.Regexp{}}
 	s.formats = hasFormat(&root, map[*jsonschema.Schema]bool{})
+	if err := s.compilePatterns(&root, map[*jsonschema.Schema]bool{}); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -83,6 +88,35 @@ func checkTypes(s *jsonschema.Schema, at string, seen map[*jsonschema.Schema]boo
 	}
 	for loc, c := range children(s) {
 		if err := checkTypes(c, at+loc, seen); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compilePatterns compiles every pattern of s and its subschemas for the
+// walk (the library compiled them too, and checked them).
+func (s *Schema) compilePatterns(sub *jsonschema.Schema, seen map[*jsonschema.Schema]bool) error {
+	if sub == nil || seen[sub] {
+		return nil
+	}
+	seen[sub] = true
+	exprs := slices.Collect(maps.Keys(sub.PatternProperties))
+	if sub.Pattern != "" {
+		exprs = append(exprs, sub.Pattern)
+	}
+	for _, e := range exprs {
+		if s.regexps[e] != nil {
+			continue
+		}
+		re, err := regexp.Compile(e)
+		if err != nil {
+			return fmt.Errorf("pattern %q: %w", e, err)
+		}
+		s.regexps[e] = re
+	}
+	for _, c := range children(sub) {
+		if err := s.compilePatterns(c, seen); err != nil {
 			return err
 		}
 	}
@@ -170,7 +204,7 @@ func Decode(data []byte) (any, error) {
 // against the schema. A value that does not match gets an [*Error].
 func (s *Schema) Validate(v any) error {
 	if err := s.resolved.Validate(v); err != nil {
-		w := walker{root: s.root}
+		w := walker{root: s.root, regexps: s.regexps}
 		w.check(s.root, v, nil)
 		if len(w.problems) == 0 {
 			w.problems = []Problem{{Message: libraryMessage(err)}}
@@ -178,7 +212,7 @@ func (s *Schema) Validate(v any) error {
 		return &Error{Problems: w.problems}
 	}
 	if s.formats {
-		w := walker{root: s.root}
+		w := walker{root: s.root, regexps: s.regexps}
 		w.check(s.root, v, nil)
 		if len(w.problems) > 0 {
 			return &Error{Problems: w.problems}
