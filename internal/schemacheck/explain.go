@@ -246,6 +246,7 @@ func (w *walker) object(s *jsonschema.Schema, v map[string]any, path []any) {
 		}
 	}
 	var extra []string
+	mark := len(w.problems) // object-level problems go before those of properties
 	for _, k := range keys {
 		known := false
 		if ps, ok := s.Properties[k]; ok {
@@ -267,12 +268,9 @@ func (w *walker) object(s *jsonschema.Schema, v map[string]any, path []any) {
 		}
 		w.check(s.AdditionalProperties, v[k], at(k))
 	}
-	switch len(extra) {
-	case 0:
-	case 1:
-		w.add(path, "additional properties %s not allowed", extra[0])
-	default:
-		w.add(path, "additional properties %s not allowed", strings.Join(extra, ", "))
+	if len(extra) > 0 {
+		p := Problem{Path: path, Message: "additional properties " + strings.Join(extra, ", ") + " not allowed"}
+		w.problems = slices.Insert(w.problems, mark, p)
 	}
 	switch {
 	case s.MinProperties != nil && len(v) < *s.MinProperties:

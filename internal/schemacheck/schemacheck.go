@@ -271,7 +271,7 @@ type Problem struct {
 	Path    []any  // the offending value: object keys (string) and array indices (int) from the root
 	Message string // what is wrong, for example `got number, want string`
 
-	typeOnly bool     // the value has the wrong type (and wantTypes says which were expected)
+	typeOnly bool     // the value has the wrong type (want lists the types expected)
 	want     []string // the expected types, for merging anyOf branches
 }
 

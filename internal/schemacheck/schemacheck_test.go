@@ -69,6 +69,7 @@ func TestValidateMessages(t *testing.T) {
 		{"additionalProperties schema", `{"city":"Paris","meta":{"a":1}}`, `meta.a: got number, want boolean`},
 		{"maxProperties", `{"city":"Paris","meta":{"a":true,"b":false}}`, `meta: maxProperties: got 2 properties, want at most 1`},
 		{"several", `{"city":1,"days":0}`, `city: got number, want string; days: minimum: got 0, want 1`},
+		{"object-level first", `{"units":2,"x":1}`, `missing property 'city'; additional properties 'x' not allowed; units: got number, want string or null`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := s.Validate(mustDecode(t, tc.value))
