@@ -1,16 +1,22 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 
-	"github.com/agentloop/agentloop/internal/schemacheck"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"golang.org/x/text/language"
+	"golang.org/x/text/message"
+
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/tools/function"
 )
@@ -103,7 +109,7 @@ func decodeOutput[T any](s *outputSchema, res *Result) (T, error) {
 	if refusal := lastRefusal(res.Items); refusal != "" {
 		return v, &OutputError{Text: res.Text, Refusal: refusal}
 	}
-	doc, err := schemacheck.Decode([]byte(res.Text))
+	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(res.Text))
 	if err != nil {
 		return v, &OutputError{Text: res.Text, Err: fmt.Errorf("not JSON: %w", err)}
 	}
@@ -140,20 +146,43 @@ func lastRefusal(items []responses.Item) string {
 	return ""
 }
 
-// schemaError writes a validation error as one line naming each offending
-// place by its JSON pointer: "missing property 'wind'; /celsius: got string,
-// want number".
+// schemaError flattens a validation error into one line naming each
+// offending place: "missing property 'wind'; /celsius: got string, want
+// number".
 func schemaError(err error) error {
-	var se *schemacheck.Error
-	if !errors.As(err, &se) {
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
 		return err
 	}
-	return errors.New(se.Format(schemacheck.Problem.Pointer))
+	var parts []string
+	var walk func(e *jsonschema.ValidationError)
+	walk = func(e *jsonschema.ValidationError) {
+		if len(e.Causes) == 0 {
+			msg := e.ErrorKind.LocalizedString(printer)
+			if len(e.InstanceLocation) > 0 {
+				msg = "/" + strings.Join(e.InstanceLocation, "/") + ": " + msg
+			}
+			if !slices.Contains(parts, msg) {
+				parts = append(parts, msg)
+			}
+			return
+		}
+		for _, c := range e.Causes {
+			walk(c)
+		}
+	}
+	walk(ve)
+	if len(parts) == 0 {
+		return errors.New("does not match the schema")
+	}
+	return errors.New(strings.Join(parts, "; "))
 }
+
+var printer = message.NewPrinter(language.English)
 
 type outputSchema struct {
 	format responses.TextFormat
-	schema *schemacheck.Schema
+	schema *jsonschema.Schema
 }
 
 var schemaCache sync.Map // reflect.Type -> *outputSchema
@@ -182,7 +211,17 @@ func schemaOf[T any]() (s *outputSchema, err error) {
 	if err := json.Unmarshal(tool.Definition().Raw(), &def); err != nil {
 		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
 	}
-	compiled, err := schemacheck.Compile(def.Parameters)
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(def.Parameters))
+	if err != nil {
+		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat() // as function tools do
+	loc := "urn:agentloop:output:" + url.PathEscape(typ.String())
+	if err := c.AddResource(loc, doc); err != nil {
+		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
+	}
+	compiled, err := c.Compile(loc)
 	if err != nil {
 		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
 	}

@@ -82,16 +82,3 @@ func TestReviewSeesDefaults(t *testing.T) {
 	assert.Equal(t, tools.Ask, r.Decision, "the default limit of 10 needs approval")
 	assert.Contains(t, string(r.Request.Arguments), `"limit":10`)
 }
-
-// Filling in defaults re-encodes the arguments; numbers must survive that
-// exactly, beyond float64's 53 bits.
-func TestDefaultsKeepNumbersExact(t *testing.T) {
-	type args struct {
-		ID    uint64 `json:"id"`
-		Limit *int   `json:"limit,omitempty" jsonschema:"default=10"`
-	}
-	tool := New("get", "", func(_ context.Context, a args) (uint64, error) { return a.ID, nil }, nil)
-	it, err := tool.Call(t.Context(), functionCall("get", `{"id":18446744073709551615,"limit":null}`))
-	require.NoError(t, err)
-	assert.Equal(t, "18446744073709551615", textOutput(t, it))
-}

@@ -37,18 +37,6 @@
 // [Options.NonStrict] asks for non-strict outright. Arguments are validated
 // locally in both cases.
 //
-// # Validation
-//
-// Arguments are checked against the schema before the function runs (JSON
-// Schema draft 2020-12, or draft-07 when a [NewRaw] schema's $schema says
-// so), with github.com/google/jsonschema-go. A mismatch is explained in one
-// line that lists up to five problems, each naming the field and what was
-// expected (see Failures). The formats date-time, date, time, duration,
-// email, hostname, ipv4, ipv6, uuid and uri are asserted; other formats are
-// only annotations. Only references inside the schema ($defs) are followed,
-// and a NewRaw schema is checked for well-formed keywords, type names and
-// patterns, not against the whole meta-schema.
-//
 // [NewRaw] takes the schema as JSON instead and hands the function the
 // validated arguments as JSON; [NewCustom] builds a custom tool whose input
 // is free text, optionally constrained by a [Grammar].
@@ -63,7 +51,6 @@
 //
 //	error: invalid arguments: units: got "k", want one of "c", "f", null
 //	error: invalid arguments: missing property 'city'
-//	error: invalid arguments: others[1].street: got number, want string
 //	error: timed out after 1m0s
 //	error: the tool crashed (internal error); its details were logged
 //

@@ -178,9 +178,7 @@ func deriveSchema(name string, t reflect.Type, strict bool, logger *slog.Logger)
 // structured-output subset and opts does not say NonStrict; NewRaw does not
 // rewrite the schema. A nil opts uses the defaults. NewRaw panics when name
 // is invalid, when schema is not a JSON Schema object whose type is
-// "object" or cannot be compiled (an unknown type name, a bad pattern, a
-// reference outside the schema, a $schema other than draft 2020-12 or
-// draft-07), or when opts sets a Grammar.
+// "object", or when opts sets a Grammar.
 func NewRaw(name, description string, schema json.RawMessage, fn func(ctx context.Context, args json.RawMessage) (any, error), opts *Options) *Tool {
 	o := options(name, opts)
 	if o.Grammar != nil {
@@ -268,7 +266,7 @@ func tool(name, kind string, o Options) *Tool {
 type invocation func(ctx context.Context) (any, error)
 
 func newFunction(name, description string, params json.RawMessage, strict bool, o Options, prepare func(string) (invocation, error)) *Tool {
-	v, err := compile(params)
+	v, err := compile(name, params)
 	if err != nil {
 		panic(fmt.Sprintf("function: tool %q: %v", name, err))
 	}
@@ -342,17 +340,11 @@ func (t *Tool) arguments(input string) (string, error) {
 	if t.validator == nil {
 		return input, nil
 	}
-	if err := t.validator.validate([]byte(input)); err != nil {
-		return "", fmt.Errorf("invalid arguments: %w", err)
-	}
-	if t.defaults == nil {
-		return input, nil
-	}
-	doc, err := decodeExact([]byte(input))
+	doc, err := t.validator.validate([]byte(input))
 	if err != nil {
 		return "", fmt.Errorf("invalid arguments: %w", err)
 	}
-	if t.defaults.apply(doc, t.in) {
+	if t.defaults != nil && t.defaults.apply(doc, t.in) {
 		b, err := json.Marshal(doc)
 		if err != nil {
 			return "", fmt.Errorf("apply defaults: %w", err)
