@@ -26,9 +26,8 @@ const baseInstructions = `You are a coding agent working in the user's repositor
 - When you are done, answer briefly: what you changed, and anything the user must check or do.`
 
 // killGrace is the time a stopped command gets between SIGTERM and
-// SIGKILL. It is short: a command in the PID-namespace sandbox runs as
-// its namespace's init, which ignores SIGTERM, and Ctrl-C must stop the
-// task within a second.
+// SIGKILL. It is short because Ctrl-C must stop the task within a second,
+// even when a command ignores SIGTERM.
 const killGrace = 300 * time.Millisecond
 
 // workspaceTools builds the shell and apply_patch tools rooted at root.

@@ -30,9 +30,10 @@
 // [Executor.KillGrace]. Background children and grandchildren (sleep 600 &)
 // therefore never outlive the command, and the call never waits on pipes
 // that a leftover process keeps open: output is read for at most a short
-// delay after the group is gone. In the sandboxed modes the command is also
-// the first process of its own PID namespace, so even a daemon that left
-// the group (setsid) dies with it. A non-zero exit is a result, not an
+// delay after the group is gone. In the sandboxed modes the command also
+// runs in its own PID namespace, whose init is the sandbox helper, so even a
+// daemon that left the group (setsid) dies with it, while SIGTERM still
+// reaches the command. A non-zero exit is a result, not an
 // error; [Result.TimedOut] reports a timeout.
 //
 // # Output

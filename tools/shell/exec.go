@@ -195,9 +195,9 @@ type Result struct {
 // Run runs one command and waits for it and its process group. When the
 // command exits, or its timeout or ctx ends, the whole process group
 // (children and grandchildren too) is stopped: SIGTERM first, SIGKILL after
-// the executor's KillGrace. In the sandboxed modes the command is also the
-// first process of its own PID namespace, so processes that left the group
-// die with it. A command's background processes do not outlive it.
+// the executor's KillGrace. In the sandboxed modes the command also runs in
+// its own PID namespace (under the sandbox helper as init), so processes
+// that left the group die with it. A command's background processes do not outlive it.
 //
 // Run returns an error when the command cannot start (bad directory, a
 // program not found, a sandbox the kernel cannot provide) or when ctx ends

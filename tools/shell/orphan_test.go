@@ -56,7 +56,7 @@ func TestSandboxedCommandsDieWithTheAgent(t *testing.T) {
 		_, err := os.Stat(filepath.Join(root, "started"))
 		return err == nil
 	}, 10*time.Second, 20*time.Millisecond)
-	require.Len(t, childrenOf(t, root), 3, "bash and two sleeps")
+	require.Len(t, childrenOf(t, root), 4, "the sandbox helper (init of the PID namespace), bash and two sleeps")
 
 	require.NoError(t, agent.Process.Kill())
 	_ = agent.Wait()

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -125,7 +126,48 @@ func runHelper(args []string) error {
 			return fmt.Errorf("drop capabilities: %w", err)
 		}
 	}
-	return fmt.Errorf("exec %s: %w", argv[0], syscall.Exec(spec.Path, argv, os.Environ()))
+	return supervise(spec.Path, argv)
+}
+
+// supervise runs the command as a child of this helper, which stays as the
+// init of the PID namespace: an init ignores the signals it has no handler
+// for, so a command that were init itself would ignore the SIGTERM that
+// stops it politely. The helper forwards the stopping signals, reaps the
+// orphans reparented to it, and exits with the command's status. The child
+// is forked from this locked thread, which carries the Landlock domain and
+// no_new_privs. It returns only on failure.
+func supervise(path string, argv []string) error {
+	sigs := make(chan os.Signal, 4)
+	// Handled (not ignored) signals are reset to their default on exec, so
+	// the command sees SIGTERM as usual.
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}})
+	if err != nil {
+		return fmt.Errorf("exec %s: %w", argv[0], err)
+	}
+	go func() {
+		for sig := range sigs {
+			_ = syscall.Kill(pid, sig.(syscall.Signal))
+		}
+	}()
+	for {
+		var ws syscall.WaitStatus
+		wpid, err := syscall.Wait4(-1, &ws, 0, nil)
+		switch {
+		case errors.Is(err, syscall.EINTR):
+			continue
+		case err != nil:
+			return fmt.Errorf("wait for %s: %w", argv[0], err)
+		case wpid != pid:
+			continue // an orphan of the command, reaped
+		// syscall.Exit, not os.Exit: nothing is left to flush, and a
+		// race-enabled build would otherwise linger a second at exit.
+		case ws.Exited():
+			syscall.Exit(ws.ExitStatus())
+		case ws.Signaled():
+			syscall.Exit(128 + int(ws.Signal()))
+		}
+	}
 }
 
 // readOnlyMounts makes every mount of this process's private mount namespace

@@ -224,7 +224,39 @@ func TestSandboxProcessIsolation(t *testing.T) {
 	// The sandbox cannot signal this process (Landlock signal scoping).
 	res := run(t, x, "kill -0 "+strconv.Itoa(os.Getpid()))
 	assert.NotEqual(t, 0, res.ExitCode)
-	// It runs as the first process of a new PID namespace.
-	res = run(t, x, "echo $$")
-	assert.Equal(t, "1\n", res.Stdout)
+	// It runs in a new PID namespace, whose init is the sandbox helper.
+	res = run(t, x, "echo $$; tr '\\0' ' ' < /proc/1/cmdline")
+	lines := strings.Split(strings.TrimSpace(res.Stdout), "\n")
+	require.Len(t, lines, 2, res.Stdout+res.Stderr)
+	pid, err := strconv.Atoi(lines[0])
+	require.NoError(t, err)
+	assert.Less(t, pid, 100, "a pid of a fresh namespace")
+	assert.NotEqual(t, os.Getpid(), pid)
+	assert.NotContains(t, lines[1], "echo", "init is the helper, not the command")
+}
+
+// TestSandboxStopsPolitely checks that a sandboxed command gets the SIGTERM
+// that stops it: the helper stays as the PID namespace's init (which ignores
+// signals it has no handler for) and the command runs as its child, so
+// stopping it does not wait for the SIGKILL after the kill grace.
+func TestSandboxStopsPolitely(t *testing.T) {
+	x := sandboxed(t, shell.WorkspaceWrite)
+	x.KillGrace = 10 * time.Second
+	start := time.Now()
+	res, err := x.Run(t.Context(), shell.Command{
+		Line:    `trap 'echo got TERM; exit 7' TERM; echo ready; sleep 600 & wait`,
+		Timeout: 300 * time.Millisecond,
+	})
+	require.NoError(t, err)
+	assert.True(t, res.TimedOut)
+	assert.Less(t, time.Since(start), 5*time.Second, "stopped by SIGTERM, not by SIGKILL after the 10 s grace")
+	assert.Equal(t, "ready\ngot TERM\n", res.Stdout)
+
+	// A plain command, which is no longer the namespace's init, dies of
+	// SIGTERM at once too.
+	start = time.Now()
+	res, err = x.Run(t.Context(), shell.Command{Line: `sleep 600`, Timeout: 300 * time.Millisecond})
+	require.NoError(t, err)
+	assert.True(t, res.TimedOut)
+	assert.Less(t, time.Since(start), 5*time.Second)
 }
