@@ -563,3 +563,18 @@ func TestResumeAfterInterruptSendsUnsentOutputs(t *testing.T) {
 		})
 	}
 }
+
+// A stream that breaks before any item is complete is retried by the
+// client; the user is told the answer starts again, and the final answer is
+// whole.
+func TestStreamRestartIsAnnounced(t *testing.T) {
+	h := newHarness(t, nil, rt.Reply{
+		Output: []responses.Item{rt.Text("all good here")},
+		Faults: []rt.Fault{rt.CutAfterEvents(6)},
+	})
+	res := h.run("hello")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stderr, "starts again")
+	assert.True(t, strings.HasSuffix(res.stdout, "all good here\n"), res.stdout)
+	assert.Len(t, h.server.Requests(), 2)
+}

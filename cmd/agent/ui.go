@@ -312,6 +312,12 @@ func (u *ui) event(ev agent.Event, err error) {
 		if !u.json {
 			u.text(ev.Delta)
 		}
+	case agent.EventStreamRestarted:
+		if !u.json {
+			// The text shown so far came from an abandoned attempt.
+			u.endText()
+			u.notice("the connection broke; the model's answer starts again")
+		}
 	case agent.EventItemDone:
 		if ev.Item != nil && ev.Item.Type == responses.TypeReasoning && !u.json {
 			if sum := reasoningSummary(*ev.Item); sum != "" {
