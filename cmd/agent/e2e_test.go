@@ -331,6 +331,7 @@ type jsonEvent struct {
 	Delta    string          `json:"delta"`
 	Item     json.RawMessage `json:"item"`
 	Server   json.RawMessage `json:"server"`
+	Hosted   json.RawMessage `json:"hosted"`
 	Approval *struct {
 		Request    map[string]any  `json:"request"`
 		Decision   json.RawMessage `json:"decision"`
