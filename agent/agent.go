@@ -13,7 +13,9 @@ import (
 )
 
 // Client is what the loop needs from a Responses transport.
-// [*responses.Client] implements it; tests and other transports can too.
+// [*responses.Client] implements it; other transports (a recorded
+// conversation, another HTTP stack) can too, building their streams with
+// [responses.NewStream].
 type Client interface {
 	Create(ctx context.Context, req *responses.Request) (*responses.Response, error)
 	Stream(ctx context.Context, req *responses.Request) (*responses.Stream, error)

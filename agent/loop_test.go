@@ -617,7 +617,7 @@ func TestNewPanicsOnDuplicateTools(t *testing.T) {
 	})
 }
 
-var _ = errors.New
+
 
 func TestLoopConcurrencyLimits(t *testing.T) {
 	var calls []responses.Item
@@ -683,4 +683,38 @@ func TestLoopStreamRestartedDiscardsDeltas(t *testing.T) {
 	assert.Equal(t, 1, restarts)
 	assert.Equal(t, "one two three four", text.String())
 	assert.Len(t, srv.Requests(), 2)
+}
+
+// replayClient is a transport that is not HTTP: it replays recorded streams.
+type replayClient struct{ streams []string }
+
+func (c *replayClient) Create(ctx context.Context, req *responses.Request) (*responses.Response, error) {
+	return nil, errors.New("replayClient: streaming only")
+}
+
+func (c *replayClient) Stream(ctx context.Context, req *responses.Request) (*responses.Stream, error) {
+	if len(c.streams) == 0 {
+		return nil, errors.New("replayClient: no more recordings")
+	}
+	next := c.streams[0]
+	c.streams = c.streams[1:]
+	return responses.NewStream(ctx, strings.NewReader(next)), nil
+}
+
+func TestLoopOverAnotherTransport(t *testing.T) {
+	ev := func(seq int, typ, body string) string {
+		return fmt.Sprintf("event: %s\ndata: {\"type\":%q,\"sequence_number\":%d,%s}\n\n", typ, typ, seq, body)
+	}
+	call := `{"type":"function_call","id":"fc_1","call_id":"call_1","name":"add","arguments":"{\"a\":40,\"b\":2}","status":"completed"}`
+	msg := `{"type":"message","id":"msg_1","role":"assistant","status":"completed","content":[{"type":"output_text","text":"42","annotations":[]}]}`
+	c := &replayClient{streams: []string{
+		ev(0, "response.output_item.done", `"output_index":0,"item":`+call) +
+			ev(1, "response.completed", `"response":{"id":"resp_1","status":"completed","output":[`+call+`]}`),
+		ev(0, "response.completed", `"response":{"id":"resp_2","status":"completed","output":[`+msg+`]}`),
+	}}
+	res, err := agent.New(c, "m", &agent.Options{Tools: []tools.Tool{addTool()}}).Run(t.Context(), "add")
+	require.NoError(t, err)
+	assert.Equal(t, "42", res.Text)
+	assert.Equal(t, "resp_2", res.ResponseID)
+	assert.Equal(t, 1, res.ToolCalls)
 }

@@ -48,6 +48,19 @@ func (c *Client) Stream(ctx context.Context, req *Request) (*Stream, error) {
 	return s, nil
 }
 
+// NewStream returns a Stream that decodes the server-sent events read from
+// r, for transports other than [Client]: a recorded stream replayed in a
+// test, or the body another HTTP stack received. It has no retries: a
+// stream that ends without its terminal event ends with a [*StreamError].
+// Close closes r if it is an [io.Closer]. ctx bounds the reads.
+func NewStream(ctx context.Context, r io.Reader) *Stream {
+	rc, ok := r.(io.ReadCloser)
+	if !ok {
+		rc = io.NopCloser(r)
+	}
+	return &Stream{ctx: ctx, resp: &http.Response{Body: rc}, dec: sse.NewDecoder(rc)}
+}
+
 // Stream is the event stream of one create-response call. Read it with
 // [Stream.Next] and [Stream.Event], or with [Stream.All]:
 //
@@ -209,7 +222,7 @@ func (s *Stream) Next() bool {
 			return s.fail(fmt.Errorf("responses: read stream: %w", ctxErr))
 		}
 		delay, retry := s.retryable(err)
-		if !retry || !s.c.wait(s.ctx, &s.retries, delay, err) {
+		if !retry || s.c == nil || !s.c.wait(s.ctx, &s.retries, delay, err) {
 			if s.ctx.Err() != nil {
 				return s.fail(fmt.Errorf("responses: read stream: %w", s.ctx.Err()))
 			}
@@ -227,7 +240,7 @@ func (s *Stream) Next() bool {
 // that says it is transient (rate limit, server error), as long as no
 // output item has been delivered.
 func (s *Stream) retryable(err error) (time.Duration, bool) {
-	if s.delivered {
+	if s.delivered || s.c == nil {
 		return 0, false
 	}
 	delay := s.c.backoff(s.retries)
