@@ -617,8 +617,6 @@ func TestNewPanicsOnDuplicateTools(t *testing.T) {
 	})
 }
 
-
-
 func TestLoopConcurrencyLimits(t *testing.T) {
 	var calls []responses.Item
 	for i := range 6 {
