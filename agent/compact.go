@@ -218,8 +218,6 @@ func isMissingEndpoint(err error) bool {
 // conversation returns the conversation the run's requests carry, if any.
 func (r *run) conversation() string {
 	req := r.a.opts.Request
-	for _, edit := range r.edits {
-		edit(&req)
-	}
+	r.params.apply(&req)
 	return req.Conversation
 }

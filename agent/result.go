@@ -67,6 +67,7 @@ type RunState struct {
 	Usage              responses.Usage           `json:"usage"`
 	ToolCalls          int                       `json:"tool_calls"`
 	AlwaysApproved     []string                  `json:"always_approved,omitempty"`
+	Params             RunParams                 `json:"params,omitzero"`
 }
 
 const runStateVersion = 1

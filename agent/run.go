@@ -17,7 +17,7 @@ type RunOption func(*runConfig)
 type runConfig struct {
 	previousResponseID string
 	transcript         []responses.Item
-	edits              []func(*responses.Request) // per-run parameters; see request.go
+	params             RunParams // per-run parameters; see request.go
 }
 
 // WithPreviousResponse continues the conversation of a stored response, as
@@ -63,7 +63,7 @@ func (a *Agent) StreamItems(ctx context.Context, input []responses.Item, opts ..
 		defer r.cancel()
 		r.prevID = cfg.previousResponseID
 		r.transcript = cfg.transcript
-		r.edits = cfg.edits
+		r.params = cfg.params
 		r.finish(r.loop(slices.Clone(input)))
 	}
 }
@@ -73,10 +73,10 @@ func (a *Agent) StreamItems(ctx context.Context, input []responses.Item, opts ..
 // needs the same tools as the one that produced state; it may be a new
 // Agent in another process.
 //
-// opts give the resumed run the per-run parameters of the original one
-// ([WithConversation], [WithPrompt], [WithTextFormat]); the state already
-// says how the conversation continues, so [WithPreviousResponse] and
-// [WithTranscript] are ignored.
+// The resumed run keeps the per-run parameters of the original one
+// ([WithConversation], [WithPrompt], [WithTextFormat]), which the state
+// holds; opts may replace them. The state already says how the conversation
+// continues, so [WithPreviousResponse] and [WithTranscript] are ignored.
 func (a *Agent) Resume(ctx context.Context, state *RunState, decisions []Decision, opts ...RunOption) (*Result, error) {
 	return Collect(a.ResumeStream(ctx, state, decisions, opts...))
 }
@@ -90,7 +90,7 @@ func (a *Agent) ResumeStream(ctx context.Context, state *RunState, decisions []D
 	return func(yield func(Event, error) bool) {
 		r := a.newRun(ctx, yield)
 		defer r.cancel()
-		r.edits = cfg.edits
+		r.params = cfg.params
 		r.finish(r.resume(state, decisions))
 	}
 }
@@ -125,8 +125,8 @@ type run struct {
 	prevID     string
 	transcript []responses.Item // stateless mode: everything sent and received
 	res        Result
-	edits      []func(*responses.Request) // per-run request parameters
-	compact    compactState               // see compact.go
+	params     RunParams    // per-run request parameters
+	compact    compactState // see compact.go
 }
 
 func (a *Agent) newRun(ctx context.Context, yield func(Event, error) bool) *run {
@@ -293,9 +293,7 @@ func (r *run) parallel() bool {
 func (r *run) request(rt *router, input []responses.Item) *responses.Request {
 	o := &r.a.opts
 	req := o.Request // copy of the template
-	for _, edit := range r.edits {
-		edit(&req)
-	}
+	r.params.apply(&req)
 	req.Model = r.a.model
 	req.Instructions = o.Instructions
 	req.Tools = slices.Clip(rt.defs)
@@ -526,6 +524,7 @@ func (r *run) state(calls []responses.Item, outputs map[string]responses.Item, p
 		Usage:              r.res.Usage,
 		ToolCalls:          r.res.ToolCalls,
 		AlwaysApproved:     r.a.alwaysKeys(),
+		Params:             r.params,
 	}
 	if r.a.opts.Stateless {
 		st.Transcript = slices.Clone(r.transcript)
@@ -550,6 +549,7 @@ func (r *run) resume(st *RunState, decisions []Decision) error {
 	r.res.Items = slices.Clone(st.Items)
 	r.res.Usage = st.Usage
 	r.res.ToolCalls = st.ToolCalls
+	r.params = st.Params.merge(r.params)
 	r.res.ResponseID = st.PreviousResponseID
 
 	byCall := make(map[string]Approval, len(decisions))

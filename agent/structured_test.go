@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 
@@ -113,9 +114,13 @@ func TestRunAsResumed(t *testing.T) {
 	require.ErrorIs(t, err, agent.ErrNoOutput)
 	require.Len(t, res.Pending, 1)
 
-	format, err := agent.OutputFormat[weatherReport]()
+	// The state keeps the run's text format: a resume in another process
+	// (here, after a JSON round trip) needs no options to keep it.
+	saved, err := json.Marshal(res.State)
 	require.NoError(t, err)
-	res, err = a.Resume(t.Context(), res.State, []agent.Decision{{CallID: "call_1", Approval: agent.Approve}}, agent.WithTextFormat(format))
+	var st agent.RunState
+	require.NoError(t, json.Unmarshal(saved, &st))
+	res, err = a.Resume(t.Context(), &st, []agent.Decision{{CallID: "call_1", Approval: agent.Approve}})
 	require.NoError(t, err)
 	got, err := agent.DecodeOutput[weatherReport](res)
 	require.NoError(t, err)
