@@ -42,6 +42,11 @@ type Options struct {
 	// no approver is configured.
 	Approver Approver
 
+	// Approved lists approval keys ([tools.ApprovalRequest.Key]) granted
+	// "always" before the agent starts, for example restored from a saved
+	// session; see [Agent.Approved].
+	Approved []string
+
 	// MaxTurns bounds the number of requests of one run. Zero means 32.
 	MaxTurns int
 	// MaxParallel bounds the calls of one response that run at once. Zero
@@ -121,6 +126,9 @@ func New(client Client, model string, opts *Options) *Agent {
 	if a.opts.MaxParallel <= 0 {
 		a.opts.MaxParallel = 8
 	}
+	for _, k := range a.opts.Approved {
+		a.always[k] = true
+	}
 	a.log = a.opts.Logger
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
@@ -153,6 +161,11 @@ func (a *Agent) rememberAlways(key string) {
 	a.always[key] = true
 	a.mu.Unlock()
 }
+
+// Approved returns the approval keys granted "always" so far (given in
+// Options.Approved or answered by the approver), sorted, so that a program
+// can save them with a session.
+func (a *Agent) Approved() []string { return a.alwaysKeys() }
 
 func (a *Agent) alwaysKeys() []string {
 	a.mu.Lock()

@@ -716,3 +716,22 @@ func TestLoopOverAnotherTransport(t *testing.T) {
 	assert.Equal(t, "resp_2", res.ResponseID)
 	assert.Equal(t, 1, res.ToolCalls)
 }
+
+func TestOptionsApprovedSkipsTheApprover(t *testing.T) {
+	srv := rt.New(t,
+		rt.Output(rt.FunctionCall("call_1", "echo", `{"text":"a"}`)),
+		rt.Output(rt.Text("ok")),
+	)
+	a := agent.New(client(srv), "m", &agent.Options{
+		Tools:    []tools.Tool{echoTool(&function.Options{NeedsApproval: function.Always})},
+		Approved: []string{"function:echo"}, // restored from a saved session
+		Approver: agent.ApproverFunc(func(ctx context.Context, req tools.ApprovalRequest) (agent.Approval, error) {
+			t.Errorf("asked for %s although it was approved always", req.Key)
+			return agent.Deny("no"), nil
+		}),
+	})
+	res, err := a.Run(t.Context(), "x")
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.ToolCalls)
+	assert.Equal(t, []string{"function:echo"}, a.Approved())
+}

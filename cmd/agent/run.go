@@ -300,6 +300,10 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 		a.sess = s
 	}
 
+	var approved []string // "always" answers of the session being resumed
+	if a.sess != nil {
+		approved = a.sess.Approved()
+	}
 	var req responses.Request
 	if effort := pick(f.effort, cfg.ReasoningEffort, ""); effort != "" {
 		req.Reasoning = &responses.Reasoning{Effort: effort, Summary: "auto"}
@@ -313,6 +317,7 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 		Approver:     &approver{policy: a.policy, sandbox: a.sandbox, ui: a.ui, in: a.in},
 		MaxTurns:     maxTurns,
 		Stateless:    a.stateless,
+		Approved:     approved,
 	})
 	a.intr = &interrupter{exit: e.exit, ui: a.ui}
 	return a, nil
@@ -503,6 +508,7 @@ func (a *app) record(res *agent.Result, runErr error, prior int, pending []respo
 	r := session.Result{
 		ResponseID: res.ResponseID, Usage: res.Usage, Turns: res.Turns,
 		ToolCalls: res.ToolCalls, StopReason: res.StopReason, Pending: pending,
+		Approved: a.agent.Approved(),
 	}
 	if res.State != nil && len(res.State.Pending) == 0 {
 		// Outputs the server has not seen: the run stopped before sending

@@ -113,6 +113,9 @@ func TestApprovalsAtTerminal(t *testing.T) {
 		rt.Output(rt.ShellCall("c_reason", "mkdir reason")),
 		rt.Output(rt.ApplyPatchCall("c_patch", "create_file", "patched.txt", "+new line\n")),
 		rt.Output(rt.Text("All done.")),
+		// Resumed later, without a terminal.
+		rt.Output(rt.ShellCall("c_resumed", "touch always3.txt")),
+		rt.Output(rt.Text("Again.")),
 	)
 	h.extraEnv = []string{"NO_COLOR=1"}
 	p := h.startPTY("-a", "untrusted", "make some files")
@@ -157,6 +160,15 @@ func TestApprovalsAtTerminal(t *testing.T) {
 	patch, ok := reqs[6].Output("c_patch")
 	require.True(t, ok)
 	assert.Contains(t, string(patch.Raw()), `"status":"completed"`)
+
+	// "Always" is saved with the session: resumed without a terminal, the
+	// same command prefix runs instead of being declined.
+	res := h.run("-a", "untrusted", "resume", "more")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Empty(t, h.file("always3.txt"))
+	reqs = h.server.Requests()
+	require.Len(t, reqs, 9)
+	assert.Equal(t, 0, *shellOutput(t, reqs[8], "c_resumed").Outcome.ExitCode)
 }
 
 // sleepPID finds the process running "sleep arg".

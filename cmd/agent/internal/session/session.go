@@ -62,7 +62,8 @@ type Header struct {
 type Result struct {
 	Time       time.Time        `json:"time"`
 	ResponseID string           `json:"response_id,omitempty"`
-	Pending    []responses.Item `json:"pending,omitempty"` // outputs to send with the next input
+	Pending    []responses.Item `json:"pending,omitempty"`  // outputs to send with the next input
+	Approved   []string         `json:"approved,omitempty"` // "approve always" keys granted so far
 	Usage      responses.Usage  `json:"usage"`
 	Turns      int              `json:"turns"`
 	ToolCalls  int              `json:"tool_calls"`
@@ -88,6 +89,7 @@ type Session struct {
 	prevID     string
 	transcript []responses.Item
 	pending    []responses.Item
+	approved   []string
 	tasks      int
 }
 
@@ -245,6 +247,9 @@ func (s *Session) applyResult(r Result) {
 		s.prevID = r.ResponseID
 	}
 	s.pending = r.Pending
+	if r.Approved != nil {
+		s.approved = r.Approved
+	}
 }
 
 func (s *Session) write(v any) error {
@@ -306,6 +311,14 @@ func (s *Session) State() (prevID string, transcript, pending []responses.Item) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.prevID, slices.Clone(s.transcript), slices.Clone(s.pending)
+}
+
+// Approved returns the "approve always" keys the session has granted, as
+// its last result recorded them.
+func (s *Session) Approved() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.approved)
 }
 
 // Tasks returns the number of tasks recorded.

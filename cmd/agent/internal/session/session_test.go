@@ -124,3 +124,17 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+func TestApprovedKeysSurviveReopening(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Create(dir, Header{Model: "m"})
+	require.NoError(t, err)
+	require.NoError(t, s.AppendResult(Result{ResponseID: "resp_1", Approved: []string{"shell:go test"}}))
+	require.NoError(t, s.AppendResult(Result{ResponseID: "resp_2"})) // a result without the field keeps them
+	require.NoError(t, s.Close())
+
+	o, err := Open(dir, s.ID())
+	require.NoError(t, err)
+	defer o.Close()
+	assert.Equal(t, []string{"shell:go test"}, o.Approved())
+}
