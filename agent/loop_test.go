@@ -429,7 +429,10 @@ func TestLoopCancelMidTool(t *testing.T) {
 		return "", ctx.Err()
 	}, &function.Options{Timeout: -1})
 	srv := rt.New(t, rt.Output(rt.FunctionCall("call_1", "block", `{}`)))
-	a := agent.New(client(srv), "m", &agent.Options{Tools: []tools.Tool{block}})
+	// Non-streaming, so the response is complete before the tool starts
+	// (when streaming, a cancel that lands before response.completed leaves
+	// a turn to send again instead).
+	a := agent.New(client(srv), "m", &agent.Options{Tools: []tools.Tool{block}, DisableStreaming: true})
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() {
 		<-started
