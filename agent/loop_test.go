@@ -643,7 +643,13 @@ func TestLoopConcurrencyLimits(t *testing.T) {
 				defer now.Add(-1)
 				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
 				}
-				time.Sleep(30 * time.Millisecond)
+				// Stay until as many calls as the limit allows are running
+				// (a barrier, so a slow machine cannot hide the overlap),
+				// then a little longer so a call beyond the limit would show.
+				for deadline := time.Now().Add(5 * time.Second); now.Load() < tc.wantPeak && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
+				}
+				time.Sleep(20 * time.Millisecond)
 				return "ok", nil
 			}, &function.Options{Serial: tc.serial})
 			srv := rt.New(t, rt.Output(calls...), rt.Output(rt.Text("done")))
