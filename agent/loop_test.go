@@ -744,3 +744,33 @@ func TestOptionsApprovedSkipsTheApprover(t *testing.T) {
 	assert.Equal(t, 1, res.ToolCalls)
 	assert.Equal(t, []string{"function:echo"}, a.Approved())
 }
+
+// A shell call of a hosted container environment is run by the server,
+// which answers it in the same output: the loop must neither run it nor
+// answer it again.
+func TestLoopLeavesHostedShellCallsToTheServer(t *testing.T) {
+	srv := rt.New(t, rt.Output(
+		rt.Raw(`{"type":"shell_call","id":"sh_h","call_id":"call_h","status":"completed","environment":{"type":"container_reference","container_id":"cntr_1"},"action":{"commands":["rm -rf /"],"timeout_ms":null,"max_output_length":null}}`),
+		rt.Raw(`{"type":"shell_call_output","id":"sho_h","call_id":"call_h","status":"completed","output":[{"stdout":"","stderr":"","outcome":{"type":"exit","exit_code":0}}]}`),
+		rt.Text("done in the container"),
+	))
+	var ran atomic.Int32
+	local := tools.Tool(countingShell{&ran})
+	res, err := agent.New(client(srv), "m", &agent.Options{Tools: []tools.Tool{local}}).Run(t.Context(), "x")
+	require.NoError(t, err)
+	assert.Equal(t, "done in the container", res.Text)
+	assert.Equal(t, int32(0), ran.Load(), "a hosted call never runs locally")
+	assert.Len(t, srv.Requests(), 1, "nothing left to answer")
+}
+
+// countingShell is a local shell tool that counts its calls.
+type countingShell struct{ n *atomic.Int32 }
+
+func (c countingShell) Definition() responses.ToolDefinition {
+	return responses.MustToolDefinition(map[string]any{"type": "shell", "environment": map[string]string{"type": "local"}})
+}
+
+func (c countingShell) Call(ctx context.Context, call tools.Call) (responses.Item, error) {
+	c.n.Add(1)
+	return tools.TextOutput(call, "ran", false), nil
+}
