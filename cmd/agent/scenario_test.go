@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/agentloop/agentloop/internal/txtar"
 	"github.com/agentloop/agentloop/responses"
 	rt "github.com/agentloop/agentloop/responses/responsestest"
 )
@@ -51,33 +52,6 @@ func TestScenarios(t *testing.T) {
 	}
 }
 
-type txtarSection struct{ name, data string }
-
-func parseTxtarSections(s string) (comment string, secs []txtarSection) {
-	var cur *txtarSection
-	var b strings.Builder
-	flush := func() {
-		if cur != nil {
-			cur.data = b.String()
-			secs = append(secs, *cur)
-		} else {
-			comment = b.String()
-		}
-		b.Reset()
-	}
-	for _, line := range strings.SplitAfter(s, "\n") {
-		l := strings.TrimRight(line, "\n")
-		if strings.HasPrefix(l, "-- ") && strings.HasSuffix(l, " --") && len(l) > 6 {
-			flush()
-			cur = &txtarSection{name: strings.TrimSpace(l[3 : len(l)-3])}
-			continue
-		}
-		b.WriteString(line)
-	}
-	flush()
-	return comment, secs
-}
-
 func lines(s string) []string {
 	var out []string
 	for _, l := range strings.Split(s, "\n") {
@@ -89,7 +63,7 @@ func lines(s string) []string {
 }
 
 func runScenario(t *testing.T, text string) {
-	comment, secs := parseTxtarSections(text)
+	comment, secs := txtar.Parse(text)
 	require.NotEmpty(t, strings.TrimSpace(comment), "a scenario says what it guards")
 	diffs := map[string]string{}
 	files := map[string]string{}
@@ -97,23 +71,23 @@ func runScenario(t *testing.T, text string) {
 	var args, env, expect []string
 	var config string
 	for _, s := range secs {
-		switch name := s.name; {
+		switch name := s.Name; {
 		case name == "args":
-			args = lines(s.data)
+			args = lines(s.Data)
 		case name == "env":
-			env = lines(s.data)
+			env = lines(s.Data)
 		case name == "config":
-			config = s.data
+			config = s.Data
 		case name == "expect":
-			expect = lines(s.data)
+			expect = lines(s.Data)
 		case strings.HasPrefix(name, "in/"):
-			files[strings.TrimPrefix(name, "in/")] = s.data
+			files[strings.TrimPrefix(name, "in/")] = s.Data
 		case strings.HasPrefix(name, "diff "):
-			diffs[strings.TrimPrefix(name, "diff ")] = s.data
+			diffs[strings.TrimPrefix(name, "diff ")] = s.Data
 		case strings.HasPrefix(name, "turn "):
 			n, err := strconv.Atoi(strings.TrimPrefix(name, "turn "))
 			require.NoError(t, err, name)
-			turns[n] = lines(s.data)
+			turns[n] = lines(s.Data)
 		}
 	}
 	var script []rt.Turn
@@ -152,10 +126,10 @@ func runScenario(t *testing.T, text string) {
 
 	for _, s := range secs {
 		switch {
-		case strings.HasPrefix(s.name, "out/"):
-			assert.Equal(t, s.data, h.file(strings.TrimPrefix(s.name, "out/")), s.name)
-		case strings.HasPrefix(s.name, "gone/"):
-			assert.NoFileExists(t, filepath.Join(h.ws, strings.TrimPrefix(s.name, "gone/")))
+		case strings.HasPrefix(s.Name, "out/"):
+			assert.Equal(t, s.Data, h.file(strings.TrimPrefix(s.Name, "out/")), s.Name)
+		case strings.HasPrefix(s.Name, "gone/"):
+			assert.NoFileExists(t, filepath.Join(h.ws, strings.TrimPrefix(s.Name, "gone/")))
 		}
 	}
 	for _, l := range expect {

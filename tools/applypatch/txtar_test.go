@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/agentloop/agentloop/internal/txtar"
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/tools"
 	"github.com/stretchr/testify/assert"
@@ -35,52 +36,23 @@ var update = flag.Bool("update", false, "rewrite the expected files and errors o
 // A section name ending in " noeol" drops the content's final newline. In
 // contents, ␍ stands for a carriage return, ␠ for a space and ⇥ for a tab.
 
-type section struct{ name, data string }
+// section is one file of a case.
+type section = txtar.File
 
-func parseTxtar(s string) (comment string, secs []section) {
-	var cur *section
-	var b strings.Builder
-	flush := func() {
-		if cur != nil {
-			cur.data = b.String()
-			secs = append(secs, *cur)
-		} else {
-			comment = b.String()
-		}
-		b.Reset()
-	}
-	for _, line := range strings.SplitAfter(s, "\n") {
-		t := strings.TrimRight(line, "\n")
-		if strings.HasPrefix(t, "-- ") && strings.HasSuffix(t, " --") && len(t) > 6 {
-			flush()
-			cur = &section{name: strings.TrimSpace(t[3 : len(t)-3])}
-			continue
-		}
-		b.WriteString(line)
-	}
-	flush()
-	return comment, secs
-}
+func parseTxtar(s string) (comment string, secs []section) { return txtar.Parse(s) }
 
 var unescaper = strings.NewReplacer("␍", "\r", "␠", " ", "⇥", "\t")
 var escaper = strings.NewReplacer("\r", "␍", "\t", "⇥")
 
 func sectionData(s section) (name, data string) {
-	name, data = s.name, unescaper.Replace(s.data)
+	name, data = s.Name, unescaper.Replace(s.Data)
 	if n, ok := strings.CutSuffix(name, " noeol"); ok {
 		name, data = n, strings.TrimSuffix(data, "\n")
 	}
 	return name, data
 }
 
-func formatTxtar(comment string, secs []section) string {
-	var b strings.Builder
-	b.WriteString(comment)
-	for _, s := range secs {
-		b.WriteString("-- " + s.name + " --\n" + s.data)
-	}
-	return b.String()
-}
+func formatTxtar(comment string, secs []section) string { return txtar.Format(comment, secs) }
 
 // encodeFile renders content for a txtar section, with noeol and escapes.
 func encodeFile(prefix, name, content string) section {
@@ -94,9 +66,9 @@ func encodeFile(prefix, name, content string) section {
 	}
 	data = strings.Join(lines, "\n")
 	if data != "" && !strings.HasSuffix(data, "\n") {
-		return section{name: prefix + name + " noeol", data: data + "\n"}
+		return section{Name: prefix + name + " noeol", Data: data + "\n"}
 	}
-	return section{name: prefix + name, data: data}
+	return section{Name: prefix + name, Data: data}
 }
 
 // readTree returns the regular files under dir by slash path.
@@ -178,7 +150,7 @@ func TestTxtar(t *testing.T) {
 					wantErr, hasErr = strings.TrimSpace(data), true
 					continue
 				default:
-					t.Fatalf("unknown section %q", s.name)
+					t.Fatalf("unknown section %q", s.Name)
 				}
 				kept = append(kept, s)
 			}
@@ -207,7 +179,7 @@ func TestTxtar(t *testing.T) {
 
 			if *update {
 				if err != nil {
-					kept = append(kept, section{name: "error", data: err.Error() + "\n"})
+					kept = append(kept, section{Name: "error", Data: err.Error() + "\n"})
 				} else {
 					names := make([]string, 0, len(got))
 					for n := range got {
