@@ -251,11 +251,11 @@ func (w *eventWire) scan(b []byte) bool {
 			if v[0] == 'n' {
 				break // null leaves it empty
 			}
-			s, next, simple := scanString(v, 0)
-			if v[0] != '"' || !simple || next != len(v) {
+			s, ok := plainString(v)
+			if !ok {
 				return false
 			}
-			w.Type = string(s)
+			w.Type = s
 		case "sequence_number":
 			num = &w.SequenceNumber
 		case "output_index":

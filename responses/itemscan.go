@@ -26,12 +26,9 @@ func scanHeader(b []byte) (h itemHeader, ok bool) {
 		if dst == nil || v[0] != '"' {
 			return true // not a header member, or not a string: left empty
 		}
-		s, next, simple := scanString(v, 0)
-		if !simple || next != len(v) {
-			return false
-		}
-		*dst = string(s)
-		return true
+		s, ok := plainString(v)
+		*dst = s
+		return ok
 	})
 	return h, ok
 }
@@ -79,6 +76,20 @@ func members(b []byte, fn func(key, value []byte) bool) bool {
 			return false
 		}
 	}
+}
+
+// plainString returns the value of v, a JSON string of plain ASCII without
+// escapes; ok is false for anything else, which the callers leave to
+// encoding/json.
+func plainString(v []byte) (s string, ok bool) {
+	if len(v) == 0 || v[0] != '"' {
+		return "", false
+	}
+	b, next, simple := scanString(v, 0)
+	if !simple || next != len(v) {
+		return "", false
+	}
+	return string(b), true
 }
 
 func skipSpace(b []byte, i int) int {
