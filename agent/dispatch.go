@@ -300,9 +300,12 @@ func (d *dispatcher) run(call tools.Call, tool tools.Tool) {
 	case d.ctx.Err() != nil:
 		outcome, errText = OutcomeCanceled, "canceled"
 		out = d.canceledOutput(call.Item)
-	case err != nil:
-		outcome, errText = OutcomeError, err.Error()
+	case err != nil && (out.IsZero() || out.OutputKey() != call.CallID):
+		outcome, errText = tools.OutcomeOf(err), err.Error()
 		out = tools.FailedOutput(call, err)
+	case err != nil:
+		// The tool's own output for its failure; err says what happened.
+		outcome, errText = tools.OutcomeOf(err), err.Error()
 	case out.IsZero():
 		outcome, errText = OutcomeError, "tool returned no output"
 		out = tools.FailedOutput(call, errors.New("the tool returned no output"))
@@ -321,7 +324,7 @@ func (d *dispatcher) run(call tools.Call, tool tools.Tool) {
 	d.mu.Unlock()
 	d.q.push(Event{Kind: EventToolFinished, Tool: &ToolEvent{
 		CallID: call.CallID, Type: call.Type, Name: name, Call: call.Item,
-		Outcome: outcome, Error: errText, Duration: time.Since(start), Output: &out,
+		Outcome: outcome, Error: errText, Err: err, Duration: time.Since(start), Output: &out,
 	}})
 }
 

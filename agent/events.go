@@ -88,27 +88,32 @@ type ResponseInfo struct {
 	Status string `json:"status"`
 }
 
-// Outcome is how a call ended.
-type Outcome string
+// Outcome is how a call ended; see [tools.Outcome].
+type Outcome = tools.Outcome
 
 // Call outcomes.
 const (
-	OutcomeOK       Outcome = "ok"       // ran and succeeded
-	OutcomeError    Outcome = "error"    // ran and failed (error output, non-zero exit, failed patch)
-	OutcomeDenied   Outcome = "denied"   // refused by policy or by the approver; never ran
-	OutcomeDeferred Outcome = "deferred" // waiting for an approval decision
-	OutcomeCanceled Outcome = "canceled" // stopped by the run's context
-	OutcomeUnknown  Outcome = "unknown_tool"
+	OutcomeOK            = tools.OutcomeOK
+	OutcomeError         = tools.OutcomeError
+	OutcomeDenied        = tools.OutcomeDenied
+	OutcomeSandboxDenied = tools.OutcomeSandboxDenied
+	OutcomeTimeout       = tools.OutcomeTimeout
+	OutcomeDeferred      = tools.OutcomeDeferred
+	OutcomeCanceled      = tools.OutcomeCanceled
+	OutcomeUnknown       = tools.OutcomeUnknownTool
 )
 
 // ToolEvent describes one call.
 type ToolEvent struct {
-	CallID   string          `json:"call_id"`
-	Type     string          `json:"type"` // call item type
-	Name     string          `json:"name"` // tool name (function/custom/MCP) or item type
-	Call     responses.Item  `json:"call"`
-	Outcome  Outcome         `json:"outcome,omitempty"`
-	Error    string          `json:"error,omitempty"`
+	CallID  string         `json:"call_id"`
+	Type    string         `json:"type"` // call item type
+	Name    string         `json:"name"` // tool name (function/custom/MCP) or item type
+	Call    responses.Item `json:"call"`
+	Outcome Outcome        `json:"outcome,omitempty"`
+	Error   string         `json:"error,omitempty"`
+	// Err is the error behind a failed outcome, for errors.Is (for example
+	// tools.ErrSandboxDenied); nil when the call succeeded.
+	Err      error           `json:"-"`
 	Duration time.Duration   `json:"duration_ns,omitempty"`
 	Output   *responses.Item `json:"output,omitempty"`
 	Progress *tools.Progress `json:"progress,omitempty"`

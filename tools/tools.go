@@ -31,9 +31,16 @@ type Tool interface {
 	// Definition returns the entry for the request's tools array.
 	Definition() responses.ToolDefinition
 	// Call executes one call and returns its output item (for example a
-	// function_call_output whose call_id is call.CallID). A returned error is
-	// a tool failure: the loop turns it into an output the model can read
-	// with [FailedOutput]. Call must return promptly when ctx is done.
+	// function_call_output whose call_id is call.CallID). Call must return
+	// promptly when ctx is done.
+	//
+	// A returned error is a tool failure, which the model reads and the
+	// loop reports with the error's [Outcome] ([OutcomeOf]). With a zero
+	// item, the loop sends [FailedOutput] of the error. A tool that has its
+	// own output for the failure (a shell call's exit code and output, a
+	// failed apply_patch_call_output) returns it together with the error,
+	// the way io.Reader returns n and err: the item goes to the model, the
+	// error says what happened.
 	Call(ctx context.Context, call Call) (responses.Item, error)
 }
 
