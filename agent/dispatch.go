@@ -192,7 +192,11 @@ func (d *dispatcher) approve(call tools.Call, tool tools.Tool) bool {
 		if review.Reason != "" {
 			msg += ": " + review.Reason
 		}
-		d.finishRefused(call, d.refusedOutput(call, tool, msg), OutcomeDenied, msg)
+		outcome := OutcomeDenied
+		if review.Err != nil {
+			outcome = tools.OutcomeOf(review.Err)
+		}
+		d.finishRefused(call, d.refusedOutput(call, tool, msg), outcome, msg)
 		return false
 	}
 	req := review.Request

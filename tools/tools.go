@@ -98,6 +98,10 @@ type Review struct {
 	Decision Decision
 	// Reason explains a denial to the model (and the user); optional otherwise.
 	Reason string
+	// Err, for a denial, says what refused the call, for the outcome the
+	// loop reports ([OutcomeOf]): nil means [ErrDenied] (a policy or a
+	// person); a sandbox's command policy wraps [ErrSandboxDenied].
+	Err error
 	// Request is what an approver is shown when Decision is Ask.
 	Request ApprovalRequest
 }
