@@ -74,8 +74,9 @@
 //     the envelope form every "+" line is a line ending in a newline
 //     (Codex).
 //   - An empty update diff, a section with no lines, a line without a
-//     valid prefix, a stray "***" line and anything after "*** End Patch"
-//     are errors. Padded markers and a heredoc wrapper are accepted.
+//     valid prefix, an "@@" followed by anything but a space or the end
+//     of the line (as in "@@text"), a stray "***" line and anything after
+//     "*** End Patch" are errors. Padded markers and a heredoc wrapper are accepted.
 //   - Adding a file that exists, moving onto a file that exists, updating
 //     or deleting a missing file, and deleting a directory are errors. An
 //     Update with a Move to and no hunks is a plain rename.

@@ -196,7 +196,10 @@ func parseHunks(lines []string, i int, envelope bool) ([]Hunk, int, error) {
 		}
 		h := Hunk{PatchLine: i + 1}
 		for i < len(lines) && strings.HasPrefix(lines[i], "@@") {
-			a := strings.TrimPrefix(lines[i][2:], " ")
+			if len(lines[i]) > 2 && lines[i][2] != ' ' {
+				return nil, 0, parseErr(i+1, "invalid @@ line %q: write \"@@\" alone, or \"@@ \" (with a space) followed by the text of a line before the change", lines[i])
+			}
+			a := lines[i][min(3, len(lines[i])):]
 			if strings.TrimSpace(a) != "" {
 				h.Anchors = append(h.Anchors, a)
 			}
