@@ -33,7 +33,10 @@ type Request struct {
 	Truncation         string            `json:"truncation,omitempty"` // "auto" or "disabled"
 
 	// OpenAI-only parameters; do not set them for the Scale GenAI Platform.
-	Prompt            *Prompt         `json:"prompt,omitempty"`
+	Prompt *Prompt `json:"prompt,omitempty"`
+	// Conversation is the id of a server-side conversation ("conv_…"). It
+	// is sent as a plain string, one of the two forms the API accepts; a
+	// decoded request takes either form, "conv_…" or {"id": "conv_…"}.
 	Conversation      string          `json:"conversation,omitempty"`
 	ContextManagement json.RawMessage `json:"context_management,omitempty"`
 
@@ -62,6 +65,52 @@ func (r Request) MarshalJSON() ([]byte, error) {
 		m[k] = vb
 	}
 	return json.Marshal(m)
+}
+
+// UnmarshalJSON decodes a request body. The conversation parameter may be
+// a string or an object {"id": "conv_…"} (the API reference's
+// ResponseConversationParam, the form the Go SDK sends); Extra is left
+// empty.
+func (r *Request) UnmarshalJSON(b []byte) error {
+	type plain Request
+	var w struct {
+		*plain
+		Conversation json.RawMessage `json:"conversation"`
+	}
+	w.plain = (*plain)(r)
+	*r = Request{}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	id, err := conversationID(w.Conversation)
+	if err != nil {
+		return err
+	}
+	r.Conversation = id
+	return nil
+}
+
+// conversationID decodes the conversation parameter: null, "conv_…" or
+// {"id": "conv_…"}.
+func conversationID(b json.RawMessage) (string, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" {
+		return "", nil
+	}
+	var id string
+	if b[0] == '"' {
+		if err := json.Unmarshal(b, &id); err != nil {
+			return "", fmt.Errorf("decode conversation: %w", err)
+		}
+		return id, nil
+	}
+	var obj struct {
+		ID *string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &obj); err != nil || obj.ID == nil {
+		return "", fmt.Errorf(`decode conversation: want a string "conv_…" or an object {"id": "conv_…"}, got %s`, b)
+	}
+	return *obj.ID, nil
 }
 
 // Input is a request's input: either a plain string or a list of items.
