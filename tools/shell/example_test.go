@@ -3,6 +3,7 @@ package shell_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 
@@ -41,17 +42,19 @@ func ExampleTool() {
 	}))
 	review, _ := tool.Review(context.Background(), call)
 	fmt.Println("review:", review.Decision)
+	// The item goes to the model; the error says how the call ended.
 	out, err := tool.Call(context.Background(), call)
-	if err != nil {
-		fmt.Println("error:", err)
-		return
-	}
 	b, _ := json.Marshal(out)
 	fmt.Println(string(b))
+	var exit *shell.ExitError
+	if errors.As(err, &exit) {
+		fmt.Printf("outcome %s: command %d exited with %d\n", tools.OutcomeOf(err), exit.Command, exit.Code)
+	}
 	// Output:
 	// {"environment":{"type":"local"},"type":"shell"}
 	// review: allow
 	// {"type":"shell_call_output","call_id":"call_1","output":[{"stdout":"hi\n","stderr":"","outcome":{"type":"exit","exit_code":0}},{"stdout":"","stderr":"","outcome":{"type":"exit","exit_code":3}}],"max_output_length":1000}
+	// outcome error: command 2 exited with 3
 }
 
 func ExampleLocalTool() {

@@ -37,6 +37,39 @@ func TestToolReview(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, tools.Deny, r.Decision)
 	assert.Contains(t, r.Reason, "git push")
+	assert.ErrorIs(t, r.Err, tools.ErrSandboxDenied, "the command policy's refusal is sandbox_denied")
+	assert.Equal(t, tools.OutcomeSandboxDenied, tools.OutcomeOf(r.Err))
+}
+
+// TestToolOutcomes: the error beside the output gives the call its outcome.
+func TestToolOutcomes(t *testing.T) {
+	tool := &shell.Tool{Executor: sandboxed(t, shell.WorkspaceWrite)}
+	for _, tc := range []struct {
+		name     string
+		commands string
+		want     tools.Outcome
+	}{
+		{"ok", `["true","echo hi"]`, tools.OutcomeOK},
+		{"exit", `["false","true"]`, tools.OutcomeError},
+		{"write outside the workspace", `["touch ../x"]`, tools.OutcomeSandboxDenied},
+		{"denial wins over a failure", `["exit 2","echo x > /etc/agentloop-x"]`, tools.OutcomeSandboxDenied},
+		{"failure inside the workspace is no denial", `["mkdir d && chmod 0 d && ls d/x"]`, tools.OutcomeError},
+		{"network", `["echo > /dev/tcp/127.0.0.1/9"]`, tools.OutcomeSandboxDenied},
+		{"timeout", `["sleep 5"]`, tools.OutcomeTimeout},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			call := callOf(t, `{"type":"shell_call","call_id":"c","action":{"commands":`+tc.commands+`,"timeout_ms":1000}}`)
+			out, err := tool.Call(t.Context(), call)
+			assert.Equal(t, tc.want, tools.OutcomeOf(err), "%v", err)
+			assert.Equal(t, "shell_call_output", out.Type, "the model gets its output whatever the outcome")
+		})
+	}
+	local := &shell.LocalTool{Executor: tool.Executor}
+	_, err := local.Call(t.Context(), callOf(t, `{"type":"local_shell_call","call_id":"l","action":{"type":"exec","command":["touch","/etc/agentloop-x"]}}`))
+	var exit *shell.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.True(t, exit.SandboxDenied)
+	assert.Equal(t, tools.OutcomeSandboxDenied, tools.OutcomeOf(err))
 }
 
 func TestLocalToolReview(t *testing.T) {
@@ -61,4 +94,5 @@ func TestLocalToolReview(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, tools.Deny, r.Decision)
 	assert.Contains(t, r.Reason, "outside the workspace")
+	assert.ErrorIs(t, r.Err, tools.ErrSandboxDenied)
 }

@@ -78,6 +78,15 @@ func decodeShellCall(call tools.Call) (responses.ShellCall, error) {
 // Errors (a malformed call, a sandbox that cannot be set up, a directory
 // outside the workspace) are tool failures; a cancelled ctx returns ctx's
 // error.
+//
+// Once a command ran, Call returns the output item together with an error
+// that gives the call its outcome (tools.OutcomeOf): nil when every command
+// exited 0; an error wrapping tools.ErrTimeout when the call's time budget
+// stopped a command; a *[ExitError] wrapping tools.ErrSandboxDenied when a
+// command failed the way a sandbox denial does ([Result.SandboxDenied]); an
+// error for a later command that could not start; else a *[ExitError] for
+// the first command that exited non-zero. The item is the same whatever
+// the error.
 func (t *Tool) Call(ctx context.Context, call tools.Call) (_ responses.Item, err error) {
 	defer recoverPanic(t.Executor, "shell", &err)
 	if t.Executor == nil {
@@ -100,7 +109,8 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (_ responses.Item, err
 	deadline := time.Now().Add(budget)
 
 	outs := make([]responses.ShellCommandOutput, 0, len(sc.Action.Commands))
-	for _, line := range sc.Action.Commands {
+	var outcome outcomeOf // the call's outcome, from its commands in order
+	for i, line := range sc.Action.Commands {
 		left := time.Until(deadline)
 		if left <= 0 {
 			// The previous command used up the call's budget.
@@ -108,6 +118,7 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (_ responses.Item, err
 				Stderr:  "not run: the call's time budget was used up",
 				Outcome: responses.ShellOutcome{Type: "timeout"},
 			})
+			outcome.timeout(fmt.Errorf("shell: command %d not run: the call's time budget of %s was used up: %w", i+1, budget, tools.ErrTimeout))
 			break
 		}
 		res, err := x.Run(ctx, Command{Line: line, Timeout: left, MaxOutput: limit})
@@ -125,21 +136,105 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (_ responses.Item, err
 				Stderr:  "error: " + err.Error(),
 				Outcome: responses.ShellOutcome{Type: "exit", ExitCode: &code},
 			})
+			outcome.failed(fmt.Errorf("shell: command %d: %w", i+1, err))
 			break
 		}
 		outs = append(outs, shellOutput(res))
+		outcome.result(i+1, res)
 		if res.TimedOut {
 			break
 		}
 	}
 	applied := int64(limit)
-	return responses.NewItem(responses.ShellCallOutput{
+	it, err := responses.NewItem(responses.ShellCallOutput{
 		Type:            responses.TypeShellCallOutput,
 		CallID:          call.CallID,
 		Output:          outs,
 		MaxOutputLength: &applied,
 		Caller:          sc.Caller,
 	})
+	if err != nil {
+		return responses.Item{}, err
+	}
+	return it, outcome.err()
+}
+
+// outcomeOf gathers the outcome of a call's commands: a timeout wins over a
+// sandbox denial, which wins over a failure to start, which wins over a
+// non-zero exit; among equals the first command counts.
+type outcomeOf struct {
+	timedOut, denied, startErr, exit error
+}
+
+func (o *outcomeOf) timeout(err error) {
+	if o.timedOut == nil {
+		o.timedOut = err
+	}
+}
+
+func (o *outcomeOf) failed(err error) {
+	if o.startErr == nil {
+		o.startErr = err
+	}
+}
+
+func (o *outcomeOf) result(n int, r Result) {
+	switch {
+	case r.TimedOut:
+		o.timeout(fmt.Errorf("shell: command %d stopped after %s: %w", n, r.Duration.Round(time.Millisecond), tools.ErrTimeout))
+	case r.ExitCode != 0 && r.SandboxDenied:
+		if o.denied == nil {
+			o.denied = &ExitError{Command: n, Code: r.ExitCode, SandboxDenied: true}
+		}
+	case r.ExitCode != 0:
+		if o.exit == nil {
+			o.exit = &ExitError{Command: n, Code: r.ExitCode}
+		}
+	}
+}
+
+func (o *outcomeOf) err() error {
+	for _, err := range []error{o.timedOut, o.denied, o.startErr, o.exit} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ExitError is the error [Tool.Call] and [LocalTool.Call] return, beside
+// their output item, for a command that ran and exited with a non-zero
+// status. Its outcome (tools.OutcomeOf) is "error", or "sandbox_denied"
+// when SandboxDenied is set: then it wraps tools.ErrSandboxDenied.
+//
+// The output item still carries the exit code, stdout and stderr for the
+// model; the error only tells the program what happened.
+type ExitError struct {
+	// Command is the 1-based position of the command in a shell_call (the
+	// first that failed); 1 for a local_shell_call.
+	Command int
+	// Code is the exit status, or 128 plus the signal that ended it.
+	Code int
+	// SandboxDenied is [Result.SandboxDenied] of the command: its failure
+	// names a path or a network error the sandbox blocks.
+	SandboxDenied bool
+}
+
+func (e *ExitError) Error() string {
+	s := fmt.Sprintf("shell: command %d exited with status %d", e.Command, e.Code)
+	if e.SandboxDenied {
+		s += ": " + tools.ErrSandboxDenied.Error()
+	}
+	return s
+}
+
+// Unwrap returns tools.ErrSandboxDenied when the sandbox blocked the
+// command, and nil otherwise.
+func (e *ExitError) Unwrap() error {
+	if e.SandboxDenied {
+		return tools.ErrSandboxDenied
+	}
+	return nil
 }
 
 func shellOutput(r Result) responses.ShellCommandOutput {
@@ -155,6 +250,8 @@ func shellOutput(r Result) responses.ShellCommandOutput {
 
 // Review judges the call's commands with the tool's policy. The approval
 // request shows the exact commands, the workspace root and the sandbox mode.
+// A refusal's Err wraps tools.ErrSandboxDenied: the command policy is part
+// of the sandbox.
 func (t *Tool) Review(ctx context.Context, call tools.Call) (tools.Review, error) {
 	sc, err := decodeShellCall(call)
 	if err != nil {
@@ -181,9 +278,14 @@ func review(x *Executor, call tools.Call, tool string, command []string, dir str
 	if tool == "local_shell" {
 		summary = "run " + quoteArgv(command)
 	}
+	var err error
+	if v.Decision == tools.Deny {
+		err = denyError(v.Reason)
+	}
 	return tools.Review{
 		Decision: v.Decision,
 		Reason:   v.Reason,
+		Err:      err,
 		Request: tools.ApprovalRequest{
 			Kind:    "shell",
 			Tool:    tool,
@@ -265,7 +367,10 @@ type LocalShellOutput struct {
 }
 
 // Call runs the argv of a local_shell_call and returns its
-// local_shell_call_output.
+// local_shell_call_output, together with an error that gives the call its
+// outcome as [Tool.Call] does: nil for exit 0, an error wrapping
+// tools.ErrTimeout for a timeout, a *[ExitError] (wrapping
+// tools.ErrSandboxDenied for a sandbox denial) for a non-zero exit.
 func (t *LocalTool) Call(ctx context.Context, call tools.Call) (_ responses.Item, err error) {
 	defer recoverPanic(t.Executor, "local_shell", &err)
 	if t.Executor == nil {
@@ -310,11 +415,17 @@ func (t *LocalTool) Call(ctx context.Context, call tools.Call) (_ responses.Item
 	if err != nil {
 		return responses.Item{}, err
 	}
-	return responses.NewItem(responses.LocalShellCallOutput{
+	it, err := responses.NewItem(responses.LocalShellCallOutput{
 		Type:   responses.TypeLocalShellCallOutput,
 		ID:     call.CallID,
 		Output: string(text),
 	})
+	if err != nil {
+		return responses.Item{}, err
+	}
+	var o outcomeOf
+	o.result(1, res)
+	return it, o.err()
 }
 
 // Review judges the call's argv with the tool's policy.
@@ -329,12 +440,18 @@ func (t *LocalTool) Review(ctx context.Context, call tools.Call) (tools.Review, 
 			if w, err := s.workdir(*d); err == nil {
 				dir = w
 			} else {
-				return tools.Review{Decision: tools.Deny, Reason: err.Error()}, nil
+				return tools.Review{Decision: tools.Deny, Reason: err.Error(), Err: denyError(err.Error())}, nil
 			}
 		}
 	}
 	v := t.Policy.CheckArgv(lc.Action.Command)
 	return review(t.Executor, call, "local_shell", lc.Action.Command, dir, v), nil
+}
+
+// denyError is the error of a call the command policy refused: its outcome
+// is "sandbox_denied".
+func denyError(reason string) error {
+	return fmt.Errorf("shell: refused by the command policy: %s: %w", reason, tools.ErrSandboxDenied)
 }
 
 // quoteArgv renders an argv as a shell would need it typed.

@@ -39,6 +39,7 @@ func TestShellCallWireShape(t *testing.T) {
 	tool := &shell.Tool{Executor: x}
 	for _, tc := range []struct {
 		name, call, want string
+		outcome          tools.Outcome
 	}{
 		{
 			"two commands, non-zero exit continues",
@@ -48,29 +49,33 @@ func TestShellCallWireShape(t *testing.T) {
 			  {"stdout":"2.4.0\n","stderr":"","outcome":{"type":"exit","exit_code":0}},
 			  {"stdout":"","stderr":"fatal\n","outcome":{"type":"exit","exit_code":128}},
 			  {"stdout":"after\n","stderr":"","outcome":{"type":"exit","exit_code":0}}]}`,
+			tools.OutcomeError,
 		},
 		{
 			"timeout stops the rest",
 			`{"type":"shell_call","call_id":"call_s2","action":{"commands":["echo building; sleep 600","echo never"],"timeout_ms":300,"max_output_length":null}}`,
 			`{"type":"shell_call_output","call_id":"call_s2","max_output_length":32768,"output":[
 			  {"stdout":"building\n","stderr":"","outcome":{"type":"timeout"}}]}`,
+			tools.OutcomeTimeout,
 		},
 		{
 			"caller echoed",
 			`{"type":"shell_call","call_id":"call_s3","caller":{"type":"code"},"action":{"commands":["true"],"timeout_ms":null,"max_output_length":null}}`,
 			`{"type":"shell_call_output","call_id":"call_s3","max_output_length":32768,"caller":{"type":"code"},"output":[
 			  {"stdout":"","stderr":"","outcome":{"type":"exit","exit_code":0}}]}`,
+			tools.OutcomeOK,
 		},
 		{
 			"output cap echoed and applied",
 			`{"type":"shell_call","call_id":"call_s4","action":{"commands":["printf 0123456789"],"max_output_length":4}}`,
 			`{"type":"shell_call_output","call_id":"call_s4","max_output_length":4,"output":[
 			  {"stdout":"01\n…[6 bytes omitted]…\n89","stderr":"","outcome":{"type":"exit","exit_code":0}}]}`,
+			tools.OutcomeOK,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := tool.Call(t.Context(), callOf(t, tc.call))
-			require.NoError(t, err)
+			assert.Equal(t, tc.outcome, tools.OutcomeOf(err), "%v", err)
 			b, err := json.Marshal(out)
 			require.NoError(t, err)
 			assert.JSONEq(t, tc.want, string(b))
@@ -124,7 +129,10 @@ func TestLocalShellCallWireShape(t *testing.T) {
 
 	out, err = tool.Call(t.Context(), callOf(t, `{"type":"local_shell_call","call_id":"call_l2",
 		"action":{"type":"exec","command":["sh","-c","echo $GREETING; echo oops >&2; exit 4"],"env":{"GREETING":"hi"},"working_directory":"src"}}`))
-	require.NoError(t, err)
+	var exit *shell.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, shell.ExitError{Command: 1, Code: 4}, *exit)
+	assert.Equal(t, tools.OutcomeError, tools.OutcomeOf(err))
 	_, lo = decode(t, out)
 	assert.Equal(t, "hi\noops\n", lo.Output)
 	assert.Equal(t, 4, lo.Metadata.ExitCode)
@@ -132,7 +140,7 @@ func TestLocalShellCallWireShape(t *testing.T) {
 	start := time.Now()
 	out, err = tool.Call(t.Context(), callOf(t, `{"type":"local_shell_call","call_id":"call_l3",
 		"action":{"type":"exec","command":["sleep","600"],"timeout_ms":200}}`))
-	require.NoError(t, err)
+	assert.ErrorIs(t, err, tools.ErrTimeout)
 	assert.Less(t, time.Since(start), 3*time.Second)
 	_, lo = decode(t, out)
 	assert.Equal(t, 124, lo.Metadata.ExitCode)
@@ -158,7 +166,8 @@ func TestShellCallKeepsEarlierOutputs(t *testing.T) {
 	require.NoError(t, os.Mkdir(root, 0o755))
 	tool := &shell.Tool{Executor: &shell.Executor{Root: root, Sandbox: shell.DangerFullAccess}}
 	out, err := tool.Call(t.Context(), callOf(t, `{"type":"shell_call","call_id":"c","action":{"commands":["rmdir \"$PWD\" && echo removed","echo never"]}}`))
-	require.NoError(t, err)
+	require.Error(t, err, "the second command could not start")
+	assert.Equal(t, tools.OutcomeError, tools.OutcomeOf(err))
 	var o responses.ShellCallOutput
 	require.NoError(t, out.Decode(&o))
 	require.Len(t, o.Output, 2)
