@@ -69,10 +69,10 @@
 //     lines take the ending of the file's first line break (LF if none). An
 //     update keeps the file's missing final newline (Agents), and never
 //     adds one.
-//   - A created file (bare create_file diff) ends with a newline when the
-//     diff text does, and a last lone "+" line stands for that newline. In
-//     the envelope form every "+" line is a line ending in a newline
-//     (Codex).
+//   - In a created file, bare create_file diff and envelope "*** Add
+//     File" alike, every "+" line is one line ending in a newline (Codex):
+//     a diff without a final newline still makes a newline-terminated
+//     file, and a last lone "+" is an empty last line.
 //   - An empty update diff, a section with no lines, a line without a
 //     valid prefix, an "@@" followed by anything but a space or the end
 //     of the line (as in "@@text"), a stray "***" line and anything after

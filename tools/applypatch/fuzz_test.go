@@ -204,3 +204,29 @@ func mustDiff(t *testing.T, d string) []Hunk {
 	require.NoError(t, err)
 	return h
 }
+
+// FuzzParseCreate checks the one rule of created files: a bare create diff
+// makes the same file as the same '+' lines in an envelope "*** Add File".
+func FuzzParseCreate(f *testing.F) {
+	for _, d := range []string{"", "+a", "+a\n", "+a\n+", "+a\n+\n", "+\n+\n", "+a\r\n+b", "a", "+a\n\n"} {
+		f.Add(d)
+	}
+	f.Fuzz(func(t *testing.T, diff string) {
+		content, err := ParseCreate(diff)
+		if err != nil {
+			assert.Empty(t, content)
+			return
+		}
+		assert.True(t, content == "" || strings.HasSuffix(content, "\n"), "a created file ends with a newline")
+		body := diff
+		if body != "" && !strings.HasSuffix(body, "\n") {
+			body += "\n"
+		}
+		if body == "" {
+			return // an envelope Add needs no lines; covered by TestCreateRule
+		}
+		p, err := Parse("*** Begin Patch\n*** Add File: x\n" + body + "*** End Patch\n")
+		require.NoError(t, err)
+		assert.Equal(t, content, p.Ops[0].Content, "bare and envelope creates agree")
+	})
+}

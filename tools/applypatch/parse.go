@@ -107,15 +107,12 @@ func Parse(text string) (*Patch, error) {
 				return nil, parseErr(i+1, "%q needs a path", strings.TrimSpace(addFile))
 			}
 			i++
-			var b strings.Builder
-			for ; i < end && strings.HasPrefix(lines[i], "+"); i++ {
-				b.WriteString(lines[i][1:])
-				b.WriteByte('\n')
-			}
+			content, n := addedLines(lines[i:end])
+			i += n
 			if i < end && !isHeader(lines[i]) {
 				return nil, parseErr(i+1, "unexpected line %q in added file %s: every line of an added file starts with '+' (write '+' alone for an empty line)", lines[i], op.Path)
 			}
-			op.Content = b.String()
+			op.Content = content
 			p.Ops = append(p.Ops, op)
 		case strings.HasPrefix(line, deleteFile):
 			op := Op{Kind: Delete, Path: strings.TrimSpace(line[len(deleteFile):])}
@@ -260,34 +257,38 @@ func ParseDiff(diff string) ([]Hunk, error) {
 	return hunks, nil
 }
 
+// addedLines reads the '+' lines at the start of lines (split by
+// [splitLines]) and returns the content they make and how many there are.
+// It is the one rule of both forms of a created file: each '+' line is one
+// newline-terminated line of the file, so a lone '+' is an empty line.
+func addedLines(lines []string) (content string, n int) {
+	size := 0
+	for n < len(lines) && strings.HasPrefix(lines[n], "+") {
+		size += len(lines[n])
+		n++
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, l := range lines[:n] {
+		b.WriteString(l[1:])
+		b.WriteByte('\n')
+	}
+	return b.String(), n
+}
+
 // ParseCreate returns the content of a file from the bare diff of a create
-// operation, in which every line starts with '+'. The file ends with a
-// newline when the diff does, or when its last line is a lone '+'.
+// operation, in which every line starts with '+'. It follows the rule of
+// "*** Add File" in the envelope form: each '+' line is one
+// newline-terminated line of the file, whether or not the diff ends with a
+// newline, and a last lone '+' is an empty last line. An empty diff is an
+// empty file.
 func ParseCreate(diff string) (string, error) {
-	lines := strings.Split(diff, "\n")
-	trailingNL := len(lines) > 1 && lines[len(lines)-1] == ""
-	if trailingNL {
-		lines = lines[:len(lines)-1]
+	lines := splitLines(diff)
+	content, n := addedLines(lines)
+	if n < len(lines) {
+		return "", parseErr(n+1, "unexpected line %q in a created file: every line starts with '+' (write '+' alone for an empty line)", lines[n])
 	}
-	if len(lines) == 1 && lines[0] == "" {
-		return "", nil
-	}
-	for i, l := range lines {
-		l = strings.TrimSuffix(l, "\r")
-		if !strings.HasPrefix(l, "+") {
-			return "", parseErr(i+1, "unexpected line %q in a created file: every line starts with '+' (write '+' alone for an empty line)", l)
-		}
-		lines[i] = l[1:]
-	}
-	if lines[len(lines)-1] == "" && len(lines) > 1 {
-		lines = lines[:len(lines)-1]
-		trailingNL = true
-	}
-	s := strings.Join(lines, "\n")
-	if trailingNL {
-		s += "\n"
-	}
-	return s, nil
+	return content, nil
 }
 
 // ParseOperation returns the one-operation patch of an apply_patch_call's
