@@ -20,7 +20,7 @@ import (
 // response whose input was a plain string contributes no user message: the
 // server keeps input items only.)
 func (s *Server) compact(w http.ResponseWriter, r *http.Request) {
-	n, params, size, ok := s.readRequest(w, r, "compact request")
+	n, params, body, ok := s.readRequest(w, r, "compact request", nil)
 	if !ok {
 		return
 	}
@@ -64,7 +64,7 @@ func (s *Server) compact(w http.ResponseWriter, r *http.Request) {
 		}
 		s.mu.Unlock()
 	}
-	usage := estimateUsage(prevTokens, size, output[len(output)-1:])
+	usage := estimateUsage(prevTokens, len(body), output[len(output)-1:])
 	id := "cmp_" + strconv.Itoa(num)
 	reply := mustJSON(responses.Compaction{
 		ID: id, Object: "response.compaction", CreatedAt: float64(time.Now().Unix()),

@@ -46,10 +46,15 @@ func FunctionCall(callID, name, args string) responses.Item {
 		"name", name, "arguments", args)...))
 }
 
-// CustomToolCall returns a custom_tool_call item whose input is the raw text.
+// CustomToolCall returns a custom_tool_call item whose input is the raw
+// text. It has no status: neither openai-go v3.102.0's
+// ResponseCustomToolCall nor openai-node's type declares one.
 func CustomToolCall(callID, name, input string) responses.Item {
-	return item(object(append(callKV(responses.TypeCustomToolCall, callID),
-		"name", name, "input", input)...))
+	kv := []any{"type", responses.TypeCustomToolCall}
+	if callID != "" {
+		kv = append(kv, "call_id", callID)
+	}
+	return item(object(append(kv, "name", name, "input", input)...))
 }
 
 // ShellCall returns a shell_call item for a local environment that asks to

@@ -19,38 +19,77 @@ type response struct {
 }
 
 // responseObject is the response object as the API encodes it: every key
-// present, absent values as null.
+// present, absent values as null. The fields are those of openai-go
+// v3.102.0's responses.Response (required ones always; the optional ones the
+// real API sends in every response: background, conversation, service_tier,
+// prompt_cache_key, ...).
 type responseObject struct {
-	ID                 string                       `json:"id"`
-	Object             string                       `json:"object"`
-	CreatedAt          int64                        `json:"created_at"`
-	Status             string                       `json:"status"`
-	CompletedAt        *int64                       `json:"completed_at"`
-	Error              *responses.ResponseError     `json:"error"`
-	IncompleteDetails  *responses.IncompleteDetails `json:"incomplete_details"`
-	Instructions       *string                      `json:"instructions"`
-	MaxOutputTokens    *int64                       `json:"max_output_tokens"`
-	Model              string                       `json:"model"`
-	Output             []responses.Item             `json:"output"`
-	ParallelToolCalls  bool                         `json:"parallel_tool_calls"`
-	PreviousResponseID *string                      `json:"previous_response_id"`
-	Reasoning          json.RawMessage              `json:"reasoning"`
-	Store              bool                         `json:"store"`
-	Temperature        float64                      `json:"temperature"`
-	Text               any                          `json:"text"`
-	ToolChoice         any                          `json:"tool_choice"`
-	Tools              []responses.ToolDefinition   `json:"tools"`
-	TopP               float64                      `json:"top_p"`
-	Truncation         string                       `json:"truncation"`
-	Usage              *responses.Usage             `json:"usage"`
-	Metadata           map[string]string            `json:"metadata"`
+	ID                   string                       `json:"id"`
+	Object               string                       `json:"object"`
+	CreatedAt            int64                        `json:"created_at"`
+	Status               string                       `json:"status"`
+	Background           bool                         `json:"background"`
+	CompletedAt          *int64                       `json:"completed_at"`
+	Conversation         any                          `json:"conversation"`
+	Error                *responses.ResponseError     `json:"error"`
+	IncompleteDetails    *responses.IncompleteDetails `json:"incomplete_details"`
+	Instructions         *string                      `json:"instructions"`
+	MaxOutputTokens      *int64                       `json:"max_output_tokens"`
+	MaxToolCalls         *int64                       `json:"max_tool_calls"`
+	Model                string                       `json:"model"`
+	Output               []responses.Item             `json:"output"`
+	ParallelToolCalls    bool                         `json:"parallel_tool_calls"`
+	PreviousResponseID   *string                      `json:"previous_response_id"`
+	Prompt               any                          `json:"prompt"`
+	PromptCacheKey       *string                      `json:"prompt_cache_key"`
+	PromptCacheRetention *string                      `json:"prompt_cache_retention"`
+	Reasoning            json.RawMessage              `json:"reasoning"`
+	SafetyIdentifier     *string                      `json:"safety_identifier"`
+	ServiceTier          string                       `json:"service_tier"`
+	Store                bool                         `json:"store"`
+	Temperature          float64                      `json:"temperature"`
+	Text                 json.RawMessage              `json:"text"`
+	ToolChoice           any                          `json:"tool_choice"`
+	Tools                []responses.ToolDefinition   `json:"tools"`
+	TopLogprobs          int64                        `json:"top_logprobs"`
+	TopP                 float64                      `json:"top_p"`
+	Truncation           string                       `json:"truncation"`
+	Usage                *wireUsage                   `json:"usage"`
+	User                 *string                      `json:"user"`
+	Metadata             map[string]string            `json:"metadata"`
+	AccessPrograms       json.RawMessage              `json:"access_programs"`
 }
 
-// respond makes the response to a request of bodyLen bytes for reply: it assigns the id and
+// wireUsage is usage as the API sends it: every detail present, including
+// cache_write_tokens (required in openai-go v3.102.0's
+// ResponseUsageInputTokensDetails).
+type wireUsage struct {
+	InputTokens        int64 `json:"input_tokens"`
+	InputTokensDetails struct {
+		CachedTokens     int64 `json:"cached_tokens"`
+		CacheWriteTokens int64 `json:"cache_write_tokens"`
+	} `json:"input_tokens_details"`
+	OutputTokens        int64 `json:"output_tokens"`
+	OutputTokensDetails struct {
+		ReasoningTokens int64 `json:"reasoning_tokens"`
+	} `json:"output_tokens_details"`
+	TotalTokens int64 `json:"total_tokens"`
+}
+
+func toWire(u responses.Usage) *wireUsage {
+	var w wireUsage
+	w.InputTokens, w.OutputTokens, w.TotalTokens = u.InputTokens, u.OutputTokens, u.TotalTokens
+	w.InputTokensDetails.CachedTokens = u.InputTokensDetails.CachedTokens
+	w.InputTokensDetails.CacheWriteTokens = u.InputTokensDetails.CacheWriteTokens
+	w.OutputTokensDetails.ReasoningTokens = u.OutputTokensDetails.ReasoningTokens
+	return &w
+}
+
+// respond makes the response to a request with body for reply: it assigns the id and
 // the item ids, computes usage, stores the response (unless store is false
 // or errEvent is set) and prepares the stream. With errEvent the stream ends
 // with an error event after response.in_progress.
-func (s *Server) respond(bodyLen int, req *responses.Request, prev *stored, reply Reply, errEvent *apiError) *response {
+func (s *Server) respond(body []byte, req *responses.Request, prev *stored, reply Reply, errEvent *apiError) *response {
 	s.mu.Lock()
 	s.nresp++
 	num := s.nresp
@@ -72,7 +111,8 @@ func (s *Server) respond(bodyLen int, req *responses.Request, prev *stored, repl
 	if prev != nil {
 		prevTokens = prev.contextTokens
 	}
-	usage := estimateUsage(prevTokens, bodyLen, output)
+	usage := estimateUsage(prevTokens, len(body), output)
+	x := parseExtras(body)
 	if reply.Usage != nil {
 		usage = *reply.Usage
 		if usage.TotalTokens == 0 {
@@ -80,14 +120,19 @@ func (s *Server) respond(bodyLen int, req *responses.Request, prev *stored, repl
 		}
 	}
 
-	obj := echo(req)
+	obj := echo(req, x)
 	obj.ID = id
 	obj.CreatedAt = time.Now().Unix()
 	obj.Status = responses.StatusInProgress
+	if x.Background {
+		obj.Status = responses.StatusQueued
+	}
+	first := obj // the response as created: queued or in progress
 	inProgress := obj
+	inProgress.Status = responses.StatusInProgress
 
 	obj.Output = output
-	obj.Usage = &usage
+	obj.Usage = toWire(usage)
 	switch reply.Status {
 	case "", responses.StatusCompleted:
 		obj.Status = responses.StatusCompleted
@@ -111,34 +156,26 @@ func (s *Server) respond(bodyLen int, req *responses.Request, prev *stored, repl
 	}
 	final := mustJSON(obj)
 
-	if store {
-		st := &stored{
-			prev:          req.PreviousResponseID,
-			input:         req.Input.Items,
-			output:        output,
-			contextTokens: usage.InputTokens + usage.OutputTokens,
-			object:        final,
-		}
-		s.mu.Lock()
-		s.stored[id] = st
-		s.mu.Unlock()
-		s.extendConversation(req.Conversation, req.Input.Items, output) // conversation.go
-	}
-
 	resp := &response{id: id, stream: req.Stream, object: final}
-	if !req.Stream {
+	if x.Background && !req.Stream {
+		resp.object = mustJSON(first) // answered at once; retrieval polls it to completion
+	}
+	if !req.Stream && !store {
 		return resp
 	}
 	var ev eventWriter
-	ip := mustJSON(inProgress)
-	ev.emit("response.created", "response", ip)
-	ev.emit("response.in_progress", "response", ip)
+	ev.emit("response.created", "response", mustJSON(first))
+	if x.Background {
+		ev.emit("response.queued", "response", mustJSON(first))
+	}
+	ev.emit("response.in_progress", "response", mustJSON(inProgress))
 	if errEvent != nil {
-		code := any(nil)
-		if errEvent.Code != "" {
-			code = errEvent.Code
-		}
-		ev.emit("error", "code", code, "message", errEvent.Message, "param", nil)
+		// The live API nests the error object in the event (recorded in
+		// openai/openai-dotnet#881 and openai/openai-python#2487), although
+		// the API reference and the SDKs' ResponseErrorEvent show code and
+		// message at the top level; openai-go ends a stream with an error
+		// only on the nested form (packages/ssestream: a top-level "error").
+		ev.emit("error", "error", *errEvent)
 		resp.events = ev.events
 		return resp
 	}
@@ -154,12 +191,34 @@ func (s *Server) respond(bodyLen int, req *responses.Request, prev *stored, repl
 	}
 	ev.emit(terminal, "response", final)
 	resp.events = ev.events
+	if store {
+		st := &stored{
+			prev:          req.PreviousResponseID,
+			input:         req.Input.Items,
+			output:        output,
+			contextTokens: usage.InputTokens + usage.OutputTokens,
+			object:        final,
+			events:        ev.events,
+			background:    x.Background,
+			inputItems:    inputItems(req, num),
+		}
+		if x.Background && !req.Stream {
+			st.pending = [][]byte{resp.object, mustJSON(inProgress)}
+		}
+		s.mu.Lock()
+		s.stored[id] = st
+		s.mu.Unlock()
+		s.extendConversation(req.Conversation, req.Input.Items, output) // conversation.go
+	}
+	if !req.Stream {
+		resp.events = nil
+	}
 	return resp
 }
 
 // echo returns the response object's echo of the request's configuration,
 // with the API's defaults for what the request left out.
-func echo(req *responses.Request) responseObject {
+func echo(req *responses.Request, x extras) responseObject {
 	obj := responseObject{
 		Object:            "response",
 		Model:             req.Model,
@@ -173,9 +232,27 @@ func echo(req *responses.Request) responseObject {
 		Metadata:          req.Metadata,
 		MaxOutputTokens:   req.MaxOutputTokens,
 		Reasoning:         json.RawMessage(`{"effort":null,"summary":null}`),
-		Text:              json.RawMessage(`{"format":{"type":"text"}}`),
 		ToolChoice:        "auto",
+		Background:        x.Background,
+		ServiceTier:       "default",
+		AccessPrograms:    json.RawMessage(`{"cyber":"standard"}`),
 	}
+	if x.ServiceTier != "" && x.ServiceTier != "auto" {
+		obj.ServiceTier = x.ServiceTier // "auto" runs in the default tier
+	}
+	obj.PromptCacheKey = x.PromptCacheKey
+	obj.PromptCacheRetention = x.PromptCacheRetention
+	obj.SafetyIdentifier = x.SafetyIdentifier
+	obj.MaxToolCalls = x.MaxToolCalls
+	obj.TopLogprobs = x.TopLogprobs
+	obj.User = x.User
+	if req.Conversation != "" {
+		obj.Conversation = object("id", req.Conversation)
+	}
+	if req.Prompt != nil {
+		obj.Prompt = req.Prompt
+	}
+	obj.Text = echoText(req.Text)
 	if req.Instructions != "" {
 		obj.Instructions = &req.Instructions
 	}
@@ -206,13 +283,46 @@ func echo(req *responses.Request) responseObject {
 		}
 		obj.Reasoning = object("effort", null(req.Reasoning.Effort), "summary", null(req.Reasoning.Summary))
 	}
-	if req.Text != nil {
-		obj.Text = req.Text
-	}
 	if req.ToolChoice != nil {
 		obj.ToolChoice = req.ToolChoice
 	}
 	return obj
+}
+
+// extras are the request parameters that responses.Request does not
+// declare but the response echoes.
+type extras struct {
+	Background           bool    `json:"background"`
+	ServiceTier          string  `json:"service_tier"`
+	PromptCacheKey       *string `json:"prompt_cache_key"`
+	PromptCacheRetention *string `json:"prompt_cache_retention"`
+	SafetyIdentifier     *string `json:"safety_identifier"`
+	MaxToolCalls         *int64  `json:"max_tool_calls"`
+	TopLogprobs          int64   `json:"top_logprobs"`
+	User                 *string `json:"user"`
+}
+
+func parseExtras(body []byte) extras {
+	var x extras
+	_ = json.Unmarshal(body, &x) // a body that does not fit was rejected, or the server is lenient
+	return x
+}
+
+// echoText returns the text configuration as the API echoes it: format
+// always present ({"type":"text"} by default) and verbosity "medium" unless
+// the request set it.
+func echoText(t *responses.TextConfig) json.RawMessage {
+	format := any(object("type", "text"))
+	verbosity := "medium"
+	if t != nil {
+		if t.Format != nil {
+			format = t.Format
+		}
+		if t.Verbosity != "" {
+			verbosity = t.Verbosity
+		}
+	}
+	return object("format", format, "verbosity", verbosity)
 }
 
 // estimateUsage returns plausible token counts: about four bytes a token

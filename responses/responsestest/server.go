@@ -40,11 +40,14 @@ type Server struct {
 	nresp    int // responses created
 	stored   map[string]*stored
 	convs    map[string][]responses.Item // conversation id -> items (conversation.go)
+	known    map[string]bool             // conversation ids created
 	items    map[string]itemInfo         // output items served, by id
 	nreq     int                         // requests received
 	requests []Request
 	discard  bool // DiscardRequests was called
 	errs     []error
+	rules    map[Rule]bool // the request checks enforced (params.go)
+	nconv    int           // conversations created (conversation.go)
 }
 
 // stored is a response kept for chaining and retrieval.
@@ -53,6 +56,11 @@ type stored struct {
 	input, output []responses.Item
 	contextTokens int64 // tokens of the whole conversation up to and including this response
 	object        json.RawMessage
+	events        []event           // the response's stream, replayed by a streamed retrieval
+	background    bool              // created with background: true
+	pending       [][]byte          // background: what the next retrievals answer before object
+	cancelled     bool              // background: cancelled before it completed
+	inputItems    []json.RawMessage // the input as GET /responses/{id}/input_items lists it
 }
 
 // NewServer starts a server that answers the n-th create request with the
@@ -74,11 +82,23 @@ func NewServer(script ...Turn) *Server {
 		done:   make(chan struct{}),
 		stored: map[string]*stored{},
 		items:  map[string]itemInfo{},
+		rules:  map[Rule]bool{},
+		convs:  map[string][]responses.Item{},
+		known:  map[string]bool{},
+	}
+	for _, r := range defaultRules {
+		s.rules[r] = true
 	}
 	mux := http.NewServeMux()
 	for _, prefix := range []string{"", "/v1", "/v5"} {
 		mux.HandleFunc("POST "+prefix+"/responses", s.create)
 		mux.HandleFunc("GET "+prefix+"/responses/{id}", s.retrieve)
+	}
+	for _, prefix := range []string{"", "/v1"} {
+		mux.HandleFunc("DELETE "+prefix+"/responses/{id}", s.deleteResponse)          // endpoints.go
+		mux.HandleFunc("POST "+prefix+"/responses/{id}/cancel", s.cancel)             // endpoints.go
+		mux.HandleFunc("GET "+prefix+"/responses/{id}/input_items", s.listInputItems) // endpoints.go
+		mux.HandleFunc("POST "+prefix+"/conversations", s.createConversation)         // conversation.go
 	}
 	for _, prefix := range []string{"", "/v1"} {
 		mux.HandleFunc("POST "+prefix+"/responses/compact", s.compact) // compact.go
@@ -185,37 +205,57 @@ func (s *Server) DiscardRequests() {
 	s.requests = nil
 }
 
-// readRequest records a request and decodes its body; size is the body's
-// length. When the body cannot be read or decoded, it answers 400 and
-// reports ok false.
-func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, what string) (n int, params responses.Request, size int, ok bool) {
-	body, readErr := io.ReadAll(r.Body)
+// readRequest records a request and decodes its body, which it returns. check, if not nil, validates the raw body first, as the API does
+// before anything else. When the body cannot be read, fails the check or
+// cannot be decoded, it answers 400 and reports ok false.
+func (s *Server) readRequest(w http.ResponseWriter, r *http.Request, what string, check func([]byte) *apiError) (n int, params responses.Request, body []byte, ok bool) {
+	body, readErr := readBody(r)
+	if readErr != nil {
+		body = nil
+	}
 	n = s.record(r, body)
 	w.Header().Set("x-request-id", "req_"+strconv.Itoa(n))
 	if readErr != nil {
 		s.writeError(w, n, http.StatusBadRequest, invalidRequest("Could not read the request body.", "", ""), nil)
-		return n, params, 0, false
+		return n, params, nil, false
+	}
+	if check != nil {
+		if e := check(body); e != nil {
+			_ = json.Unmarshal(body, &params) // recorded when it decodes
+			s.update(n, func(rec *Request) { rec.Params = params })
+			s.writeError(w, n, http.StatusBadRequest, *e, nil)
+			return n, params, nil, false
+		}
 	}
 	if err := json.Unmarshal(body, &params); err != nil {
 		s.addErr(fmt.Errorf("request %d (%s %s): body is not a valid %s: %v", n, r.Method, r.URL.Path, what, err))
 		s.writeError(w, n, http.StatusBadRequest, invalidRequest(
 			"We could not parse the JSON body of your request: "+err.Error(), "", ""), nil)
-		return n, params, 0, false
+		return n, params, nil, false
 	}
 	s.update(n, func(rec *Request) { rec.Params = params })
-	return n, params, len(body), true
+	return n, params, body, true
+}
+
+// readBody reads a request's body, at most 64 MiB.
+func readBody(r *http.Request) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r.Body, 64<<20))
 }
 
 // create serves POST /responses.
 func (s *Server) create(w http.ResponseWriter, r *http.Request) {
-	n, params, size, ok := s.readRequest(w, r, "request")
+	n, params, body, ok := s.readRequest(w, r, "request", s.checkParams)
 	if !ok {
 		return
 	}
 
 	prev, apiErr := s.validate(&params)
 	if apiErr != nil {
-		s.writeError(w, n, http.StatusBadRequest, *apiErr, nil)
+		status := http.StatusBadRequest
+		if apiErr.status != 0 {
+			status = apiErr.status
+		}
+		s.writeError(w, n, status, *apiErr, nil)
 		return
 	}
 
@@ -228,14 +268,14 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) {
 	}
 	if fault != nil {
 		s.update(n, func(rec *Request) { rec.Fault = fault.String() })
-		s.serveFault(w, r, n, size, &params, prev, reply, *fault) // a fault never uses up the turn
+		s.serveFault(w, r, n, body, &params, prev, reply, *fault) // a fault never uses up the turn
 		return
 	}
 	if reply.Delay > 0 && !s.wait(r.Context(), reply.Delay) {
 		s.requeue(idx, len(reply.Faults))
 		panic(http.ErrAbortHandler) // close the connection: no reply
 	}
-	resp := s.respond(size, &params, prev, reply, nil)
+	resp := s.respond(body, &params, prev, reply, nil)
 	s.update(n, func(rec *Request) { rec.StatusCode, rec.ResponseID = http.StatusOK, resp.id })
 	if !s.write(w, r, resp, -1, reply.EventDelay) {
 		s.requeue(idx, len(reply.Faults))
@@ -327,7 +367,7 @@ func (s *Server) wait(ctx context.Context, d time.Duration) bool {
 }
 
 // serveFault serves f.
-func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, n, bodyLen int, req *responses.Request, prev *stored, reply Reply, f Fault) {
+func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, n int, body []byte, req *responses.Request, prev *stored, reply Reply, f Fault) {
 	switch f.kind {
 	case faultHang:
 		select {
@@ -337,7 +377,7 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, n, bodyLen i
 		panic(http.ErrAbortHandler)
 	case faultFailed:
 		reply = Reply{Status: responses.StatusFailed, Error: &responses.ResponseError{Code: f.err.Code, Message: f.err.Message}}
-		resp := s.respond(bodyLen, req, prev, reply, nil)
+		resp := s.respond(body, req, prev, reply, nil)
 		s.update(n, func(rec *Request) { rec.StatusCode, rec.ResponseID = http.StatusOK, resp.id })
 		s.write(w, r, resp, -1, 0)
 	case faultErrorEvent:
@@ -345,11 +385,11 @@ func (s *Server) serveFault(w http.ResponseWriter, r *http.Request, n, bodyLen i
 			s.writeError(w, n, http.StatusInternalServerError, f.err, f.header)
 			return
 		}
-		resp := s.respond(bodyLen, req, prev, Reply{}, &f.err)
+		resp := s.respond(body, req, prev, Reply{}, &f.err)
 		s.update(n, func(rec *Request) { rec.StatusCode, rec.ResponseID = http.StatusOK, resp.id })
 		s.write(w, r, resp, -1, 0)
 	case faultCutAfterEvents, faultCutBeforeItemDone, faultCutAfterItemDone:
-		resp := s.respond(bodyLen, req, prev, reply, nil)
+		resp := s.respond(body, req, prev, reply, nil)
 		s.update(n, func(rec *Request) { rec.StatusCode, rec.ResponseID = http.StatusOK, resp.id })
 		upto := len(resp.events) - 1 // never the terminal event
 		switch {
@@ -424,24 +464,6 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, resp *response, c
 	return true // delivered, even if the client hangs up right after the last event
 }
 
-// retrieve serves GET /responses/{id}.
-func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
-	n := s.record(r, nil)
-	w.Header().Set("x-request-id", "req_"+strconv.Itoa(n))
-	id := r.PathValue("id")
-	s.mu.Lock()
-	st := s.stored[id]
-	s.mu.Unlock()
-	if st == nil {
-		s.writeError(w, n, http.StatusNotFound, invalidRequest(
-			fmt.Sprintf("Response with id '%s' not found.", id), "", ""), nil)
-		return
-	}
-	s.update(n, func(rec *Request) { rec.StatusCode, rec.ResponseID = http.StatusOK, id })
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(st.object)
-}
-
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	n := s.record(r, nil)
 	w.Header().Set("x-request-id", "req_"+strconv.Itoa(n))
@@ -455,6 +477,8 @@ type apiError struct {
 	Type    string
 	Param   string
 	Code    string
+
+	status int // the HTTP status when not 400
 }
 
 func (e apiError) MarshalJSON() ([]byte, error) {

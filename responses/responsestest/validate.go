@@ -102,7 +102,12 @@ func checkPairs(history, input []responses.Item) *apiError {
 		}
 	}
 	for _, k := range order {
-		if !answered[k] {
+		// An unanswered mcp_approval_request is no error: the API reference
+		// and the remote MCP guide present the approval response as the way
+		// to approve a call, and no source shows a 400 for leaving one
+		// unanswered (the recorded pairing errors all name tool calls with
+		// a call_id); the server then simply does not make the call.
+		if !answered[k] && calls[k].Type != responses.TypeMCPApprovalRequest {
 			e := invalidRequest(noOutputMessage(calls[k], k), "input", "")
 			return &e
 		}
