@@ -23,7 +23,16 @@ var (
 	// ErrNotRegular: the path is a directory, a symbolic link or another
 	// non-regular file.
 	ErrNotRegular = errors.New("not a regular file")
+	// ErrNotDir: a parent of the path is a file, so the path can be
+	// neither read nor created.
+	ErrNotDir = errors.New("not a directory")
 )
+
+// errIsDir is the error for a file operation on a directory.
+var errIsDir = fmt.Errorf("%w: it is a directory", ErrNotRegular)
+
+// notDir is the error for a path under dir, a file.
+func notDir(dir string) error { return fmt.Errorf("%w: %s is a file", ErrNotDir, dir) }
 
 // OpError reports the file operation that failed and why.
 type OpError struct {

@@ -1,5 +1,10 @@
 package applypatch
 
+import (
+	"path"
+	"strings"
+)
+
 // FileChange is the effect of a patch on one file.
 type FileChange struct {
 	Kind Kind   // Add, Update (a move is an Update with From set) or Delete
@@ -52,6 +57,23 @@ func plan(p *Patch, load loader) ([]FileChange, error) {
 		order = append(order, path)
 		return &s, nil
 	}
+	// conflict checks that a file may be created at name given what the
+	// patch did so far: no parent of it is a file, and it is not the
+	// directory of a file. (What was there before, load checks.)
+	conflict := func(name string) error {
+		for d := path.Dir(name); d != "."; d = path.Dir(d) {
+			if s, ok := cur[d]; ok && s.exists {
+				return notDir(d)
+			}
+		}
+		prefix := name + "/"
+		for k, s := range cur {
+			if s.exists && strings.HasPrefix(k, prefix) {
+				return errIsDir
+			}
+		}
+		return nil
+	}
 	for _, op := range p.Ops {
 		fail := func(path string, err error) error { return &OpError{Kind: op.Kind, Path: path, Err: err} }
 		pth, err := cleanPath(op.Path)
@@ -66,6 +88,9 @@ func plan(p *Patch, load loader) ([]FileChange, error) {
 		case Add:
 			if s.exists {
 				return nil, fail(pth, ErrExist)
+			}
+			if err := conflict(pth); err != nil {
+				return nil, fail(pth, err)
 			}
 			*s = state{content: op.Content, exists: true}
 		case Delete:
@@ -98,6 +123,9 @@ func plan(p *Patch, load loader) ([]FileChange, error) {
 					}
 					if d.exists {
 						return nil, &OpError{Kind: op.Kind, Path: dst, Err: ErrExist}
+					}
+					if err := conflict(dst); err != nil {
+						return nil, fail(dst, err)
 					}
 					*d = *s
 					*s = state{}
@@ -157,11 +185,28 @@ func plan(p *Patch, load loader) ([]FileChange, error) {
 // Apply applies p to files, a map from slash-separated relative path to
 // content, and returns the new set of files; files itself is not modified.
 // Every operation is checked before anything is returned: an error means
-// no change. Apply does no I/O; [Workspace.Apply] does the same on disk.
+// no change. As on disk, directories are where files are: a file cannot be
+// created under a path that is a file ([ErrNotDir]) nor at a path that is
+// a directory ([ErrNotRegular]). Apply does no I/O; [Workspace.Apply] does the same on disk.
 func Apply(files map[string]string, p *Patch) (map[string]string, error) {
-	changes, err := plan(p, func(path string) (string, bool, error) {
-		c, ok := files[path]
-		return c, ok, nil
+	changes, err := plan(p, func(name string) (string, bool, error) {
+		if c, ok := files[name]; ok {
+			return c, true, nil
+		}
+		// Directories are implied by the paths of their files; a path under
+		// a file, or over a directory, fails as it does on disk.
+		for d := path.Dir(name); d != "."; d = path.Dir(d) {
+			if _, ok := files[d]; ok {
+				return "", false, notDir(d)
+			}
+		}
+		prefix := name + "/"
+		for k := range files {
+			if strings.HasPrefix(k, prefix) {
+				return "", false, errIsDir
+			}
+		}
+		return "", false, nil
 	})
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/bmatcuk/doublestar/v4"
 )
@@ -217,12 +218,14 @@ func (w *Workspace) apply(ctx context.Context, p *Patch, dry bool, verify func(*
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			return "", false, nil
+		case errors.Is(err, syscall.ENOTDIR):
+			return "", false, parentFile(root, name, err)
 		case err != nil:
 			return "", false, rootErr(err)
 		case fi.Mode()&fs.ModeSymlink != 0:
 			return "", false, fmt.Errorf("%w: it is a symbolic link; patch the file it points to", ErrNotRegular)
 		case fi.IsDir():
-			return "", false, fmt.Errorf("%w: it is a directory", ErrNotRegular)
+			return "", false, errIsDir
 		case !fi.Mode().IsRegular():
 			return "", false, ErrNotRegular
 		case fi.Size() > maxFileSize:
@@ -255,6 +258,19 @@ func (w *Workspace) apply(ctx context.Context, p *Patch, dry bool, verify func(*
 		return nil, err
 	}
 	return res, nil
+}
+
+// parentFile returns the error for name, whose lookup failed with err
+// (ENOTDIR): [ErrNotDir] naming the first parent that is not a directory.
+func parentFile(root *os.Root, name string, err error) error {
+	parts := strings.Split(name, "/")
+	for i := 1; i < len(parts); i++ {
+		d := strings.Join(parts[:i], "/")
+		if fi, serr := root.Stat(filepath.FromSlash(d)); serr == nil && !fi.IsDir() {
+			return notDir(d)
+		}
+	}
+	return rootErr(err)
 }
 
 // rootErr turns an os.Root escape into ErrPath. The os package has no
