@@ -1,6 +1,7 @@
 package responses
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -12,6 +13,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/agentloop/agentloop/responses/internal/sse"
 )
 
 // Default base URLs of the providers.
@@ -70,7 +73,12 @@ type ClientOptions struct {
 	// timeout whose transport waits at most 10 minutes for response headers.
 	HTTPClient *http.Client
 	// MaxRetries bounds the retries of one call (so at most MaxRetries+1
-	// attempts). Zero means 2; a negative value disables retries.
+	// requests), counting every retry: of a failed connection, a retryable
+	// status, a non-streaming reply cut in its body, a stream that broke
+	// before its first output item. Zero means 2; a negative value disables
+	// retries, for a caller that retries by itself (a workflow engine: it
+	// finds the wait a reply asked for in [APIError.RetryAfter]). Calls run
+	// under [WithRetryBudget] share one budget instead; see [RetryBudget].
 	MaxRetries int
 	// RetryBaseDelay is the first backoff delay, doubled for each further
 	// retry up to RetryMaxDelay, then reduced by up to 25% of jitter. Zero
@@ -82,11 +90,16 @@ type ClientOptions struct {
 	// MaxRetryAfter is the longest server-requested wait honoured; zero
 	// means 2 minutes.
 	MaxRetryAfter time.Duration
-	// StreamIdleTimeout ends a stream that sends no bytes for this long (a
-	// broken stream, retried as such). Zero means 5 minutes, since reasoning
-	// models may think for minutes before their first event; a negative
-	// value disables it. Non-streaming calls are bounded only by ctx and
-	// the HTTP client.
+	// StreamIdleTimeout ends a stream that sends no bytes for this long,
+	// counted from the response headers and restarted by every byte (SSE
+	// keep-alive comments count: they prove the server is there). Such a
+	// stream is broken: it is retried as one, and otherwise ends with a
+	// [*StreamError] wrapping [ErrStreamIdle]. Zero means 5 minutes: a
+	// reasoning model may think for minutes without sending an event, and
+	// the API is not documented to send keep-alives meanwhile, so a shorter
+	// default would cut healthy long thinks (Codex uses 300 s too). A
+	// negative value disables it. Non-streaming calls are bounded only by
+	// ctx and the HTTP client.
 	StreamIdleTimeout time.Duration
 	// Logger receives one debug record per attempt (with the x-request-id)
 	// and a warning per retry. Nil discards logs.
@@ -229,34 +242,71 @@ func NewClient(opts *ClientOptions) *Client {
 func (c *Client) Endpoint() string { return c.endpoint }
 
 // Create sends req without streaming (whatever req.Stream says) and returns
-// the response. Connection failures, 408, 409, 429 and 5xx replies are
-// retried as [ClientOptions] describes; other non-2xx replies return an
-// [*APIError]. A response whose status is failed or incomplete is returned
-// without error: inspect its Status. A cancelled ctx returns promptly with
-// an error wrapping ctx.Err().
+// the response. Connection failures, 408, 409, 429 and 5xx replies (but 501
+// and 505), and a reply whose body breaks off before its end, are retried as
+// [ClientOptions] describes, within the [RetryBudget] of ctx if it has one;
+// other non-2xx replies return an [*APIError]. A 2xx reply that is neither
+// JSON nor an event stream (a proxy's login page, a wrong base URL) returns
+// a [*ContentTypeError] at once. A response whose status is failed or
+// incomplete is returned without error: inspect its Status. A cancelled ctx
+// returns promptly with an error wrapping ctx.Err().
 func (c *Client) Create(ctx context.Context, req *Request) (*Response, error) {
 	body, err := c.encode(req, false)
 	if err != nil {
 		return nil, err
 	}
-	var retries int
-	resp, err := c.send(ctx, body, false, &retries)
+	resp, data, err := c.post(ctx, body)
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("responses: read response: %w", ctx.Err())
+	reqID := resp.Header.Get("x-request-id")
+	kind := kindOf(resp.Header.Get("Content-Type"))
+	if kind == kindUnknown {
+		if kind = sniff(data); kind == kindOther {
+			return nil, newContentTypeError(c.endpoint, resp, data)
 		}
-		return nil, fmt.Errorf("responses: read response: %w", err)
+	}
+	if kind == kindEventStream {
+		// The server streamed although asked not to: read the whole stream.
+		s := &Stream{ctx: ctx, resp: resp, dec: sse.NewDecoder(bytes.NewReader(data)), requestID: reqID}
+		for s.Next() {
+		}
+		if err := s.Err(); err != nil {
+			return nil, err
+		}
+		return s.Response(), nil
 	}
 	var r Response
 	if err := json.Unmarshal(data, &r); err != nil {
-		return nil, fmt.Errorf("responses: decode response (request %s): %w: %s", resp.Header.Get("x-request-id"), err, snippet(data))
+		return nil, fmt.Errorf("responses: decode response (request %s): %w: %s", reqID, err, snippet(data))
 	}
 	return &r, nil
+}
+
+// post sends a non-streaming request and reads the whole reply. A reply
+// whose body breaks off is retried like a failed connection: nothing of it
+// has been used.
+func (c *Client) post(ctx context.Context, body []byte) (*http.Response, []byte, error) {
+	b := c.budget(ctx)
+	for {
+		resp, err := c.send(ctx, body, false, b)
+		if err != nil {
+			return nil, nil, err
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			return resp, data, nil
+		}
+		if ctx.Err() != nil {
+			return nil, nil, fmt.Errorf("responses: read response: %w", ctx.Err())
+		}
+		err = fmt.Errorf("responses: read response of %s after %d bytes [request %s]: %w",
+			c.endpoint, len(data), resp.Header.Get("x-request-id"), err)
+		if !c.wait(ctx, b, c.backoff(b.Used()), err) {
+			return nil, nil, c.ctxOr(ctx, err)
+		}
+	}
 }
 
 func (c *Client) encode(req *Request, stream bool) ([]byte, error) {
@@ -318,11 +368,11 @@ func encodeRequest(r *Request) ([]byte, error) {
 }
 
 // send posts body and returns the first 2xx reply, retrying what the policy
-// allows. *retries counts the retries spent so far and is shared with a
-// stream's reconnections.
-func (c *Client) send(ctx context.Context, body []byte, stream bool, retries *int) (*http.Response, error) {
+// allows within b. A 2xx reply whose content type is neither JSON nor an
+// event stream is a *ContentTypeError, not retried.
+func (c *Client) send(ctx context.Context, body []byte, stream bool, b *RetryBudget) (*http.Response, error) {
 	for {
-		attempt := *retries + 1
+		attempt := b.Used() + 1
 		resp, err := c.attempt(ctx, body, stream)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -330,7 +380,7 @@ func (c *Client) send(ctx context.Context, body []byte, stream bool, retries *in
 			}
 			err = fmt.Errorf("responses: post %s: %w", c.endpoint, err)
 			c.log.LogAttrs(ctx, slog.LevelDebug, "responses: attempt failed", slog.Int("attempt", attempt), slog.Any("error", err))
-			if !c.wait(ctx, retries, c.backoff(*retries), err) {
+			if !c.wait(ctx, b, c.backoff(b.Used()), err) {
 				return nil, c.ctxOr(ctx, err)
 			}
 			continue
@@ -339,24 +389,130 @@ func (c *Client) send(ctx context.Context, body []byte, stream bool, retries *in
 		c.log.LogAttrs(ctx, slog.LevelDebug, "responses: attempt",
 			slog.Int("attempt", attempt), slog.Int("status", resp.StatusCode), slog.String("request_id", reqID))
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			if kindOf(resp.Header.Get("Content-Type")) == kindOther {
+				return nil, c.contentTypeError(resp)
+			}
 			return resp, nil
 		}
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
 		apiErr := parseAPIError(resp.StatusCode, reqID, data)
+		delay, asked := retryAfter(resp.Header, time.Now())
+		if asked {
+			apiErr.RetryAfter = delay
+		}
 		if !shouldRetry(resp, apiErr) {
 			return nil, apiErr
 		}
-		delay, ok := retryAfter(resp.Header, time.Now())
-		if !ok {
-			delay = c.backoff(*retries)
+		if !asked {
+			delay = c.backoff(b.Used())
 		} else if delay > c.opts.MaxRetryAfter {
 			return nil, apiErr
 		}
-		if !c.wait(ctx, retries, delay, apiErr) {
+		if !c.wait(ctx, b, delay, apiErr) {
 			return nil, c.ctxOr(ctx, apiErr)
 		}
 	}
+}
+
+// contentTypeError reads the start of a reply that is neither JSON nor an
+// event stream, closes it and describes it.
+func (c *Client) contentTypeError(resp *http.Response) error {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<10))
+	resp.Body.Close()
+	return newContentTypeError(c.endpoint, resp, data)
+}
+
+func newContentTypeError(url string, resp *http.Response, body []byte) *ContentTypeError {
+	return &ContentTypeError{
+		URL:         url,
+		StatusCode:  resp.StatusCode,
+		ContentType: resp.Header.Get("Content-Type"),
+		Body:        firstLine(body),
+		RequestID:   resp.Header.Get("x-request-id"),
+	}
+}
+
+// bodyKind is what a reply's body is, by its Content-Type or its first
+// bytes.
+type bodyKind int
+
+const (
+	kindUnknown     bodyKind = iota // no telling Content-Type: look at the body
+	kindJSON                        // application/json, */*+json, text/json
+	kindEventStream                 // text/event-stream
+	kindOther                       // anything else: HTML, XML, ...
+)
+
+// kindOf classifies a Content-Type by its media type alone: parameters
+// (charset, or none) and case do not matter. No Content-Type, text/plain
+// and application/octet-stream tell nothing (Go's net/http labels JSON
+// written without a Content-Type text/plain): the body decides.
+func kindOf(contentType string) bodyKind {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	switch {
+	case mt == "", mt == "text/plain", mt == "application/octet-stream":
+		return kindUnknown
+	case mt == "application/json", mt == "text/json", strings.HasSuffix(mt, "+json"):
+		return kindJSON
+	case mt == "text/event-stream":
+		return kindEventStream
+	}
+	return kindOther
+}
+
+// sniff classifies a whole body, or its start, by its first bytes (after
+// white space and a byte order mark): a JSON object or array, or an SSE
+// field or comment. An empty b is kindUnknown.
+func sniff(b []byte) bodyKind {
+	k, _ := sniffPrefix(b, true)
+	return k
+}
+
+// sniffReader peeks at r until its first bytes tell what the body is, and
+// returns that without consuming anything. It peeks no further than it
+// must, so a stream that pauses after a short first line is not held up.
+func sniffReader(r *bufio.Reader) bodyKind {
+	for n := 1; n <= r.Size(); n++ {
+		b, err := r.Peek(n)
+		if k, ok := sniffPrefix(b, err != nil); ok {
+			return k
+		}
+	}
+	return kindOther // a buffer of white space
+}
+
+// sniffPrefix classifies b as sniff does; when more may follow (!final)
+// it reports false while the bytes so far cannot decide.
+func sniffPrefix(b []byte, final bool) (bodyKind, bool) {
+	const bom = "\uFEFF"
+	t := bytes.TrimLeft(b, " \t\r\n")
+	if len(t) < len(bom) && strings.HasPrefix(bom, string(t)) && !final && len(t) > 0 {
+		return 0, false
+	}
+	t = bytes.TrimLeft(bytes.TrimPrefix(t, []byte(bom)), " \t\r\n")
+	switch {
+	case len(t) == 0:
+		return kindUnknown, final
+	case t[0] == '{' || t[0] == '[':
+		return kindJSON, true
+	case t[0] == ':':
+		return kindEventStream, true
+	}
+	for _, field := range []string{"data", "event", "id", "retry"} {
+		if rest, ok := bytes.CutPrefix(t, []byte(field)); ok {
+			if len(rest) == 0 {
+				return kindEventStream, final
+			}
+			if rest[0] == ':' || rest[0] == '\n' || rest[0] == '\r' {
+				return kindEventStream, true
+			}
+		} else if !final && strings.HasPrefix(field, string(t)) {
+			return 0, false
+		}
+	}
+	return kindOther, true
 }
 
 // ctxOr returns err, or the context's error when ctx is done.
@@ -365,25 +521,6 @@ func (c *Client) ctxOr(ctx context.Context, err error) error {
 		return fmt.Errorf("responses: post %s: %w", c.endpoint, ctx.Err())
 	}
 	return err
-}
-
-// wait sleeps for delay before a retry if the budget allows one and ctx is
-// not done; it counts the retry and reports whether to go on.
-func (c *Client) wait(ctx context.Context, retries *int, delay time.Duration, cause error) bool {
-	if *retries >= c.opts.MaxRetries {
-		return false
-	}
-	*retries++
-	c.log.LogAttrs(ctx, slog.LevelWarn, "responses: retrying",
-		slog.Int("retry", *retries), slog.Duration("delay", delay), slog.Any("error", cause))
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
 
 func (c *Client) attempt(ctx context.Context, body []byte, stream bool) (*http.Response, error) {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 )
 
 // CompactRequest is the body of the compact endpoint (POST
@@ -75,15 +74,9 @@ func (c *Client) Compact(ctx context.Context, req *CompactRequest) (*Compaction,
 	}
 	cc := *c // same options and transport, another path
 	cc.endpoint = c.endpoint + "/compact"
-	var retries int
-	resp, err := cc.send(ctx, body, false, &retries)
+	resp, data, err := cc.post(ctx, body)
 	if err != nil {
 		return nil, err
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("responses: read compaction: %w", cc.ctxOr(ctx, err))
 	}
 	var r Compaction
 	if err := json.Unmarshal(data, &r); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // ErrStreamClosed is wrapped by the [StreamError] of a stream that ended
@@ -14,13 +15,17 @@ import (
 // response.failed).
 var ErrStreamClosed = errors.New("stream closed before response.completed")
 
+// ErrStreamIdle is wrapped, with [ErrStreamClosed], by the [StreamError] of
+// a stream that sent nothing for [ClientOptions.StreamIdleTimeout].
+var ErrStreamIdle = errors.New("stream idle")
+
 // APIError is an error reported by the server: a non-2xx reply, whose body
 // is {"error": {...}}, or an "error" event inside a stream (then StatusCode
 // is the event's status, or 0 when it has none).
 //
 // Branch on StatusCode and Code; Type and Code are open strings. A body that
 // is not the documented JSON still yields an APIError whose Message holds the
-// start of the body.
+// first line of the body (for an HTML page, its title).
 type APIError struct {
 	StatusCode int    // HTTP status; 0 for a stream error event without one
 	Type       string // e.g. "invalid_request_error"
@@ -28,6 +33,13 @@ type APIError struct {
 	Param      string // the offending request parameter, if any
 	Message    string
 	RequestID  string // the x-request-id header of the reply
+
+	// RetryAfter is the wait the server asked for before a new attempt:
+	// the reply's retry-after-ms or retry-after header, or for a stream
+	// error event the "try again in 1.5s" of its message. Zero when it
+	// asked for none. A caller that retries by itself (a workflow engine,
+	// with the client's own retries off) uses it as its next delay.
+	RetryAfter time.Duration
 }
 
 func (e *APIError) Error() string {
@@ -79,6 +91,30 @@ func (e *StreamError) Error() string {
 }
 
 func (e *StreamError) Unwrap() error { return e.Err }
+
+// ContentTypeError reports a 2xx reply whose body is neither JSON nor an
+// event stream, judged by its Content-Type (the media type only; charset
+// and other parameters do not matter): typically a proxy's login page or a
+// base URL that points at a web site instead of the API. It is not retried.
+type ContentTypeError struct {
+	URL         string // the endpoint posted to
+	StatusCode  int
+	ContentType string // the reply's Content-Type header
+	Body        string // the first line of the body (an HTML page's title), trimmed and cut at 200 bytes
+	RequestID   string // the x-request-id header of the reply, if any
+}
+
+func (e *ContentTypeError) Error() string {
+	s := fmt.Sprintf("responses: post %s: %d %s answered with Content-Type %q, not JSON or an event stream; check the base URL and any proxy in between",
+		e.URL, e.StatusCode, http.StatusText(e.StatusCode), e.ContentType)
+	if e.Body != "" {
+		s += fmt.Sprintf(" (body: %q)", e.Body)
+	}
+	if e.RequestID != "" {
+		s += " [request " + e.RequestID + "]"
+	}
+	return s
+}
 
 // errorFields is the error object of an error body or error event. Code and
 // Param may be null or, on some servers, numbers.
@@ -132,7 +168,11 @@ func parseAPIError(status int, requestID string, body []byte) *APIError {
 			return e
 		}
 	}
-	e.Message = snippet(body)
+	if json.Valid(body) {
+		e.Message = snippet(body)
+	} else {
+		e.Message = firstLine(body)
+	}
 	return e
 }
 
@@ -160,6 +200,9 @@ func parseErrorEvent(data []byte, requestID string) *APIError {
 	if e.Message == "" && e.Code == "" {
 		e.Message = snippet(data)
 	}
+	if d, ok := tryAgainIn(e.Message); ok {
+		e.RetryAfter = d
+	}
 	return e
 }
 
@@ -171,4 +214,48 @@ func snippet(b []byte) string {
 		return strings.ToValidUTF8(string(b[:max]), "") + "…"
 	}
 	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+// firstLine returns what best names a body that is not JSON: an HTML
+// page's title, else its first line that is not blank; trimmed, and cut at
+// 200 bytes.
+func firstLine(b []byte) string {
+	if t, ok := htmlTitle(b); ok {
+		b = t
+	} else {
+		for len(b) > 0 {
+			var line []byte
+			line, b, _ = bytes.Cut(b, []byte("\n"))
+			if line = bytes.TrimSpace(line); len(line) > 0 {
+				b = line
+				break
+			}
+		}
+	}
+	b = bytes.Join(bytes.Fields(b), []byte(" "))
+	const max = 200
+	if len(b) > max {
+		return strings.ToValidUTF8(string(b[:max]), "") + "…"
+	}
+	return strings.ToValidUTF8(string(b), "\uFFFD")
+}
+
+// htmlTitle returns the text of the first <title> element of b, if any.
+func htmlTitle(b []byte) ([]byte, bool) {
+	lower := bytes.ToLower(b)
+	i := bytes.Index(lower, []byte("<title"))
+	if i < 0 {
+		return nil, false
+	}
+	j := bytes.IndexByte(lower[i:], '>')
+	if j < 0 {
+		return nil, false
+	}
+	start := i + j + 1
+	end := bytes.Index(lower[start:], []byte("</title"))
+	if end < 0 {
+		return nil, false
+	}
+	t := bytes.TrimSpace(b[start : start+end])
+	return t, len(t) > 0
 }

@@ -1,16 +1,128 @@
 package responses
 
 import (
+	"context"
+	"errors"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
+// RetryBudget is a number of retries that several calls share, so that a
+// caller that asks again by itself does not multiply the client's retries.
+// An agent loop that re-asks a turn whose stream broke after some output
+// takes one budget per turn from [Client.NewRetryBudget], runs the turn's
+// calls under [WithRetryBudget], and spends its own re-asks with
+// [RetryBudget.Wait]: the turn then sends at most MaxRetries+1 requests
+// in all, not (MaxRetries+1) times its own attempts.
+//
+// Without a budget in the context every Create, Stream and Compact call has
+// a budget of its own of [ClientOptions.MaxRetries] retries. A RetryBudget is
+// safe for concurrent use.
+type RetryBudget struct {
+	c    *Client // whose backoff Wait uses
+	mu   sync.Mutex
+	max  int
+	used int
+}
+
+// NewRetryBudget returns a budget of the client's MaxRetries retries (2 by
+// default, none when MaxRetries is negative), whose [RetryBudget.Wait] waits
+// as the client does between its own retries.
+func (c *Client) NewRetryBudget() *RetryBudget {
+	return &RetryBudget{c: c, max: c.opts.MaxRetries}
+}
+
+// budget returns the budget of ctx, or a new one for a single call.
+func (c *Client) budget(ctx context.Context) *RetryBudget {
+	if b, ok := ctx.Value(budgetKey{}).(*RetryBudget); ok && b != nil {
+		return b
+	}
+	return c.NewRetryBudget()
+}
+
+type budgetKey struct{}
+
+// WithRetryBudget returns a copy of ctx under which the calls of any
+// [Client] (Create, Stream and its reconnections, Compact) draw their
+// retries from b instead of each having MaxRetries of its own. A nil b
+// removes nothing: the calls then use their own budgets.
+func WithRetryBudget(ctx context.Context, b *RetryBudget) context.Context {
+	return context.WithValue(ctx, budgetKey{}, b)
+}
+
+// Used returns the number of retries spent so far.
+func (b *RetryBudget) Used() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.used
+}
+
+// Left returns the number of retries still allowed.
+func (b *RetryBudget) Left() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return max(b.max-b.used, 0)
+}
+
+// take spends one retry if one is left and returns its number (1-based).
+func (b *RetryBudget) take() (int, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used >= b.max {
+		return 0, false
+	}
+	b.used++
+	return b.used, true
+}
+
+// Wait spends one retry on the caller's own new attempt after cause and
+// sleeps before it: for the wait cause asks for (an [*APIError]'s
+// RetryAfter), else for the client's exponential backoff with jitter. It
+// returns false at once, spending nothing, when the budget is spent or
+// cause asks for more than [ClientOptions.MaxRetryAfter]; and false when
+// ctx ends during the wait. Wait does not judge whether cause is worth a
+// retry: that is the caller's decision.
+func (b *RetryBudget) Wait(ctx context.Context, cause error) bool {
+	delay := b.c.backoff(b.Used())
+	var apiErr *APIError
+	if errors.As(cause, &apiErr) && apiErr.RetryAfter > 0 {
+		if apiErr.RetryAfter > b.c.opts.MaxRetryAfter {
+			return false
+		}
+		delay = apiErr.RetryAfter
+	}
+	return b.c.wait(ctx, b, delay, cause)
+}
+
+// wait sleeps for delay before a retry if b allows one and ctx is not done;
+// it spends the retry and reports whether to go on.
+func (c *Client) wait(ctx context.Context, b *RetryBudget, delay time.Duration, cause error) bool {
+	n, ok := b.take()
+	if !ok {
+		return false
+	}
+	c.log.LogAttrs(ctx, slog.LevelWarn, "responses: retrying",
+		slog.Int("retry", n), slog.Duration("delay", delay), slog.Any("error", cause))
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
 // shouldRetry applies the retry policy to a non-2xx reply: 408, 409, 429 and
-// 5xx are retried, other statuses are not, and an "x-should-retry: true" or
+// 5xx are retried, except 501 Not Implemented and 505 HTTP Version Not
+// Supported, which say the endpoint cannot serve the request at all; other
+// statuses are not retried, and an "x-should-retry: true" or
 // "false" header overrides the status. A 429 whose code is
 // insufficient_quota is never retried: waiting cannot restore a quota.
 func shouldRetry(resp *http.Response, e *APIError) bool {
@@ -26,6 +138,8 @@ func shouldRetry(resp *http.Response, e *APIError) bool {
 	switch s := resp.StatusCode; {
 	case s == http.StatusRequestTimeout, s == http.StatusConflict, s == http.StatusTooManyRequests:
 		return true
+	case s == http.StatusNotImplemented, s == http.StatusHTTPVersionNotSupported:
+		return false
 	case s >= 500:
 		return true
 	}

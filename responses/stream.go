@@ -1,6 +1,7 @@
 package responses
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -8,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"iter"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -41,7 +41,7 @@ func (c *Client) Stream(ctx context.Context, req *Request) (*Stream, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Stream{c: c, ctx: ctx, body: body}
+	s := &Stream{c: c, ctx: ctx, body: body, budget: c.budget(ctx)}
 	if err := s.connect(); err != nil {
 		return nil, err
 	}
@@ -78,7 +78,7 @@ type Stream struct {
 	ctx  context.Context // the caller's; spans the reads and reconnections
 	body []byte          // the request, for reconnections
 
-	retries   int
+	budget    *RetryBudget
 	resp      *http.Response
 	cancel    context.CancelCauseFunc // ends the current attempt
 	idle      *time.Timer             // the current attempt's idle timer
@@ -100,7 +100,7 @@ type Stream struct {
 // errStreamIdle, when the body stays silent for the idle timeout.
 func (s *Stream) connect() error {
 	actx, cancel := context.WithCancelCause(s.ctx)
-	resp, err := s.c.send(actx, s.body, true, &s.retries)
+	resp, err := s.c.send(actx, s.body, true, s.budget)
 	if err != nil {
 		cancel(nil)
 		return err
@@ -108,9 +108,29 @@ func (s *Stream) connect() error {
 	s.resp, s.cancel, s.idle, s.idled = resp, cancel, nil, nil
 	s.requestID = resp.Header.Get("x-request-id")
 	s.items, s.respID = nil, ""
-	if isJSON(resp.Header.Get("Content-Type")) {
+	var body io.Reader = resp.Body
+	if d := s.c.opts.StreamIdleTimeout; d > 0 {
+		idled := new(atomic.Bool)
+		s.idle = time.AfterFunc(d, func() {
+			idled.Store(true)
+			cancel(ErrStreamIdle)
+		})
+		s.idled = idled
+		body = &idleReader{r: resp.Body, t: s.idle, d: d}
+	}
+	kind := kindOf(resp.Header.Get("Content-Type"))
+	if kind == kindUnknown {
+		br := bufio.NewReader(body)
+		if kind = sniffReader(br); kind == kindOther {
+			head, _ := io.ReadAll(io.LimitReader(br, 8<<10))
+			s.closeBody()
+			return newContentTypeError(s.c.endpoint, resp, head)
+		}
+		body = br
+	}
+	if kind == kindJSON {
 		// The server ignored "stream": true. Replay its response as events.
-		events, err := s.replayJSON()
+		events, err := s.replayJSON(body)
 		if err != nil {
 			s.closeBody()
 			return err
@@ -118,32 +138,16 @@ func (s *Stream) connect() error {
 		s.dec = sse.NewDecoder(bytes.NewReader(events))
 		return nil
 	}
-	var body io.Reader = resp.Body
-	if d := s.c.opts.StreamIdleTimeout; d > 0 {
-		idled := new(atomic.Bool)
-		s.idle = time.AfterFunc(d, func() {
-			idled.Store(true)
-			cancel(errStreamIdle)
-		})
-		s.idled = idled
-		body = &idleReader{r: resp.Body, t: s.idle, d: d}
-	}
 	s.dec = sse.NewDecoder(body)
 	return nil
-}
-
-// isJSON reports whether a Content-Type is JSON.
-func isJSON(contentType string) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	return err == nil && (mt == "application/json" || strings.HasSuffix(mt, "+json"))
 }
 
 // replayJSON reads a non-streaming reply to a streaming request and returns
 // it as an SSE stream: one response.output_item.done event per output item,
 // then the terminal event its status calls for. A body holding only an
 // error object is returned as an [*APIError].
-func (s *Stream) replayJSON() ([]byte, error) {
-	data, err := io.ReadAll(s.resp.Body)
+func (s *Stream) replayJSON(body io.Reader) ([]byte, error) {
+	data, err := io.ReadAll(body)
 	if err != nil {
 		return nil, fmt.Errorf("responses: read response: %w", s.c.ctxOr(s.ctx, err))
 	}
@@ -186,9 +190,6 @@ func compactJSON(b []byte) []byte {
 	return out.Bytes()
 }
 
-// errStreamIdle is the cause of an attempt cancelled for silence.
-var errStreamIdle = errors.New("stream idle")
-
 // idleReader restarts the idle timer on every read that returns data.
 type idleReader struct {
 	r io.Reader
@@ -222,7 +223,7 @@ func (s *Stream) Next() bool {
 			return s.fail(fmt.Errorf("responses: read stream: %w", ctxErr))
 		}
 		delay, retry := s.retryable(err)
-		if !retry || s.c == nil || !s.c.wait(s.ctx, &s.retries, delay, err) {
+		if !retry || s.c == nil || !s.c.wait(s.ctx, s.budget, delay, err) {
 			if s.ctx.Err() != nil {
 				return s.fail(fmt.Errorf("responses: read stream: %w", s.ctx.Err()))
 			}
@@ -243,7 +244,7 @@ func (s *Stream) retryable(err error) (time.Duration, bool) {
 	if s.delivered || s.c == nil {
 		return 0, false
 	}
-	delay := s.c.backoff(s.retries)
+	delay := s.c.backoff(s.budget.Used())
 	var serr *StreamError
 	if errors.As(err, &serr) {
 		return delay, true
@@ -252,7 +253,7 @@ func (s *Stream) retryable(err error) (time.Duration, bool) {
 	if !errors.As(err, &apiErr) || apiErr.StatusCode >= 200 && apiErr.StatusCode < 300 || !transientEvent(apiErr) {
 		return 0, false // not an error event, or one of a JSON reply
 	}
-	if d, ok := tryAgainIn(apiErr.Message); ok {
+	if d := apiErr.RetryAfter; d > 0 {
 		if d > s.c.opts.MaxRetryAfter {
 			return 0, false
 		}
@@ -309,7 +310,8 @@ func (s *Stream) read() (Event, error) {
 		if err != nil {
 			switch {
 			case s.idled != nil && s.idled.Load() && s.ctx.Err() == nil:
-				err = fmt.Errorf("%w: no data for %v", ErrStreamClosed, s.c.opts.StreamIdleTimeout)
+				err = fmt.Errorf("%w: %w: no data for %v (set ClientOptions.StreamIdleTimeout to wait longer, or negative to wait without limit)",
+					ErrStreamClosed, ErrStreamIdle, s.c.opts.StreamIdleTimeout)
 			case errors.Is(err, io.EOF):
 				err = ErrStreamClosed
 			default:

@@ -311,7 +311,7 @@ func TestStreamErrorEvent(t *testing.T) {
 		{"insufficient_quota", ev("error", `"status":429,"error":{"code":"insufficient_quota","message":"no quota"}`),
 			responses.APIError{StatusCode: 429, Code: "insufficient_quota", Message: "no quota", RequestID: "req_x"}, 1},
 		{"wait beyond the cap", ev("error", `"code":"rate_limit_exceeded","message":"Please try again in 3600s."`),
-			responses.APIError{Code: "rate_limit_exceeded", Message: "Please try again in 3600s.", RequestID: "req_x"}, 1},
+			responses.APIError{Code: "rate_limit_exceeded", Message: "Please try again in 3600s.", RequestID: "req_x", RetryAfter: time.Hour}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newServer(t, func(_ int, w http.ResponseWriter, _ *http.Request) {
