@@ -31,12 +31,16 @@
 // again for the next call, after a back-off; one that keeps failing is
 // disabled.
 //
-// Results reach the model as text: text blocks joined by newlines,
-// structuredContent as JSON, images and audio described (or, with
-// [Options.Images], images attached as input_image parts), resources
-// summarised, the whole capped at [Options.MaxOutputBytes] with its head
-// and tail kept. A result with isError, and a JSON-RPC error, reach the
-// model as errors it can act on.
+// Results reach the model as the server meant them (the MCP
+// specification's rule): the content blocks, text joined by newlines, and
+// structuredContent as JSON only when a result has no content. Binary
+// content never reaches the model as base64 text: audio and blob resources
+// are described by type, MIME type and size, and so are images unless
+// [Options.Images] attaches them as input_image parts. Text is capped at
+// [Options.MaxOutputBytes] with its head and tail kept. A result with
+// isError reaches the model as an output starting "error: ", and the call's
+// error wraps [ErrToolFailed] so the loop reports the outcome "error"; a
+// JSON-RPC error or a failed server is a plain error.
 //
 // # Server requests
 //

@@ -50,14 +50,23 @@ func toolByName(t *testing.T, set *Set, name string) *Tool {
 	return nil
 }
 
-// callText calls the tool and returns its text output or its error.
+// callText calls the tool and returns its text output and its error. An
+// isError result has both; the test fails unless the error then wraps
+// ErrToolFailed.
 func callText(ctx context.Context, t *testing.T, tl *Tool, args string) (string, error) {
 	t.Helper()
 	it, err := tl.Call(ctx, fnCall(tl.Name(), args))
-	if err != nil {
+	if it.IsZero() {
+		require.Error(t, err, "a zero item comes with an error")
 		return "", err
 	}
-	return outputText(t, it), nil
+	out := outputText(t, it)
+	if strings.HasPrefix(out, "error: ") {
+		require.ErrorIs(t, err, ErrToolFailed, "an isError output comes with ErrToolFailed")
+	} else {
+		require.NoError(t, err)
+	}
+	return out, err
 }
 
 // checkLeaks verifies, after the test's other cleanups (which close its
@@ -99,7 +108,8 @@ func TestStdioEchoAndProgress(t *testing.T) {
 	mu.Unlock()
 
 	out, err = callText(t.Context(), t, toolByName(t, set, "test__fail"), `{}`)
-	require.NoError(t, err)
+	assert.ErrorIs(t, err, ErrToolFailed)
+	assert.Equal(t, tools.OutcomeError, tools.OutcomeOf(err))
 	assert.Equal(t, "error: disk full", out)
 
 	assert.Contains(t, set.Instructions(), "Use echo to echo.")

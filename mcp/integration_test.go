@@ -1,8 +1,12 @@
 package mcp
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
+	pngenc "image/png"
 	"net"
 	"net/http"
 	"os"
@@ -268,13 +272,93 @@ func TestFilesystemServer(t *testing.T) {
 	t.Cleanup(func() { os.Remove(outside) })
 	args, _ = json.Marshal(map[string]string{"path": outside})
 	it, err := toolByName(t, set, "fs__read_text_file").Call(t.Context(), fnCall("fs__read_text_file", string(args)))
-	require.NoError(t, err, "an isError result is an output, not a Go error")
+	require.ErrorIs(t, err, ErrToolFailed, "an isError result is an output with an error beside it")
+	assert.Equal(t, tools.OutcomeError, tools.OutcomeOf(err))
 	out = outputText(t, it)
 	assert.True(t, strings.HasPrefix(out, "error: "), out)
 	assert.Contains(t, out, "Access denied")
 	assert.Contains(t, out, "outside allowed directories")
 	assert.NotContains(t, out, "secret")
 	require.NoError(t, set.Close())
+}
+
+// TestFilesystemResults: what reaches the model is the content the server
+// meant for it: a text file's bytes exactly (not doubled by the
+// structuredContent that repeats them), and a PNG as an image or a
+// description, never as base64 text.
+func TestFilesystemResults(t *testing.T) {
+	checkLeaks(t)
+	srv := requireNPMServers(t)
+	root := t.TempDir()
+	text := "The quick brown fox jumps over the lazy dog\n"
+	require.Len(t, text, 44)
+	require.NoError(t, os.WriteFile(filepath.Join(root, "fox.txt"), []byte(text), 0o644))
+	var png bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 16, 16))
+	for i := range img.Pix {
+		img.Pix[i] = byte(i * 7)
+	}
+	require.NoError(t, pngenc.Encode(&png, img))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "dot.png"), png.Bytes(), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "blob.bin"), png.Bytes(), 0o644))
+	b64 := base64.StdEncoding.EncodeToString(png.Bytes())
+
+	for _, images := range []bool{false, true} {
+		t.Run(fmt.Sprintf("images=%v", images), func(t *testing.T) {
+			set := connectTest(t, &Config{Servers: map[string]ServerConfig{"fs": {
+				Command: srv.node, Args: []string{srv.filesystem, root}, Env: map[string]string{"PATH": filepath.Dir(srv.node)},
+			}}}, &Options{Root: root, Images: images, MaxOutputBytes: -1})
+			call := func(tool, path string) responses.Item {
+				t.Helper()
+				args, _ := json.Marshal(map[string]string{"path": filepath.Join(root, path)})
+				it, err := toolByName(t, set, "fs__"+tool).Call(t.Context(), fnCall("fs__"+tool, string(args)))
+				require.NoError(t, err)
+				return it
+			}
+			assert.Equal(t, text, outputText(t, call("read_text_file", "fox.txt")), "exactly the file's 44 bytes")
+
+			it := call("read_media_file", "dot.png")
+			var out responses.FunctionCallOutput
+			require.NoError(t, it.Decode(&out))
+			if images {
+				var parts []responses.ContentPart
+				require.NoError(t, json.Unmarshal(out.Output, &parts), "%s", out.Output)
+				require.Len(t, parts, 1)
+				assert.Equal(t, "input_image", parts[0].Type)
+				assert.Equal(t, "data:image/png;base64,"+b64, parts[0].ImageURL)
+			} else {
+				s := outputText(t, it)
+				assert.Equal(t, fmt.Sprintf("[image: image/png, %d bytes]", png.Len()), s)
+			}
+			assertNoBase64Text(t, out.Output, b64)
+
+			it = call("read_media_file", "blob.bin")
+			require.NoError(t, it.Decode(&out))
+			assertNoBase64Text(t, out.Output, b64)
+			assert.Contains(t, outputText(t, it), "of binary data]")
+			require.NoError(t, set.Close())
+		})
+	}
+}
+
+// assertNoBase64Text checks that no text of an output (a string or the
+// input_text parts of an array) carries b64 or any long part of it.
+func assertNoBase64Text(t *testing.T, output json.RawMessage, b64 string) {
+	t.Helper()
+	var texts []string
+	var s string
+	if json.Unmarshal(output, &s) == nil {
+		texts = append(texts, s)
+	} else {
+		var parts []responses.ContentPart
+		require.NoError(t, json.Unmarshal(output, &parts))
+		for _, p := range parts {
+			texts = append(texts, p.Text)
+		}
+	}
+	for _, s := range texts {
+		assert.NotContains(t, s, b64[:32], "base64 in the text the model reads")
+	}
 }
 
 // keep net/http imported for the in-process HTTP server tests.

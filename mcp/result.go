@@ -18,26 +18,39 @@ import (
 // ones are described.
 const maxImageBytes = 8 << 20
 
-// convertResult turns a tools/call result into the output item for call:
-// text blocks joined by newlines, structuredContent as JSON (unless a text
-// block already carries the same JSON), media and resources described, and
-// the text capped at maxBytes (head and tail kept). With images, image
-// blocks become input_image parts of an array output. An isError result is
-// prefixed "error: " so the model reads it as a failure it can act on.
+// imageTypes are the image types the Responses API takes as input_image.
+var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/webp": true, "image/gif": true}
+
+// convertResult turns a tools/call result into the output item for call,
+// following the MCP specification: the model gets the content blocks, and
+// structuredContent (as JSON) only when there are none. Text blocks are
+// joined by newlines; audio, blob resources and images the output cannot
+// carry are described (type, MIME type, size), so no base64 ever reaches the
+// model as text; text resources and resource links are summarised. With
+// images, image blocks of a type the API accepts become input_image parts
+// of an array output, in block order. Each text part is capped at maxBytes
+// (head and tail kept). An isError result is prefixed "error: " so the
+// model reads it as a failure it can act on.
 func convertResult(call tools.Call, res *mcpgo.CallToolResult, maxBytes int, images bool) responses.Item {
+	images = images && (call.Type == responses.TypeFunctionCall || call.Type == responses.TypeCustomToolCall)
 	var (
-		texts []string
-		parts []responses.ContentPart
+		parts []responses.ContentPart // with images: text and image parts in order
+		texts []string                // the text since the last image
 	)
+	flush := func() {
+		if len(texts) > 0 {
+			parts = append(parts, responses.InputText(capText(strings.Join(texts, "\n"), maxBytes)))
+			texts = texts[:0]
+		}
+	}
 	for _, c := range res.Content {
 		switch v := c.(type) {
 		case mcpgo.TextContent:
 			texts = append(texts, v.Text)
 		case mcpgo.ImageContent:
-			size := base64.StdEncoding.DecodedLen(len(v.Data))
-			if images && size <= maxImageBytes && strings.HasPrefix(v.MIMEType, "image/") {
-				parts = append(parts, responses.ContentPart{Type: "input_image", ImageURL: "data:" + v.MIMEType + ";base64," + v.Data, Detail: "auto"})
-				texts = append(texts, fmt.Sprintf("[image %d: %s, attached]", len(parts), v.MIMEType))
+			if url, ok := imageURL(v); images && ok {
+				flush()
+				parts = append(parts, responses.ContentPart{Type: "input_image", ImageURL: url, Detail: "auto"})
 				continue
 			}
 			texts = append(texts, describeMedia("image", v.MIMEType, v.Data))
@@ -48,28 +61,57 @@ func convertResult(call tools.Call, res *mcpgo.CallToolResult, maxBytes int, ima
 		case mcpgo.EmbeddedResource:
 			texts = append(texts, describeResource(v.Resource))
 		default:
-			b, _ := json.Marshal(c)
-			texts = append(texts, "[unsupported content: "+string(b)+"]")
+			texts = append(texts, fmt.Sprintf("[content of an unsupported type (%T)]", c))
 		}
 	}
-	if sc := structuredJSON(res); sc != nil && !containsJSON(texts, sc) {
-		texts = append(texts, string(sc))
+	if len(res.Content) == 0 {
+		if sc := structuredJSON(res); sc != nil {
+			texts = append(texts, string(sc))
+		}
 	}
-	text := strings.Join(texts, "\n")
+	flush()
 	if res.IsError {
-		if strings.TrimSpace(text) == "" {
-			text = "the tool reported an error without a message"
-		}
-		text = "error: " + text
+		parts = markError(parts)
 	}
-	text = capText(text, maxBytes)
-	if len(parts) == 0 {
-		return tools.TextOutput(call, text, res.IsError)
+	switch {
+	case len(parts) == 0:
+		return tools.TextOutput(call, "", false)
+	case len(parts) == 1 && parts[0].Type == "input_text":
+		return tools.TextOutput(call, parts[0].Text, res.IsError)
 	}
-	out := append([]responses.ContentPart{responses.InputText(text)}, parts...)
+	out := responses.MustJSON(parts)
+	if call.Type == responses.TypeCustomToolCall {
+		return responses.MustItem(responses.CustomToolCallOutput{
+			Type: responses.TypeCustomToolCallOutput, CallID: call.CallID, Output: out, Caller: callerOf(call.Item),
+		})
+	}
 	return responses.MustItem(responses.FunctionCallOutput{
-		Type: responses.TypeFunctionCallOutput, CallID: call.CallID, Output: responses.MustJSON(out), Caller: callerOf(call.Item),
+		Type: responses.TypeFunctionCallOutput, CallID: call.CallID, Output: out, Caller: callerOf(call.Item),
 	})
+}
+
+// markError prefixes the output of an isError result with "error: ".
+func markError(parts []responses.ContentPart) []responses.ContentPart {
+	switch {
+	case len(parts) == 0 || parts[0].Type == "input_text" && strings.TrimSpace(parts[0].Text) == "" && len(parts) == 1:
+		return []responses.ContentPart{responses.InputText("error: the tool reported an error without a message")}
+	case parts[0].Type == "input_text":
+		parts[0].Text = "error: " + parts[0].Text
+		return parts
+	}
+	return append([]responses.ContentPart{responses.InputText("error:")}, parts...)
+}
+
+// imageURL returns the data URL of an image the Responses API can take:
+// one of its image types, valid base64, at most maxImageBytes.
+func imageURL(v mcpgo.ImageContent) (string, bool) {
+	if !imageTypes[strings.ToLower(v.MIMEType)] || base64.StdEncoding.DecodedLen(len(v.Data)) > maxImageBytes {
+		return "", false
+	}
+	if _, err := base64.StdEncoding.DecodeString(v.Data); err != nil {
+		return "", false
+	}
+	return "data:" + v.MIMEType + ";base64," + v.Data, true
 }
 
 func callerOf(it responses.Item) json.RawMessage {
@@ -102,25 +144,6 @@ func structuredJSON(res *mcpgo.CallToolResult) []byte {
 		return nil
 	}
 	return buf.Bytes()
-}
-
-// containsJSON reports whether one of texts is the JSON value sc.
-func containsJSON(texts []string, sc []byte) bool {
-	var want any
-	if json.Unmarshal(sc, &want) != nil {
-		return false
-	}
-	wantB, _ := json.Marshal(want)
-	for _, t := range texts {
-		var got any
-		if json.Unmarshal([]byte(t), &got) != nil {
-			continue
-		}
-		if gotB, _ := json.Marshal(got); bytes.Equal(gotB, wantB) {
-			return true
-		}
-	}
-	return false
 }
 
 func describeMedia(kind, mime, data string) string {

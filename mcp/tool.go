@@ -94,10 +94,14 @@ func (t *Tool) Review(_ context.Context, call tools.Call) (tools.Review, error) 
 // failed, and converts the result (see the package documentation). The call
 // is bounded by the server's call timeout; when ctx ends or the timeout
 // passes the server is sent notifications/cancelled and Call returns at
-// once. Progress notifications go to call.Progress. A result the server
-// marks isError is an output starting "error: "; bad arguments, JSON-RPC
-// errors, timeouts and failures of the server are returned as errors, which
-// the loop gives the model as failed outputs.
+// once. Progress notifications go to call.Progress.
+//
+// A result the server marks isError is returned as its output (starting
+// "error: ") together with an error wrapping [ErrToolFailed], so the loop
+// reports the call's outcome as [tools.OutcomeError] while the model reads
+// the server's message. Bad arguments, JSON-RPC errors, timeouts and
+// failures of the server are returned as errors with a zero item, which the
+// loop gives the model as failed outputs.
 func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error) {
 	args, err := parseArguments(callArguments(call))
 	if err != nil {
@@ -107,8 +111,17 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error
 	if err != nil {
 		return responses.Item{}, err
 	}
-	return convertResult(call, res, t.srv.set.opts.MaxOutputBytes, t.srv.set.opts.Images), nil
+	it := convertResult(call, res, t.srv.set.opts.MaxOutputBytes, t.srv.set.opts.Images)
+	if res.IsError {
+		return it, fmt.Errorf("mcp server %q: tool %q: %w", t.srv.name, t.info.Name, ErrToolFailed)
+	}
+	return it, nil
 }
+
+// ErrToolFailed is wrapped by the error [Tool.Call] returns beside its
+// output when the server marks the result isError: the tool ran and
+// failed, and the output says why.
+var ErrToolFailed = errors.New("the tool reported an error")
 
 // callArguments returns the arguments text of a function call item (the
 // input of a custom tool call).

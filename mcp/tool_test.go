@@ -150,26 +150,39 @@ func TestReviewPolicy(t *testing.T) {
 
 func TestConvertResult(t *testing.T) {
 	png := base64.StdEncoding.EncodeToString([]byte("\x89PNG fake image bytes"))
+	url := "data:image/png;base64," + png
 	size := int64(2048)
+	img := func(mime string) mcpgo.Content { return mcpgo.NewImageContent(png, mime) }
+	text := func(s string) mcpgo.Content { return mcpgo.NewTextContent(s) }
 	for _, tc := range []struct {
 		name   string
 		res    *mcpgo.CallToolResult
 		images bool
-		want   string // the string output, or the text part of an array output
-		image  bool   // an input_image part is expected
+		want   string                  // the string output
+		parts  []responses.ContentPart // or the array output
 	}{
-		{"texts joined", &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewTextContent("a"), mcpgo.NewTextContent("b")}}, false, "a\nb", false},
-		{"structured only", &mcpgo.CallToolResult{StructuredContent: map[string]any{"t": 1}}, false, `{"t":1}`, false},
-		{"structured duplicated in text", &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewTextContent(`{ "t": 1 }`)}, StructuredContent: map[string]any{"t": 1}}, false, `{ "t": 1 }`, false},
-		{"structured plus other text", &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewTextContent("weather:")}, RawStructuredContent: json.RawMessage(`{"t": 2}`)}, false, "weather:\n{\"t\":2}", false},
-		{"is error", &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewTextContent("denied")}, IsError: true}, false, "error: denied", false},
-		{"is error empty", &mcpgo.CallToolResult{IsError: true}, false, "error: the tool reported an error without a message", false},
-		{"image described", &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewImageContent(png, "image/png")}}, false, "[image: image/png, 21 bytes]", false},
-		{"image attached", &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewTextContent("look"), mcpgo.NewImageContent(png, "image/png")}}, true, "look\n[image 1: image/png, attached]", true},
-		{"audio", &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewAudioContent(png, "audio/wav")}}, true, "[audio: audio/wav, 21 bytes]", false},
-		{"resource link", &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.ResourceLink{Type: "resource_link", URI: "file:///a.txt", Name: "a", MIMEType: "text/plain", Size: &size, Description: "notes"}}}, false, "[resource link: file:///a.txt (a), text/plain, 2.0 KiB: notes]", false},
-		{"text resource", &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewEmbeddedResource(mcpgo.TextResourceContents{URI: "mem://x", MIMEType: "text/plain", Text: "body"})}}, false, "[resource mem://x (text/plain)]\nbody", false},
-		{"blob resource", &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewEmbeddedResource(mcpgo.BlobResourceContents{URI: "mem://b", Blob: png})}}, false, "[resource mem://b, 21 bytes of binary data]", false},
+		{name: "texts joined", res: &mcpgo.CallToolResult{Content: []mcpgo.Content{text("a"), text("b")}}, want: "a\nb"},
+		{name: "one text exactly", res: &mcpgo.CallToolResult{Content: []mcpgo.Content{text("line\n")}, StructuredContent: map[string]any{"content": "line\n"}}, want: "line\n"},
+		{name: "structured only", res: &mcpgo.CallToolResult{StructuredContent: map[string]any{"t": 1}}, want: `{"t":1}`},
+		{name: "raw structured only", res: &mcpgo.CallToolResult{RawStructuredContent: json.RawMessage(`{"t": 2}`)}, want: `{"t":2}`},
+		{name: "content wins over structured", res: &mcpgo.CallToolResult{Content: []mcpgo.Content{text("weather:")}, RawStructuredContent: json.RawMessage(`{"t": 2}`)}, want: "weather:"},
+		{name: "empty", res: &mcpgo.CallToolResult{}, want: ""},
+		{name: "is error", res: &mcpgo.CallToolResult{Content: []mcpgo.Content{text("denied")}, IsError: true}, want: "error: denied"},
+		{name: "is error empty", res: &mcpgo.CallToolResult{IsError: true}, want: "error: the tool reported an error without a message"},
+		{name: "is error structured only", res: &mcpgo.CallToolResult{StructuredContent: map[string]any{"code": 7}, IsError: true}, want: `error: {"code":7}`},
+		{name: "image described", res: &mcpgo.CallToolResult{Content: []mcpgo.Content{img("image/png")}}, want: "[image: image/png, 21 bytes]"},
+		{name: "image attached in order", images: true, res: &mcpgo.CallToolResult{Content: []mcpgo.Content{text("look"), img("image/png"), text("and"), text("more")}},
+			parts: []responses.ContentPart{responses.InputText("look"), {Type: "input_image", ImageURL: url, Detail: "auto"}, responses.InputText("and\nmore")}},
+		{name: "image alone", images: true, res: &mcpgo.CallToolResult{Content: []mcpgo.Content{img("image/png")}},
+			parts: []responses.ContentPart{{Type: "input_image", ImageURL: url, Detail: "auto"}}},
+		{name: "is error with image", images: true, res: &mcpgo.CallToolResult{Content: []mcpgo.Content{img("image/png")}, IsError: true},
+			parts: []responses.ContentPart{responses.InputText("error:"), {Type: "input_image", ImageURL: url, Detail: "auto"}}},
+		{name: "image type the API refuses", images: true, res: &mcpgo.CallToolResult{Content: []mcpgo.Content{img("image/svg+xml")}}, want: "[image: image/svg+xml, 21 bytes]"},
+		{name: "image not base64", images: true, res: &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewImageContent("not base64!", "image/png")}}, want: "[image: image/png, 6 bytes]"},
+		{name: "audio", images: true, res: &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewAudioContent(png, "audio/wav")}}, want: "[audio: audio/wav, 21 bytes]"},
+		{name: "resource link", res: &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.ResourceLink{Type: "resource_link", URI: "file:///a.txt", Name: "a", MIMEType: "text/plain", Size: &size, Description: "notes"}}}, want: "[resource link: file:///a.txt (a), text/plain, 2.0 KiB: notes]"},
+		{name: "text resource", res: &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewEmbeddedResource(mcpgo.TextResourceContents{URI: "mem://x", MIMEType: "text/plain", Text: "body"})}}, want: "[resource mem://x (text/plain)]\nbody"},
+		{name: "blob resource", res: &mcpgo.CallToolResult{Content: []mcpgo.Content{mcpgo.NewEmbeddedResource(mcpgo.BlobResourceContents{URI: "mem://b", Blob: png})}}, want: "[resource mem://b, 21 bytes of binary data]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			call := fnCall("s__t", "{}")
@@ -177,20 +190,26 @@ func TestConvertResult(t *testing.T) {
 			var out responses.FunctionCallOutput
 			require.NoError(t, it.Decode(&out))
 			assert.Equal(t, "call_s__t", out.CallID)
-			if !tc.image {
+			if tc.parts == nil {
 				var s string
 				require.NoError(t, json.Unmarshal(out.Output, &s), "%s", out.Output)
 				assert.Equal(t, tc.want, s)
+				assert.NotContains(t, s, png, "no base64 in text")
 				return
 			}
 			var parts []responses.ContentPart
-			require.NoError(t, json.Unmarshal(out.Output, &parts))
-			require.Len(t, parts, 2)
-			assert.Equal(t, responses.InputText(tc.want), parts[0])
-			assert.Equal(t, "input_image", parts[1].Type)
-			assert.Equal(t, "data:image/png;base64,"+png, parts[1].ImageURL)
+			require.NoError(t, json.Unmarshal(out.Output, &parts), "%s", out.Output)
+			assert.Equal(t, tc.parts, parts)
+			for _, p := range parts {
+				assert.NotContains(t, p.Text, png, "no base64 in text")
+			}
 		})
 	}
+	// A custom tool call gets a custom_tool_call_output with the same parts.
+	it := convertResult(tools.NewCall(responses.MustItem(responses.CustomToolCall{Type: responses.TypeCustomToolCall, CallID: "c", Name: "n", Input: "{}"})),
+		&mcpgo.CallToolResult{Content: []mcpgo.Content{img("image/png")}}, 1<<20, true)
+	assert.Equal(t, responses.TypeCustomToolCallOutput, it.Type)
+	assert.Contains(t, string(it.Raw()), `"input_image"`)
 }
 
 func TestCapText(t *testing.T) {
