@@ -25,7 +25,10 @@ var update = flag.Bool("update", false, "rewrite the expected files and errors o
 //	-- symlink/PATH --   a symbolic link whose target is the content
 //	-- dir/PATH --       an empty directory
 //	-- outside/PATH --   a file next to (not inside) the workspace
-//	-- options --        workspace options: "protect: GLOB", "writable: GLOB"
+//	-- options --        workspace options: "protect: GLOB", "writable: GLOB",
+//	                     "deny: PATH" (a DenyRead entry: PATH, a path or a
+//	                     pattern, joined to the root's absolute path; "."
+//	                     is the root, ".." its parent)
 //	-- patch --          an envelope patch, or
 //	-- op --             "create_file PATH", "update_file PATH" or
 //	                     "delete_file PATH", with
@@ -132,11 +135,12 @@ func TestTxtar(t *testing.T) {
 							opts.Protect = append(opts.Protect, strings.TrimSpace(v))
 						case "writable":
 							opts.Writable = append(opts.Writable, strings.TrimSpace(v))
+						case "deny":
+							opts.DenyRead = append(opts.DenyRead, filepath.Join(dir, strings.TrimSpace(v)))
 						default:
 							t.Fatalf("unknown option %q", l)
 						}
 					}
-					special = true
 				case "patch":
 					patchText, hasPatch = data, true
 				case "op":
@@ -197,7 +201,7 @@ func TestTxtar(t *testing.T) {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), wantErr)
 				assert.Equal(t, in, got, "a failed patch changes nothing")
-				if !special && pureOut != nil && !errors.Is(err, ErrProtected) {
+				if !special && pureOut != nil && !errors.Is(err, ErrProtected) && !errors.Is(err, ErrReadDenied) {
 					t.Errorf("the pure Apply accepted what the workspace refused: %v", pureOut)
 				}
 				return

@@ -35,6 +35,18 @@ type Options struct {
 	NoDefaultProtect bool
 	// Writable, when not empty, lists the only patterns a patch may touch.
 	Writable []string
+	// DenyRead lists paths of the machine that a patch may neither read
+	// nor write, as in the sandbox's deny-read list: absolute paths (the
+	// caller expands a leading ~) or absolute doublestar patterns, such as
+	// "/home/me/.ssh" or "/home/me/**/.env". An entry denies the path it
+	// names and everything under it; a patch that touches such a file, to
+	// add, update, delete or move it, fails with [ErrReadDenied] naming the
+	// entry, and changes nothing. Only files inside the root can be patched
+	// at all, so only entries that reach inside it matter; an entry that is
+	// the root or one of its parents (the home directory) never denies the
+	// workspace. Symbolic links to directories inside the root are
+	// resolved before matching; hard links are not detected.
+	DenyRead []string
 	// Logger receives a debug record per file written; nil discards.
 	Logger *slog.Logger
 }
@@ -51,8 +63,10 @@ type Options struct {
 // time.
 type Workspace struct {
 	dir      string
+	realDir  string // dir with symbolic links resolved, for DenyRead
 	protect  []string
 	writable []string
+	deny     []denyRule
 	log      *slog.Logger
 
 	mu sync.Mutex
@@ -95,6 +109,13 @@ func NewWorkspace(dir string, opts *Options) (*Workspace, error) {
 	}
 	if err := validatePatterns(w.writable); err != nil {
 		return nil, err
+	}
+	if w.deny, err = newDenyRules(o.DenyRead); err != nil {
+		return nil, err
+	}
+	w.realDir = abs
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		w.realDir = real
 	}
 	return w, nil
 }
@@ -211,6 +232,9 @@ func (w *Workspace) apply(ctx context.Context, p *Patch, dry bool, verify func(*
 
 	origs := map[string]orig{}
 	load := func(name string) (string, bool, error) {
+		if err := w.denied(name); err != nil {
+			return "", false, err
+		}
 		if err := w.check(name); err != nil {
 			return "", false, err
 		}
