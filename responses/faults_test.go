@@ -239,6 +239,19 @@ func TestCreateBodyCutIsRetried(t *testing.T) {
 		assert.ErrorContains(t, err, "read response of "+srv.URL+"/responses")
 		assert.ErrorContains(t, err, "[request req_cut]")
 	})
+	t.Run("a JSON reply to a streaming request", func(t *testing.T) {
+		srv := newServer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
+			if n == 0 {
+				cutBody(w, completedJSON, false)
+				return
+			}
+			writeJSON(w, 200, completedJSON)
+		})
+		resp, err := call(t, responses.NewClient(srv.options(responses.OpenAI)), true)
+		require.NoError(t, err)
+		assert.Equal(t, "resp_1", resp.ID)
+		assert.Len(t, srv.requests(), 2)
+	})
 	t.Run("compact too", func(t *testing.T) {
 		srv := newServer(t, func(n int, w http.ResponseWriter, _ *http.Request) {
 			body := `{"id":"cmp_1","object":"response.compaction","output":[]}`

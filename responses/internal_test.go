@@ -1,9 +1,13 @@
 package responses
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"io"
 	"math"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,4 +132,88 @@ func TestBackoff(t *testing.T) {
 		}
 	}
 	assert.LessOrEqual(t, c.backoff(1000), 8*time.Second)
+}
+
+// FuzzSniff checks that peeking at a body a byte at a time decides what it
+// is as looking at all of it does, and never consumes it.
+func FuzzSniff(f *testing.F) {
+	for _, s := range []string{
+		"", " ", "{}", " \n[1]", ": keep-alive\n\n", "data: {}\n\n", "event: x\ndata: y\n\n", "id\n", "retry: 5",
+		"da", "dat", "identity", "<html>", "\uFEFFdata: x", "\uFEFF", "\xEF\xBB", "\r\n\t{", "404 page not found",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want := sniff(b)
+		br := bufio.NewReaderSize(bytes.NewReader(b), len(b)+16)
+		require.Equal(t, want, sniffReader(br), "%q", b)
+		rest, err := io.ReadAll(br)
+		require.NoError(t, err)
+		require.Equal(t, b, rest, "sniffing consumed nothing")
+	})
+}
+
+func TestSniff(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want bodyKind
+	}{
+		{"", kindUnknown},
+		{" \r\n", kindUnknown},
+		{`{"id":1}`, kindJSON},
+		{"\n  [1]", kindJSON},
+		{": ping\n\n", kindEventStream},
+		{"data: {}\n\n", kindEventStream},
+		{"event:x\n", kindEventStream},
+		{"id\n", kindEventStream},
+		{"retry: 10\n", kindEventStream},
+		{"data", kindEventStream},
+		{"\uFEFFdata: x", kindEventStream},
+		{"identity", kindOther},
+		{"<!DOCTYPE html>", kindOther},
+		{"Not Found", kindOther},
+	} {
+		assert.Equal(t, tc.want, sniff([]byte(tc.body)), "%q", tc.body)
+	}
+	for ct, want := range map[string]bodyKind{
+		"": kindUnknown, "text/plain; charset=utf-8": kindUnknown, "application/octet-stream": kindUnknown,
+		"application/json": kindJSON, "application/json; charset=utf-8": kindJSON, "Application/JSON": kindJSON,
+		"application/problem+json": kindJSON, "text/json": kindJSON,
+		"text/event-stream": kindEventStream, "text/event-stream;charset=UTF-8": kindEventStream,
+		"text/html": kindOther, "application/xml": kindOther, "application/x-ndjson": kindOther,
+	} {
+		assert.Equal(t, want, kindOf(ct), "%q", ct)
+	}
+}
+
+func TestFirstLine(t *testing.T) {
+	for _, tc := range []struct{ body, want string }{
+		{"", ""},
+		{"\n\n  upstream connect error  \r\nreset reason: x", "upstream connect error"},
+		{"<html><HEAD><Title lang=en>\n  Sign\n in  </TITLE></head>", "Sign in"},
+		{"<html><title></title>\n<body>x</body>", "<html><title></title>"},
+		{"<title>unclosed", "<title>unclosed"},
+		{strings.Repeat("é", 150), strings.Repeat("é", 100) + "…"},
+		{"a\xffb", "a\uFFFDb"},
+	} {
+		assert.Equal(t, tc.want, firstLine([]byte(tc.body)), "%q", tc.body)
+	}
+}
+
+func TestClientDefaults(t *testing.T) {
+	c := NewClient(nil)
+	assert.Equal(t, 2, c.opts.MaxRetries)
+	assert.Equal(t, 5*time.Minute, c.opts.StreamIdleTimeout, "long enough for a reasoning model's silent think")
+	assert.Equal(t, 2, c.NewRetryBudget().Left())
+	assert.Equal(t, 0, NewClient(&ClientOptions{MaxRetries: -1}).NewRetryBudget().Left())
+	assert.Negative(t, NewClient(&ClientOptions{StreamIdleTimeout: -1}).opts.StreamIdleTimeout, "off")
+}
+
+func TestShouldRetryStatuses(t *testing.T) {
+	for status, want := range map[int]bool{
+		400: false, 401: false, 403: false, 404: false, 408: true, 409: true, 422: false, 429: true,
+		500: true, 501: false, 502: true, 503: true, 504: true, 505: false, 520: true,
+	} {
+		assert.Equal(t, want, shouldRetry(&http.Response{StatusCode: status, Header: http.Header{}}, &APIError{StatusCode: status}), "%d", status)
+	}
 }

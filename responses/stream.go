@@ -85,6 +85,7 @@ type Stream struct {
 	idled     *atomic.Bool            // set when that timer fires
 	dec       *sse.Decoder
 	requestID string
+	pending   *StreamError // a broken attempt, to report on the next read
 
 	ev        Event
 	err       error
@@ -97,7 +98,7 @@ type Stream struct {
 
 // connect sends the request, retrying as the client allows, and resets the
 // per-attempt state. The attempt's context is cancelled, with cause
-// errStreamIdle, when the body stays silent for the idle timeout.
+// ErrStreamIdle, when the body stays silent for the idle timeout.
 func (s *Stream) connect() error {
 	actx, cancel := context.WithCancelCause(s.ctx)
 	resp, err := s.c.send(actx, s.body, true, s.budget)
@@ -107,7 +108,7 @@ func (s *Stream) connect() error {
 	}
 	s.resp, s.cancel, s.idle, s.idled = resp, cancel, nil, nil
 	s.requestID = resp.Header.Get("x-request-id")
-	s.items, s.respID = nil, ""
+	s.items, s.respID, s.pending = nil, "", nil
 	var body io.Reader = resp.Body
 	if d := s.c.opts.StreamIdleTimeout; d > 0 {
 		idled := new(atomic.Bool)
@@ -131,7 +132,11 @@ func (s *Stream) connect() error {
 	if kind == kindJSON {
 		// The server ignored "stream": true. Replay its response as events.
 		events, err := s.replayJSON(body)
-		if err != nil {
+		var serr *StreamError
+		if errors.As(err, &serr) {
+			// Cut or silent: broken like a stream, and retried as one.
+			s.pending, events = serr, nil
+		} else if err != nil {
 			s.closeBody()
 			return err
 		}
@@ -145,11 +150,12 @@ func (s *Stream) connect() error {
 // replayJSON reads a non-streaming reply to a streaming request and returns
 // it as an SSE stream: one response.output_item.done event per output item,
 // then the terminal event its status calls for. A body holding only an
-// error object is returned as an [*APIError].
+// error object is returned as an [*APIError], a body that breaks off as a
+// [*StreamError].
 func (s *Stream) replayJSON(body io.Reader) ([]byte, error) {
 	data, err := io.ReadAll(body)
 	if err != nil {
-		return nil, fmt.Errorf("responses: read response: %w", s.c.ctxOr(s.ctx, err))
+		return nil, s.readFailure(err)
 	}
 	var head struct {
 		ID     json.RawMessage `json:"id"`
@@ -305,19 +311,14 @@ func tryAgainIn(msg string) (time.Duration, bool) {
 // read returns the next event to deliver. A broken stream is reported as a
 // *StreamError; other errors end the stream.
 func (s *Stream) read() (Event, error) {
+	if err := s.pending; err != nil {
+		s.pending = nil
+		return Event{}, err
+	}
 	for {
 		raw, err := s.dec.Next()
 		if err != nil {
-			switch {
-			case s.idled != nil && s.idled.Load() && s.ctx.Err() == nil:
-				err = fmt.Errorf("%w: %w: no data for %v (set ClientOptions.StreamIdleTimeout to wait longer, or negative to wait without limit)",
-					ErrStreamClosed, ErrStreamIdle, s.c.opts.StreamIdleTimeout)
-			case errors.Is(err, io.EOF):
-				err = ErrStreamClosed
-			default:
-				err = fmt.Errorf("%w: %w", ErrStreamClosed, err)
-			}
-			return Event{}, s.broken(err)
+			return Event{}, s.readFailure(err)
 		}
 		data := bytes.TrimSpace(raw.Data)
 		if len(data) == 0 {
@@ -352,6 +353,20 @@ func (s *Stream) read() (Event, error) {
 		}
 		return ev, nil
 	}
+}
+
+// readFailure describes the error that ended the reading of a body.
+func (s *Stream) readFailure(err error) *StreamError {
+	switch {
+	case s.idled != nil && s.idled.Load() && s.ctx.Err() == nil:
+		err = fmt.Errorf("%w: %w: no data for %v (set ClientOptions.StreamIdleTimeout to wait longer, or negative to wait without limit)",
+			ErrStreamClosed, ErrStreamIdle, s.c.opts.StreamIdleTimeout)
+	case errors.Is(err, io.EOF):
+		err = ErrStreamClosed
+	default:
+		err = fmt.Errorf("%w: %w", ErrStreamClosed, err)
+	}
+	return s.broken(err)
 }
 
 func (s *Stream) broken(err error) *StreamError {
