@@ -54,12 +54,28 @@
 // # Errors and retries
 //
 // A non-2xx reply is an [*APIError] with the status, the server's type,
-// code, param and message, and the x-request-id. Connection failures, 408,
-// 409, 429 and 5xx are retried (twice by default) with exponential backoff
-// and jitter, honouring retry-after-ms, retry-after and x-should-retry; a 429
-// whose code is insufficient_quota is not. A stream that breaks before its
-// terminal event is retried while none of its output items has been
-// delivered; after that it ends with a [*StreamError] and the caller
-// decides. A response that failed or is incomplete is not a Go error: its
-// Status and Error say so.
+// code, param and message, the x-request-id, and the wait the server asked
+// for (RetryAfter). A body that is not the documented JSON gives its first
+// line, or an HTML page's title, never the whole page.
+//
+// Retried, twice by default ([ClientOptions.MaxRetries]), with exponential
+// backoff (0.5 s doubling to 8 s, less up to 25% of jitter) or the wait
+// retry-after-ms or retry-after asks for (up to MaxRetryAfter, 2 minutes;
+// a longer one returns the error): connection failures, 408, 409, 429 and
+// 5xx but 501 and 505 (x-should-retry overrides the status; a 429 whose
+// code is insufficient_quota never is), a non-streaming reply cut in its
+// body, and a stream that breaks or stays silent for StreamIdleTimeout (5
+// minutes) before delivering its first output item. After that a broken
+// stream ends with a [*StreamError] and the caller decides. A 2xx reply
+// that is neither JSON nor an event stream (a proxy's login page, a wrong
+// base URL) is a [*ContentTypeError] at once.
+//
+// The retries are counted per call, or per [RetryBudget] shared by several
+// calls and by the caller's own new attempts: an agent loop takes one per
+// turn, so the turn sends at most MaxRetries+1 requests. A caller that
+// retries by itself, such as a workflow engine, turns the client's retries
+// off with a negative MaxRetries and waits [APIError.RetryAfter] when set.
+//
+// A response that failed or is incomplete is not a Go error: its Status and
+// Error say so.
 package responses

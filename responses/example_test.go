@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
+	"time"
 
 	"github.com/agentloop/agentloop/responses"
 )
@@ -173,4 +175,40 @@ func ExampleOptionsFromEnv() {
 	// Output:
 	// sgp https://api.egp.scale.com/v5/responses
 	// true
+}
+
+// A loop that asks again by itself shares one budget with the client, so a
+// turn sends at most MaxRetries+1 requests however its failures mix.
+func ExampleClient_NewRetryBudget() {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		// Every attempt breaks after an output item: the client leaves
+		// the decision to ask again to the caller.
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, `data: {"type":"response.output_item.done","output_index":0,"item":{"type":"message","role":"assistant","content":[]}}`+"\n\n")
+	}))
+	defer srv.Close()
+	c := responses.NewClient(&responses.ClientOptions{BaseURL: srv.URL, MaxRetries: 2, RetryBaseDelay: time.Millisecond})
+
+	budget := c.NewRetryBudget() // one per turn
+	ctx := responses.WithRetryBudget(context.Background(), budget)
+	for {
+		s, err := c.Stream(ctx, &responses.Request{Model: "gpt-5.4", Input: responses.TextInput("hi")})
+		if err == nil {
+			for s.Next() {
+			}
+			err = s.Err()
+			s.Close()
+		}
+		var serr *responses.StreamError
+		if err == nil || !errors.As(err, &serr) || !budget.Wait(ctx, err) {
+			fmt.Println(err)
+			break
+		}
+	}
+	fmt.Println("requests:", requests.Load(), "retries used:", budget.Used())
+	// Output:
+	// responses: stream closed before response.completed
+	// requests: 3 retries used: 2
 }

@@ -35,7 +35,10 @@ import (
 //
 // A server that answers with a JSON response instead of a stream is
 // tolerated: its output items are delivered as response.output_item.done
-// events followed by the terminal event its status calls for.
+// events followed by the terminal event its status calls for. A reply that
+// is neither (by its Content-Type, or by its first bytes when that says
+// nothing) is a [*ContentTypeError], returned at once. Retries draw on the
+// [RetryBudget] of ctx when it has one.
 func (c *Client) Stream(ctx context.Context, req *Request) (*Stream, error) {
 	body, err := c.encode(req, true)
 	if err != nil {
