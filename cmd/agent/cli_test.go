@@ -46,6 +46,24 @@ func TestParseFlags(t *testing.T) {
 			assert.Nil(t, f.maxTurns)
 		}, ""},
 		{"help", []string{"-h"}, func(t *testing.T, f *flags) { assert.True(t, f.help) }, ""},
+		{"trust workspace", []string{"--trust-workspace", "x"}, func(t *testing.T, f *flags) {
+			assert.True(t, f.trustWorkspace)
+			assert.False(t, f.trust)
+		}, ""},
+		{"trust a folder", []string{"trust", "some/dir"}, func(t *testing.T, f *flags) {
+			assert.True(t, f.trust)
+			assert.Equal(t, []string{"some/dir"}, f.args)
+		}, ""},
+		{"trust list", []string{"trust", "--list"}, func(t *testing.T, f *flags) { assert.True(t, f.trust && f.trustList) }, ""},
+		{"trust revoke", []string{"trust", "--revoke", "/src/x"}, func(t *testing.T, f *flags) { assert.Equal(t, "/src/x", *f.trustRevoke) }, ""},
+		{"resume a task named trust", []string{"resume", "trust"}, func(t *testing.T, f *flags) {
+			assert.True(t, f.resume)
+			assert.False(t, f.trust)
+		}, ""},
+		{"list without trust", []string{"--list", "x"}, nil, "go with the trust command"},
+		{"list and revoke", []string{"trust", "--list", "--revoke", "/a"}, nil, "not both"},
+		{"list with a folder", []string{"trust", "--list", "/a"}, nil, `unexpected argument "/a"`},
+		{"revoke nothing", []string{"trust", "--revoke="}, nil, "--revoke needs a folder"},
 		{"unknown flag", []string{"--nope"}, nil, "unknown flag -nope"},
 		{"missing value", []string{"x", "-m"}, nil, "-m needs a value"},
 		{"empty model", []string{"-m", " ", "x"}, nil, "needs a model name"},

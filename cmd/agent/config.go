@@ -24,6 +24,10 @@ type config struct {
 	ReasoningEffort string       `json:"reasoning_effort,omitempty"`
 	MCPConfig       string       `json:"mcp_config,omitempty"`
 	Shell           *shellConfig `json:"shell,omitempty"`
+	// TrustedFolders are folders (absolute, or starting with ~/) whose
+	// workspace configuration loads without asking, whatever its content,
+	// in them and in every folder below them.
+	TrustedFolders []string `json:"trusted_folders,omitempty"`
 }
 
 type shellConfig struct {
@@ -112,6 +116,11 @@ func loadConfig(dir string) (*config, string, error) {
 			if strings.TrimSpace(p) == "" {
 				return nil, path, fmt.Errorf("%s: shell: empty command prefix", path)
 			}
+		}
+	}
+	for _, p := range c.TrustedFolders {
+		if !filepath.IsAbs(p) && !strings.HasPrefix(p, "~/") {
+			return nil, path, fmt.Errorf("%s: trusted_folders: %q is not an absolute path (or one starting with ~/)", path, p)
 		}
 	}
 	return &c, path, nil

@@ -7,6 +7,9 @@
 //	agent [flags] -               read the task from stdin
 //	agent [flags]                 chat in the terminal (a multi-turn session)
 //	agent resume [ID] [PROMPT]    continue a saved session (the latest without ID)
+//	agent trust [PATH]            trust a folder's workspace configuration
+//	agent trust --list            list the trusted folders
+//	agent trust --revoke PATH     forget a trusted folder
 //
 // Model and provider:
 //
@@ -32,7 +35,11 @@
 //	-a, --ask-for-approval POLICY
 //	                        untrusted, on-request (default) or never
 //	    --mcp-config FILE   MCP servers to connect (default: ./.mcp.json if
-//	                        present, else mcp.json in the config directory)
+//	                        present and the folder is trusted, else mcp.json
+//	                        in the config directory)
+//	    --trust-workspace   load the workspace configuration (.mcp.json)
+//	                        for this run without asking; nothing is
+//	                        remembered
 //
 // Output:
 //
@@ -64,13 +71,37 @@
 // and returns to the prompt, or exits in one-shot mode; twice exits at once.
 // In a chat, Ctrl-D or /exit ends the session.
 //
+// Workspace trust: a folder's own configuration can run programs on your
+// machine, outside the sandbox, so none of it is loaded until you trust the
+// folder. Today that is the workspace's .mcp.json (its MCP servers are
+// started as commands); project hooks and settings will be gated the same
+// way when the command reads them. AGENTS.md is text for the model and
+// always loads; the config directory is yours and always loads. An explicit
+// --mcp-config is your choice and is not asked about.
+//
+// The folder is the repository root (the nearest directory above the
+// workspace holding .git), or the workspace without one. In a terminal you
+// are asked once, shown what would run (each MCP server's command or URL);
+// y trusts it, n continues without it. Without a terminal nothing is asked:
+// the configuration is skipped and one line on stderr says what and how to
+// trust. Trust is given only by that answer, by agent trust PATH, by
+// --trust-workspace (one run), or by "trusted_folders" in config.json
+// (folders, and everything below them, trusted whatever their content).
+//
+// Trust is tied to content: the state directory's trusted.json keeps a
+// SHA-256 of each configuration file you agreed to. A file whose content
+// changes, or one you never saw (a new .mcp.json, or one in another
+// subdirectory of the repository), is asked about again; the files you
+// agreed to stay trusted. agent trust --revoke PATH forgets the folder.
+//
 // Environment:
 //
 //	OPENAI_API_KEY, OPENAI_BASE_URL                  OpenAI (or compatible)
 //	SGP_API_KEY, SGP_ACCOUNT_ID, SGP_CLIENT_BASE_URL Scale GenAI Platform
 //	AGENTLOOP_CONFIG_DIR   config directory (default: the user config
 //	                       directory + /agentloop)
-//	AGENTLOOP_STATE_DIR    state directory, sessions in its sessions/ (default:
+//	AGENTLOOP_STATE_DIR    state directory: sessions in its sessions/, trusted
+//	                       folders in trusted.json (default:
 //	                       $XDG_STATE_HOME/agentloop, or ~/.local/state/agentloop)
 //	NO_COLOR               disable colours
 //
@@ -80,7 +111,7 @@
 //	{"model": "gpt-5-codex", "provider": "openai", "base_url": "",
 //	 "sandbox": "workspace-write", "ask_for_approval": "on-request",
 //	 "stateless": false, "network": false, "max_turns": 64, "mcp_config": "",
-//	 "reasoning_effort": "medium",
+//	 "reasoning_effort": "medium", "trusted_folders": ["~/src/mine"],
 //	 "shell": {"allow": ["go test", "make"], "deny": ["git push"]}}
 //
 // Instructions: built-in coding-agent instructions, then every AGENTS.md

@@ -41,9 +41,13 @@ type flags struct {
 	maxTurns                 *int
 	json, noColor            bool
 	help, version            bool
+	trustWorkspace           bool // load the workspace configuration without asking
 
-	resume bool     // the "resume" subcommand
-	args   []string // positional arguments
+	resume      bool     // the "resume" subcommand
+	trust       bool     // the "trust" subcommand
+	trustList   bool     // trust --list
+	trustRevoke *string  // trust --revoke PATH
+	args        []string // positional arguments
 }
 
 type optString struct{ p **string }
@@ -116,6 +120,9 @@ func parseFlags(args []string) (*flags, error) {
 	both("", "stateless", optBool{&f.stateless})
 	both("", "network", optBool{&f.network})
 	both("", "max-turns", optInt{&f.maxTurns})
+	fs.BoolVar(&f.trustWorkspace, "trust-workspace", false, "")
+	fs.BoolVar(&f.trustList, "list", false, "")
+	both("", "revoke", optString{&f.trustRevoke})
 	fs.BoolVar(&f.json, "json", false, "")
 	fs.BoolVar(&f.noColor, "no-color", false, "")
 	fs.BoolVar(&f.help, "h", false, "")
@@ -159,6 +166,20 @@ func parseFlags(args []string) (*flags, error) {
 	if len(f.args) > 0 && f.args[0] == "resume" {
 		f.resume = true
 		f.args = f.args[1:]
+	}
+	if len(f.args) > 0 && f.args[0] == "trust" && !f.resume {
+		f.trust = true
+		f.args = f.args[1:]
+	}
+	switch {
+	case !f.trust && (f.trustList || f.trustRevoke != nil):
+		return nil, usagef("--list and --revoke go with the trust command: agent trust --list, agent trust --revoke PATH")
+	case f.trustList && f.trustRevoke != nil:
+		return nil, usagef("trust: give --list or --revoke, not both")
+	case (f.trustList || f.trustRevoke != nil) && len(f.args) > 0:
+		return nil, usagef("trust: unexpected argument %q", f.args[0])
+	case f.trustRevoke != nil && *f.trustRevoke == "":
+		return nil, usagef("trust: --revoke needs a folder")
 	}
 	if err := checkChoice("--sandbox", f.sandbox, string(shell.ReadOnly), string(shell.WorkspaceWrite), string(shell.DangerFullAccess)); err != nil {
 		return nil, err

@@ -13,10 +13,9 @@ import (
 	"github.com/agentloop/agentloop/tools"
 )
 
-// mcpConfigPath returns the MCP config to load: the flag's (which must
-// exist), the config file's, ./.mcp.json in the workspace, or mcp.json in
-// the config directory; "" when there is none.
-func mcpConfigPath(flag *string, cfg *config, workspace, cfgDir string) (string, error) {
+// mcpConfigExplicit returns the MCP config the user named: the flag's or
+// the config file's (which must exist); "" when there is none.
+func mcpConfigExplicit(flag *string, cfg *config) (string, error) {
 	explicit := ""
 	switch {
 	case flag != nil:
@@ -28,16 +27,33 @@ func mcpConfigPath(flag *string, cfg *config, workspace, cfgDir string) (string,
 		if _, err := os.Stat(explicit); err != nil {
 			return "", usagef("--mcp-config: %v", err)
 		}
-		return explicit, nil
 	}
-	for _, p := range []string{filepath.Join(workspace, ".mcp.json"), filepath.Join(cfgDir, "mcp.json")} {
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return "", err
+	return explicit, nil
+}
+
+// mcpConfig returns the MCP config to load, by name and content: the
+// explicit one, else the workspace's .mcp.json when the folder is trusted,
+// else mcp.json in the config directory; "" when there is none.
+func mcpConfig(explicit string, wc *workspaceConfig, trusted bool, cfgDir string) (string, []byte, error) {
+	if explicit != "" {
+		data, err := os.ReadFile(explicit)
+		if err != nil {
+			return "", nil, usagef("--mcp-config: %v", err)
 		}
+		return explicit, data, nil
 	}
-	return "", nil
+	if f := wc.file(kindMCP); f != nil && trusted {
+		return f.path, f.data, nil
+	}
+	p := filepath.Join(cfgDir, "mcp.json")
+	data, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return p, data, nil
 }
 
 // mcpServers is the user's MCP servers, connected.
@@ -53,17 +69,13 @@ func (m *mcpServers) close() {
 	}
 }
 
-// connectMCP starts the MCP servers of the config at path. Servers that
-// fail to start are reported on stderr and left out; a config that does not
-// parse is a usage error.
-func connectMCP(ctx context.Context, path, workspace string, e *env, u *ui) (*mcpServers, error) {
-	cfg, err := mcp.LoadConfig(path, e.lookupEnv)
+// connectMCP starts the MCP servers of the config data read from path.
+// Servers that fail to start are reported on stderr and left out; a config
+// that does not parse is a usage error.
+func connectMCP(ctx context.Context, path string, data []byte, workspace string, e *env, u *ui) (*mcpServers, error) {
+	cfg, err := mcp.ParseConfig(data, e.lookupEnv)
 	if err != nil {
-		var ce *mcp.ConfigError
-		if errors.As(err, &ce) || !errors.Is(err, fs.ErrNotExist) {
-			return nil, &usageError{"MCP config: " + err.Error()}
-		}
-		return nil, err
+		return nil, &usageError{"MCP config " + path + ": " + err.Error()}
 	}
 	set, err := mcp.Connect(ctx, cfg, &mcp.Options{
 		ClientName:    "agentloop-agent",

@@ -19,9 +19,16 @@ import (
 // tool, add(a, b), instead of running the tests.
 const fakeMCPEnv = "AGENT_E2E_FAKE_MCP"
 
+// fakeMCPMarkerEnv names a file the fake server creates when it starts, so
+// a test can tell whether it was started at all.
+const fakeMCPMarkerEnv = "AGENT_E2E_FAKE_MCP_MARKER"
+
 // serveFakeMCP speaks just enough MCP (newline-delimited JSON-RPC) for a
 // client: initialize, tools/list, tools/call and ping.
 func serveFakeMCP(in io.Reader, out io.Writer) {
+	if p := os.Getenv(fakeMCPMarkerEnv); p != "" {
+		_ = os.WriteFile(p, []byte("started\n"), 0o644)
+	}
 	sc := bufio.NewScanner(in)
 	sc.Buffer(nil, 1<<20)
 	enc := json.NewEncoder(out)
@@ -108,7 +115,8 @@ func TestMCPTool(t *testing.T) {
 				rt.Output(rt.Text("2 + 3 = 5")),
 			)
 			writeMCPConfig(t, filepath.Join(h.ws, ".mcp.json"), tc.approval)
-			res := h.run("add 2 and 3")
+			res := h.run("--trust-workspace", "add 2 and 3") // a workspace's .mcp.json needs trust
+
 			require.Equal(t, 0, res.code, res.stderr)
 
 			reqs := h.server.Requests()

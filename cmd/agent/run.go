@@ -90,7 +90,13 @@ func run(ctx context.Context, e *env) int {
 		fmt.Fprintf(e.stdout, "agent %s (agentloop, event schema v%d)\n", version(), agent.EventSchemaVersion)
 		return exitOK
 	}
+	if f.trust {
+		return runTrust(e, f)
+	}
 	a, err := newApp(ctx, e, f)
+	if errors.Is(err, errInterrupted) {
+		return exitInterrupted
+	}
 	if err != nil {
 		fmt.Fprintf(e.stderr, "agent: %v\n", err)
 		var ue *usageError
@@ -238,9 +244,16 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 	if f.maxTurns != nil {
 		maxTurns = *f.maxTurns
 	}
-	mcpPath, err := mcpConfigPath(f.mcpConfig, cfg, abs, cfgDir)
+	mcpExplicit, err := mcpConfigExplicit(f.mcpConfig, cfg)
 	if err != nil {
 		return nil, err
+	}
+	wc, err := loadWorkspaceConfig(abs)
+	if err != nil {
+		return nil, err
+	}
+	if mcpExplicit != "" {
+		wc.drop(kindMCP) // not loaded, so not asked about
 	}
 
 	// The user interface.
@@ -262,6 +275,16 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 		}
 	}
 
+	// Workspace configuration: nothing of it is used before this.
+	trusted, err := a.trusted(ctx, wc, cfg, stDir)
+	if err != nil {
+		return nil, err
+	}
+	mcpName, mcpData, err := mcpConfig(mcpExplicit, wc, trusted, cfgDir)
+	if err != nil {
+		return nil, err
+	}
+
 	// Tools and instructions.
 	network := cfg.Network
 	if f.network != nil {
@@ -276,8 +299,8 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 		return nil, err
 	}
 	var toolsets []tools.Toolset
-	if mcpPath != "" {
-		m, err := connectMCP(ctx, mcpPath, abs, e, a.ui)
+	if mcpName != "" {
+		m, err := connectMCP(ctx, mcpName, mcpData, abs, e, a.ui)
 		if err != nil {
 			return nil, err
 		}

@@ -357,7 +357,7 @@ func TestMCPApprovalAtTerminal(t *testing.T) {
 	)
 	writeMCPConfig(t, filepath.Join(h.ws, ".mcp.json"), "ask")
 	h.extraEnv = []string{"NO_COLOR=1"}
-	p := h.startPTY("add")
+	p := h.startPTY("--trust-workspace", "add") // not asked about trust: the flag gives it
 	p.waitFor("call MCP tool calc__add?", 1)
 	assert.Contains(t, p.output(), `"a": 1`)
 	assert.Contains(t, p.output(), "a always calc/add")

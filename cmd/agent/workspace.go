@@ -59,26 +59,33 @@ func workspaceTools(root string, sandbox shell.SandboxMode, network bool, approv
 	return []tools.Tool{&shell.Tool{Executor: x, Policy: pol}, patch}, nil
 }
 
-// instructions returns the built-in instructions followed by every
-// AGENTS.md from the repository root (the nearest directory with .git) down
-// to dir. Without a repository only dir's own AGENTS.md is read.
-func instructions(dir string) (string, error) {
-	var chain []string // dir and its parents up to the repository root
-	repo := false
+// repoRoot returns the nearest directory at or above dir that holds .git
+// (a directory, or a file as in a worktree), and whether there is one.
+func repoRoot(dir string) (string, bool) {
 	for d := dir; ; {
-		chain = append(chain, d)
 		if _, err := os.Stat(filepath.Join(d, ".git")); err == nil {
-			repo = true
-			break
+			return d, true
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
-			break
+			return "", false
 		}
 		d = parent
 	}
-	if !repo {
-		chain = chain[:1]
+}
+
+// instructions returns the built-in instructions followed by every
+// AGENTS.md from the repository root (the nearest directory with .git) down
+// to dir. Without a repository only dir's own AGENTS.md is read. AGENTS.md
+// is text for the model, not workspace configuration: it loads whether or
+// not the folder is trusted.
+func instructions(dir string) (string, error) {
+	chain := []string{dir} // dir and its parents up to the repository root
+	if root, ok := repoRoot(dir); ok {
+		for d := dir; d != root; {
+			d = filepath.Dir(d)
+			chain = append(chain, d)
+		}
 	}
 	var b strings.Builder
 	b.WriteString(baseInstructions)
