@@ -62,9 +62,14 @@ type ToolOptions struct {
 // apply_patch_call, function_call (arguments {"input": patch}) and
 // custom_tool_call items.
 //
-// A failed patch changes no file; Call returns it as an error, which the
-// loop reports to the model. When a call was reviewed with a diff, Call
-// writes only if the patch still produces exactly that diff.
+// A failed patch changes no file. Call returns the failed output item
+// ([tools.FailedOutput]) together with an error that gives the call its
+// [tools.Outcome]: one wrapping [tools.ErrSandboxDenied] when the path
+// policy refused a path (an absolute or escaping path, [ErrPath]; a
+// protected or non-writable one, [ErrProtected]; a deny-read one,
+// [ErrReadDenied]), a plain error when the patch does not parse or apply.
+// When a call was reviewed with a diff, Call writes only if the patch
+// still produces exactly that diff.
 //
 // A Tool is safe for concurrent use.
 type Tool struct {
@@ -255,13 +260,18 @@ func (t *Tool) remember(callID string, r reviewed) {
 
 // Call applies the call's patch and returns its output item: for an
 // apply_patch_call, status "completed" with a summary of the files and
-// lines changed. A patch that does not parse or apply is returned as an
-// error, with nothing written.
+// lines changed, and a nil error. A patch that does not parse or apply, or
+// that the path policy refuses, writes nothing: Call returns the failed
+// output item with the error that classifies it (see [Tool]).
 func (t *Tool) Call(ctx context.Context, call tools.Call) (out responses.Item, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			t.ws.log.Error("applypatch: panic", "call_id", call.CallID, "panic", r, "stack", string(debug.Stack()))
-			out, err = responses.Item{}, errors.New("apply_patch: internal error; no file was changed")
+			err = errors.New("apply_patch: internal error; no file was changed")
+		}
+		if err != nil {
+			err = classify(err)
+			out = tools.FailedOutput(call, err)
 		}
 	}()
 	t.mu.Lock()
@@ -288,3 +298,20 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (out responses.Item, e
 	}
 	return tools.TextOutput(call, res.Summary(), false), nil
 }
+
+// classify returns err, made to match [tools.ErrSandboxDenied] as well
+// when the path policy refused the patch.
+func classify(err error) error {
+	if errors.Is(err, ErrPath) || errors.Is(err, ErrProtected) || errors.Is(err, ErrReadDenied) {
+		return &sandboxDenied{err}
+	}
+	return err
+}
+
+// sandboxDenied is a refusal by the path policy. Its message is the
+// refusal's; it matches both the refusal (and its [*OpError]) and
+// [tools.ErrSandboxDenied].
+type sandboxDenied struct{ err error }
+
+func (e *sandboxDenied) Error() string   { return e.err.Error() }
+func (e *sandboxDenied) Unwrap() []error { return []error{e.err, tools.ErrSandboxDenied} }

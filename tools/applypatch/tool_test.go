@@ -105,32 +105,64 @@ func TestToolCallForms(t *testing.T) {
 	}
 }
 
+// TestToolCallFailures checks that a failed call returns its failed output
+// item, exactly what the loop would make of the error, together with an
+// error whose outcome says why (issue 13).
 func TestToolCallFailures(t *testing.T) {
+	envelopeFor := func(path string) string {
+		return "*** Begin Patch\n*** Update File: " + path + "\n@@\n-s\n+S\n*** End Patch\n"
+	}
+	native := func(typ, path, diff string) any {
+		return responses.ApplyPatchCall{Type: responses.TypeApplyPatchCall, CallID: "c1",
+			Operation: responses.ApplyPatchOperation{Type: typ, Path: path, Diff: diff}}
+	}
+	function := func(patch string) any {
+		return responses.FunctionCall{Type: responses.TypeFunctionCall, CallID: "c2", Name: "apply_patch",
+			Arguments: string(responses.MustJSON(map[string]string{"input": patch}))}
+	}
+	custom := func(patch string) any {
+		return responses.CustomToolCall{Type: responses.TypeCustomToolCall, CallID: "c3", Name: "apply_patch", Input: patch}
+	}
 	for _, tc := range []struct {
-		name string
-		item any
-		want string
+		name    string
+		item    any
+		want    string
+		outcome tools.Outcome
 	}{
-		{"context not found", responses.ApplyPatchCall{Type: responses.TypeApplyPatchCall, CallID: "c1",
-			Operation: responses.ApplyPatchOperation{Type: "update_file", Path: "a.txt", Diff: "@@\n-zzz\n+A\n"}},
-			"update a.txt: hunk 1 of 1"},
-		{"escape", responses.ApplyPatchCall{Type: responses.TypeApplyPatchCall, CallID: "c1",
-			Operation: responses.ApplyPatchOperation{Type: "create_file", Path: "../x", Diff: "+x\n"}},
-			"add ../x: path must be relative"},
+		{"context not found", native("update_file", "a.txt", "@@\n-zzz\n+A\n"), "update a.txt: hunk 1 of 1", tools.OutcomeError},
+		{"anchor without space", native("update_file", "a.txt", "@@a\n-a\n+A\n"), `invalid @@ line "@@a"`, tools.OutcomeError},
+		{"escape", native("create_file", "../x", "+x\n"), "add ../x: path must be relative", tools.OutcomeSandboxDenied},
+		{"absolute", native("delete_file", "/etc/passwd", ""), "delete /etc/passwd: path must be relative", tools.OutcomeSandboxDenied},
+		{"protected", native("update_file", ".git/config", "@@\n-s\n+S\n"), "update .git/config: path is protected", tools.OutcomeSandboxDenied},
+		{"deny-read native", native("update_file", "secrets/key", "@@\n-s\n+S\n"), "update secrets/key: access denied by the deny-read rule", tools.OutcomeSandboxDenied},
+		{"deny-read function", function(envelopeFor("secrets/key")), "update secrets/key: access denied by the deny-read rule", tools.OutcomeSandboxDenied},
+		{"deny-read custom", custom(envelopeFor("secrets/key")), "update secrets/key: access denied by the deny-read rule", tools.OutcomeSandboxDenied},
+		{"function does not apply", function(envelopeFor("a.txt")), "update a.txt: hunk 1 of 1", tools.OutcomeError},
 		{"function args not JSON", responses.FunctionCall{Type: responses.TypeFunctionCall, CallID: "c2", Name: "apply_patch", Arguments: envelope},
-			`{"input": "<the whole patch>"}`},
+			`{"input": "<the whole patch>"}`, tools.OutcomeError},
 		{"function args without input", responses.FunctionCall{Type: responses.TypeFunctionCall, CallID: "c2", Name: "apply_patch", Arguments: `{"patch":"x"}`},
-			`{"input": "<the whole patch>"}`},
-		{"custom not a patch", responses.CustomToolCall{Type: responses.TypeCustomToolCall, CallID: "c3", Name: "apply_patch", Input: "hello"},
-			`the first line of the patch must be "*** Begin Patch"`},
-		{"wrong item", responses.ShellCall{Type: responses.TypeShellCall, CallID: "c4"}, "cannot answer a shell_call item"},
+			`{"input": "<the whole patch>"}`, tools.OutcomeError},
+		{"custom not a patch", custom("hello"), `the first line of the patch must be "*** Begin Patch"`, tools.OutcomeError},
+		{"wrong item", responses.ShellCall{Type: responses.TypeShellCall, CallID: "c4"}, "cannot answer a shell_call item", tools.OutcomeError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tool, dir := newTestTool(t, nil, map[string]string{"a.txt": "a\n"})
-			_, err := tool.Call(t.Context(), tools.NewCall(responses.MustItem(tc.item)))
+			dir := t.TempDir()
+			files := map[string]string{"a.txt": "a\n", ".git/config": "s\n", "secrets/key": "s\n"}
+			for name, c := range files {
+				write(t, filepath.Join(dir, name), c)
+			}
+			ws, err := NewWorkspace(dir, &Options{DenyRead: []string{filepath.Join(dir, "secrets")}})
+			require.NoError(t, err)
+			tool, err := NewTool(ws, nil)
+			require.NoError(t, err)
+			call := tools.NewCall(responses.MustItem(tc.item))
+			out, err := tool.Call(t.Context(), call)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
-			assert.Equal(t, map[string]string{"a.txt": "a\n"}, readTree(t, dir))
+			assert.Equal(t, tc.outcome, tools.OutcomeOf(err))
+			assert.Equal(t, string(tools.FailedOutput(call, err).Raw()), string(out.Raw()), "the failed output item, as the loop made it")
+			assert.Equal(t, call.CallID, out.OutputKey())
+			assert.Equal(t, files, readTree(t, dir), "a failed call changes nothing")
 		})
 	}
 }
@@ -185,8 +217,10 @@ func TestToolReview(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, tools.Ask, rv.Decision)
 		write(t, filepath.Join(dir, "src/a.txt"), "a\nb\n") // the diff would now differ
-		_, err = tool.Call(t.Context(), call)
+		out, err := tool.Call(t.Context(), call)
 		require.ErrorContains(t, err, "the files changed after the patch was reviewed")
+		assert.Equal(t, tools.OutcomeError, tools.OutcomeOf(err))
+		assert.Contains(t, string(out.Raw()), `"status":"failed"`)
 		assert.Equal(t, "a\nb\n", readTree(t, dir)["src/a.txt"])
 	})
 	t.Run("failing patch is never shown and never runs", func(t *testing.T) {
