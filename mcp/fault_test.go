@@ -2,6 +2,7 @@ package mcp
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -219,6 +220,7 @@ func TestFailingServerDoesNotStopOthers(t *testing.T) {
 	msg := err.Error()
 	assert.Contains(t, msg, `mcp server "early"`)
 	assert.Contains(t, msg, "fatal: no workspace given", "stderr tail")
+	assert.Contains(t, msg, `mcp server "early": exited during start-up (exit status 1)`)
 	assert.Contains(t, msg, `mcp server "hang"`)
 	assert.Contains(t, msg, "no answer within 500ms")
 	assert.Contains(t, msg, `mcp server "missing"`)
@@ -232,6 +234,31 @@ func TestFailingServerDoesNotStopOthers(t *testing.T) {
 		states[st.Name] = st.State
 	}
 	assert.Equal(t, map[string]string{"good": StateRunning, "early": StateDisabled, "hang": StateDisabled, "missing": StateDisabled}, states)
+}
+
+// TestStartupExitReported: a server that exits during start-up is reported
+// as exited, with its exit status and stderr tail, at once; never as "no
+// answer" (the exit used to race the initialize error).
+func TestStartupExitReported(t *testing.T) {
+	checkLeaks(t)
+	cfg := &Config{Servers: map[string]ServerConfig{}}
+	for i := range 8 {
+		cfg.Servers[fmt.Sprintf("boom%d", i)] = ServerConfig{Command: "sh", Args: []string{"-c", "echo boom >&2; exit 3"}}
+	}
+	start := time.Now()
+	set, err := Connect(t.Context(), cfg, nil)
+	require.NotNil(t, set)
+	defer set.Close()
+	assert.Less(t, time.Since(start), 10*time.Second)
+	errs := err.(interface{ Unwrap() []error }).Unwrap()
+	require.Len(t, errs, 8)
+	for _, err := range errs {
+		var se *ServerError
+		require.ErrorAs(t, err, &se)
+		assert.Equal(t, "exited during start-up (exit status 3)", se.Err.Error())
+		assert.Equal(t, "boom", se.Stderr)
+		assert.NotContains(t, err.Error(), "no answer")
+	}
 }
 
 func withStartup(sc ServerConfig, d time.Duration) ServerConfig {

@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -17,7 +15,6 @@ import (
 	"github.com/mark3labs/mcp-go/client/transport"
 	mcpgo "github.com/mark3labs/mcp-go/mcp"
 
-	"github.com/agentloop/agentloop/internal/proc"
 	"github.com/agentloop/agentloop/tools"
 )
 
@@ -58,22 +55,6 @@ type sessionHooks struct {
 	exited       func() // a stdio server process exited, or an SSE stream ended
 }
 
-// number returns a JSON number decoded into any as a float64.
-func number(v any) float64 {
-	switch n := v.(type) {
-	case float64:
-		return n
-	case int:
-		return float64(n)
-	case int64:
-		return float64(n)
-	case json.Number:
-		f, _ := n.Float64()
-		return f
-	}
-	return 0
-}
-
 // dialed is what connecting to a server learnt.
 type dialed struct {
 	sess         session
@@ -89,10 +70,15 @@ type clientSession struct {
 	tap    *tapTransport
 	logger *slog.Logger
 
+	onExit func() // the server process exited (stdio)
+
 	// stdio servers only
-	cmd       *exec.Cmd
-	pgid      int
-	watchDone chan struct{} // closed when the exit watcher returns
+	cmd       *exec.Cmd     // set by the transport's command func
+	pgid      int           // the process group, once started
+	watchDone chan struct{} // closed when the server process has exited
+
+	// streamable HTTP servers only
+	gate *protocolGate
 
 	closeOnce sync.Once
 	closeErr  error
@@ -102,168 +88,15 @@ type clientSession struct {
 // MCP handshake within the startup timeout. The returned session lives until
 // its Close, whatever happens to ctx.
 func dial(ctx context.Context, name string, sc *ServerConfig, o *Options, stderr *tailBuffer, h sessionHooks) (*dialed, error) {
-	logger := o.Logger.With("mcp_server", name)
-	var (
-		tr  transport.Interface
-		cmd *exec.Cmd
-		err error
-	)
 	switch sc.transport() {
 	case TransportStdio:
-		dir := sc.Cwd
-		if dir == "" {
-			dir = o.Root
-		}
-		env := append(make([]string, 0, len(o.Env)+len(sc.Env)), o.Env...) // never nil: nil would inherit ours
-		for _, k := range sortedKeys(sc.Env) {
-			env = append(env, k+"="+sc.Env[k])
-		}
-		cmdFunc := func(_ context.Context, command string, env []string, args []string) (*exec.Cmd, error) {
-			// Not CommandContext: the server lives until Close, not until
-			// the context of the call that started it ends.
-			path := command
-			if filepath.Base(command) == command {
-				p, err := lookPath(command, env)
-				if err != nil {
-					return nil, err
-				}
-				path = p
-			}
-			c := exec.Command(path, args...)
-			c.Args[0] = command
-			c.Env = env
-			c.Dir = dir
-			c.Stderr = stderr
-			c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-			c.WaitDelay = time.Second
-			cmd = c
-			return c, nil
-		}
-		tr = transport.NewStdioWithOptions(sc.Command, env, sc.Args,
-			transport.WithCommandFunc(cmdFunc), transport.WithCommandLogger(logger))
+		return dialStdio(ctx, name, sc, o, stderr, h)
 	case TransportHTTP:
-		tr, err = transport.NewStreamableHTTP(sc.URL,
-			transport.WithHTTPHeaders(sc.Headers),
-			//lint:ignore SA1019 we pin protocol 2025-11-25, where list_changed comes on the GET stream (trap 3)
-			transport.WithContinuousListening(),
-			transport.WithHTTPLogger(logger))
+		return dialHTTP(ctx, name, sc, o, h)
 	case TransportSSE:
-		tr, err = transport.NewSSE(sc.URL, transport.WithHeaders(sc.Headers), transport.WithSSELogger(logger))
-	default:
-		err = fmt.Errorf("unknown transport %q", sc.Type)
+		return dialSSE(ctx, name, sc, o, h)
 	}
-	if err != nil {
-		return nil, err
-	}
-
-	tap := newTap(tr, logger)
-	opts := []client.ClientOption{client.WithProtocolVersion(mcpgo.LATEST_LEGACY_PROTOCOL_VERSION)}
-	var caps mcpgo.ClientCapabilities
-	// mcp-go never answers server-to-client requests over legacy SSE, so
-	// offer roots, elicitation and sampling only over the other transports.
-	if sc.transport() != TransportSSE {
-		opts = append(opts, client.WithElicitationHandler(elicitHandler{server: name, e: o.Elicitor, logger: logger}))
-		caps.Elicitation = &mcpgo.ElicitationCapability{Form: &struct{}{}, URL: &struct{}{}}
-		if o.Root != "" {
-			caps.Roots = &struct {
-				ListChanged bool `json:"listChanged,omitempty"`
-			}{}
-			opts = append(opts, client.WithRootsHandler(rootsHandler{root: o.Root}))
-		}
-		if o.Sampler != nil {
-			caps.Sampling = &mcpgo.SamplingCapability{}
-			opts = append(opts, client.WithSamplingHandler(samplingHandler{server: name, s: o.Sampler, logger: logger}))
-		}
-	}
-	opts = append(opts, client.WithClientCapabilities(caps))
-	c := client.NewClient(tap.iface(), opts...)
-	c.OnNotification(func(n mcpgo.JSONRPCNotification) {
-		switch n.Method {
-		case string(mcpgo.MethodNotificationToolsListChanged):
-			h.toolsChanged()
-		case string(mcpgo.MethodNotificationProgress):
-			f := n.Params.AdditionalFields
-			tok, ok := f["progressToken"].(string)
-			if !ok {
-				return
-			}
-			p := tools.Progress{}
-			p.Message, _ = f["message"].(string)
-			p.Progress = number(f["progress"])
-			p.Total = number(f["total"])
-			h.progress(tok, p)
-		}
-	})
-
-	if sc.transport() == TransportSSE {
-		// The SSE stream carries every response: once it ends, calls in
-		// flight would wait for their deadline (mcp-go does not fail them).
-		c.OnConnectionLost(func(error) {
-			if h.exited != nil {
-				h.exited()
-			}
-		})
-	}
-	s := &clientSession{c: c, tap: tap, logger: logger}
-	// Start with a context that never ends: for stdio it would own the
-	// child, for http it would bound the listening stream.
-	if err := c.Start(context.WithoutCancel(ctx)); err != nil {
-		s.cmd = cmd
-		s.closeStarted()
-		return nil, fmt.Errorf("start: %w", err)
-	}
-	d := &dialed{sess: s}
-	if cmd != nil && cmd.Process != nil {
-		s.cmd, s.pgid = cmd, cmd.Process.Pid
-		d.pid = cmd.Process.Pid
-		s.watchDone = make(chan struct{})
-		d.exited = s.watchDone
-		go func() {
-			defer close(s.watchDone)
-			proc.WaitExit(cmd.Process.Pid)
-			if h.exited != nil {
-				h.exited()
-			}
-		}()
-	}
-
-	initCtx, cancel := context.WithTimeout(ctx, startupTimeout(sc, o))
-	defer cancel()
-	type initOut struct {
-		res *mcpgo.InitializeResult
-		err error
-	}
-	// Initialize may not watch ctx while the process is exiting; select on
-	// it so a server that dies before answering fails at once.
-	ch := make(chan initOut, 1)
-	go func() {
-		req := mcpgo.InitializeRequest{}
-		req.Params.ProtocolVersion = mcpgo.LATEST_LEGACY_PROTOCOL_VERSION
-		req.Params.ClientInfo = mcpgo.Implementation{Name: o.ClientName, Version: o.ClientVersion}
-		req.Params.Capabilities = caps
-		res, err := c.Initialize(initCtx, req)
-		ch <- initOut{res, err}
-	}()
-	var out initOut
-	select {
-	case out = <-ch:
-	case <-s.exitedChan():
-		cancel()
-		out = <-ch
-		if out.err == nil {
-			out.err = errors.New("server exited")
-		}
-	}
-	if out.err != nil {
-		_ = s.Close()
-		if initCtx.Err() != nil && ctx.Err() == nil {
-			return nil, fmt.Errorf("initialize: no answer within %s", startupTimeout(sc, o))
-		}
-		return nil, fmt.Errorf("initialize: %w", out.err)
-	}
-	d.instructions = out.res.Instructions
-	d.serverName = out.res.ServerInfo.Name
-	return d, nil
+	return nil, fmt.Errorf("unknown transport %q", sc.Type)
 }
 
 func startupTimeout(sc *ServerConfig, o *Options) time.Duration {
@@ -272,10 +105,6 @@ func startupTimeout(sc *ServerConfig, o *Options) time.Duration {
 	}
 	return o.StartupTimeout
 }
-
-// exitedChan is closed when a stdio server process has exited; nil (never
-// ready) for other transports.
-func (s *clientSession) exitedChan() <-chan struct{} { return s.watchDone }
 
 func (s *clientSession) ListTools(ctx context.Context) ([]toolInfo, error) {
 	pages := &rawPages{}
@@ -373,35 +202,4 @@ func (s *clientSession) closeStarted() {
 	if s.cmd != nil && s.cmd.Process != nil {
 		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 	}
-}
-
-// lookPath finds command in the PATH of env (not of this process).
-func lookPath(command string, env []string) (string, error) {
-	path := ""
-	for _, kv := range env {
-		if len(kv) > 5 && kv[:5] == "PATH=" {
-			path = kv[5:]
-		}
-	}
-	if path == "" {
-		return exec.LookPath(command)
-	}
-	for _, dir := range filepath.SplitList(path) {
-		if dir == "" {
-			dir = "."
-		}
-		p := filepath.Join(dir, command)
-		if isExecutable(p) {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("%s: %w in PATH", command, exec.ErrNotFound)
-}
-
-// rootsHandler answers roots/list with the workspace root.
-type rootsHandler struct{ root string }
-
-func (h rootsHandler) ListRoots(context.Context, mcpgo.ListRootsRequest) (*mcpgo.ListRootsResult, error) {
-	u := url.URL{Scheme: "file", Path: filepath.ToSlash(h.root)}
-	return &mcpgo.ListRootsResult{Roots: []mcpgo.Root{{URI: u.String(), Name: filepath.Base(h.root)}}}, nil
 }
