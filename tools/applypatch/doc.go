@@ -30,7 +30,23 @@
 // [NewTool] returns a [Tool] for the agent loop: the native apply_patch
 // tool by default, or the envelope form as a function or custom tool for
 // models without it. It can ask for approval, showing the unified diff of
-// the exact change.
+// the exact change. A failed call returns its failed output item with an
+// error that gives the loop its outcome: sandbox_denied
+// ([tools.ErrSandboxDenied]) when the path policy refused it, error when
+// the patch does not parse or apply.
+//
+// # Paths
+//
+// A [Workspace] touches only regular files under its root. It refuses
+// absolute and escaping paths ([ErrPath]), the paths of [Options.Protect]
+// (and git's metadata) or outside [Options.Writable] ([ErrProtected]), and
+// the host paths of [Options.DenyRead] ([ErrReadDenied]), which a patch
+// may neither read nor write, as the sandbox's deny-read list (the
+// user's SSH keys, say):
+//
+//	ws, err := applypatch.NewWorkspace(dir, &applypatch.Options{
+//		DenyRead: []string{home + "/.ssh", home + "/**/.env"},
+//	})
 //
 // # Locating hunks
 //

@@ -2,10 +2,12 @@ package applypatch_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/tools"
@@ -141,4 +143,38 @@ func ExampleNewTool() {
 	// Output:
 	// {"type":"apply_patch"}
 	// {"type":"apply_patch_call_output","call_id":"call_1","status":"completed","output":"Success. Updated the following files:\nA docs/CHANGES.md (+3 -0)\n"}
+}
+
+// A workspace under the home directory, with the user's SSH keys denied:
+// the patch fails, names the rule, writes nothing, and its outcome is
+// sandbox_denied.
+func ExampleOptions_denyRead() {
+	home, _ := os.MkdirTemp("", "home")
+	defer os.RemoveAll(home)
+	_ = os.MkdirAll(filepath.Join(home, ".ssh"), 0o700)
+	_ = os.WriteFile(filepath.Join(home, ".ssh", "id_ed25519"), []byte("secret\n"), 0o600)
+
+	ws, err := applypatch.NewWorkspace(home, &applypatch.Options{
+		DenyRead: []string{filepath.Join(home, ".ssh"), "/etc/shadow"}, // ~ already expanded
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	tool, err := applypatch.NewTool(ws, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	call := tools.NewCall(responses.MustItem(responses.ApplyPatchCall{
+		Type: responses.TypeApplyPatchCall, CallID: "call_1",
+		Operation: responses.ApplyPatchOperation{Type: "update_file", Path: ".ssh/id_ed25519", Diff: "@@\n-secret\n+stolen\n"},
+	}))
+	out, err := tool.Call(context.Background(), call)
+	fmt.Println(errors.Is(err, applypatch.ErrReadDenied), tools.OutcomeOf(err))
+	fmt.Println(strings.Contains(string(out.Raw()), `"status":"failed"`))
+	b, _ := os.ReadFile(filepath.Join(home, ".ssh", "id_ed25519"))
+	fmt.Printf("%q\n", b)
+	// Output:
+	// true sandbox_denied
+	// true
+	// "secret\n"
 }
