@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -195,9 +196,9 @@ type Result struct {
 // Run runs one command and waits for it and its process group. When the
 // command exits, or its timeout or ctx ends, the whole process group
 // (children and grandchildren too) is stopped: SIGTERM first, SIGKILL after
-// the executor's KillGrace. In the sandboxed modes the command also runs in
-// its own PID namespace (under the sandbox helper as init), so processes
-// that left the group die with it. A command's background processes do not outlive it.
+// the executor's KillGrace. Processes that left the group are stopped
+// too: see "No survivors" in the package documentation for how, in each
+// mode. A command's background processes do not outlive it.
 //
 // Run returns an error when the command cannot start (bad directory, a
 // program not found, a sandbox the kernel cannot provide) or when ctx ends
@@ -234,13 +235,27 @@ func (e *Executor) Run(ctx context.Context, c Command) (Result, error) {
 		argv = []string{s.shell, "-c", c.Line}
 	}
 	env := merge(s.env, c.Env)
-	cmd, cleanup, err := s.command(argv, dir, env)
+	j, err := s.command(argv, dir, env, grace)
 	if err != nil {
 		return Result{}, err
 	}
-	defer cleanup()
+	defer j.cleanup()
+	cmd := j.cmd
 
-	res, err := run(ctx, cmd, timeout, grace, limit)
+	killDelay := grace
+	if j.reaper {
+		// The helper applies the grace itself and then kills what is
+		// left; give it the time to, as SIGKILL would leave orphans.
+		killDelay += reaperMargin
+	}
+	res, err := run(ctx, cmd, timeout, killDelay, limit)
+	if j.marker != "" && (!j.reaper || helperKilled(cmd)) {
+		sweepMarked(j.marker)
+	}
+	if j.reaper && err == nil && res.ExitCode == helperFailed && strings.HasPrefix(res.Stderr, helperFailurePrefix) {
+		// The reaper helper could not start the command; nothing ran.
+		return Result{}, fmt.Errorf("shell: %s", strings.TrimSpace(strings.TrimPrefix(res.Stderr, helperFailurePrefix)))
+	}
 	if s.box != nil {
 		var se *startError
 		if errors.As(err, &se) {
@@ -271,20 +286,56 @@ func firstNonZero[T comparable](vs ...T) T {
 	return zero
 }
 
-// command builds the exec.Cmd for argv: directly in DangerFullAccess mode,
-// through the sandbox helper otherwise. cleanup removes per-run state.
-func (s *setup) command(argv []string, dir string, env []string) (*exec.Cmd, func(), error) {
+// reaperMargin is how much longer than the kill grace the executor waits for
+// the reaper helper to stop a command before it kills the helper itself.
+const reaperMargin = 2 * time.Second
+
+// job is a command ready to start.
+type job struct {
+	cmd     *exec.Cmd
+	cleanup func() // removes per-run state
+	reaper  bool   // cmd is the reaper helper (DangerFullAccess with the helper hook)
+	marker  string // the value of markerVar in an unsandboxed command's environment
+}
+
+// runs counts commands, for unique marker values.
+var runs atomic.Uint64
+
+// command builds the job for argv: through the sandbox helper in the
+// sandboxed modes; in DangerFullAccess mode through the reaper helper when
+// the program has the helper hook, else directly. Unsandboxed commands
+// carry a unique marker in their environment for sweepMarked.
+func (s *setup) command(argv []string, dir string, env []string, grace time.Duration) (job, error) {
 	if s.box != nil {
-		return s.box.command(argv, dir, env)
+		cmd, cleanup, err := s.box.command(argv, dir, env)
+		return job{cmd: cmd, cleanup: cleanup}, err
 	}
 	path, err := lookPath(argv[0], env, dir)
 	if err != nil {
-		return nil, nil, err
+		return job{}, err
 	}
-	attr := &syscall.SysProcAttr{Setpgid: true}
-	setPdeathsig(attr)
-	cmd := &exec.Cmd{Path: path, Args: argv, Dir: dir, Env: env, SysProcAttr: attr}
-	return cmd, func() {}, nil
+	j := job{cleanup: func() {}, marker: fmt.Sprintf("%d-%d-%d", os.Getpid(), runs.Add(1), time.Now().UnixNano())}
+	env = append(withoutVar(env, markerVar), markerVar+"="+j.marker)
+	j.cmd, j.reaper, err = reaperCommand(path, argv, dir, env, grace)
+	if err != nil {
+		return job{}, err
+	}
+	if !j.reaper {
+		attr := &syscall.SysProcAttr{Setpgid: true}
+		setPdeathsig(attr)
+		j.cmd = &exec.Cmd{Path: path, Args: argv, Dir: dir, Env: env, SysProcAttr: attr}
+	}
+	return j, nil
+}
+
+// helperKilled reports whether the started helper died of a signal (and so
+// could not stop the command's processes itself).
+func helperKilled(cmd *exec.Cmd) bool {
+	if cmd.ProcessState == nil {
+		return false
+	}
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled()
 }
 
 // lookPath finds file in the PATH of env, as the command's shell would.

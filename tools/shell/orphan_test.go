@@ -38,12 +38,21 @@ func childrenOf(t *testing.T, root string) []int {
 // TestSandboxedCommandsDieWithTheAgent kills an agent (this test binary in
 // fake-agent mode) while its sandboxed command and that command's
 // background and setsid children run: none of them survive.
+//
+// Unsandboxed, the reaper helper gets SIGTERM when the agent dies and stops
+// everything the command started.
 func TestSandboxedCommandsDieWithTheAgent(t *testing.T) {
+	for _, mode := range []shell.SandboxMode{shell.WorkspaceWrite, shell.DangerFullAccess} {
+		t.Run(string(mode), func(t *testing.T) { testDieWithTheAgent(t, mode) })
+	}
+}
+
+func testDieWithTheAgent(t *testing.T, mode shell.SandboxMode) {
 	root := t.TempDir()
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	agent := exec.Command(exe)
-	agent.Env = append(os.Environ(), fakeAgentEnv+"="+root, fakeAgentEnv+"_MODE="+string(shell.WorkspaceWrite))
+	agent.Env = append(os.Environ(), fakeAgentEnv+"="+root, fakeAgentEnv+"_MODE="+string(mode))
 	require.NoError(t, agent.Start())
 	defer func() { _ = agent.Process.Kill(); _ = agent.Wait() }()
 	t.Cleanup(func() { // whatever happened, leave nothing behind
@@ -56,7 +65,7 @@ func TestSandboxedCommandsDieWithTheAgent(t *testing.T) {
 		_, err := os.Stat(filepath.Join(root, "started"))
 		return err == nil
 	}, 10*time.Second, 20*time.Millisecond)
-	require.Len(t, childrenOf(t, root), 4, "the sandbox helper (init of the PID namespace), bash and two sleeps")
+	require.Len(t, childrenOf(t, root), 4, "the helper (the PID namespace's init, or the reaper), bash and two sleeps")
 
 	require.NoError(t, agent.Process.Kill())
 	_ = agent.Wait()

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/landlock-lsm/go-landlock/landlock"
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
@@ -73,6 +74,17 @@ type helperSpec struct {
 	Writable []string // directories writable (besides a few device files)
 	Network  bool
 	ABI      int // the kernel's Landlock ABI, as probed by the parent
+
+	// Reaper runs the command unsandboxed, with the helper as its child
+	// subreaper (see reap); Grace is the time between a stopping signal
+	// and SIGKILL.
+	Reaper bool
+	Grace  time.Duration
+}
+
+func jsonSpec(spec helperSpec) (string, error) {
+	js, err := json.Marshal(spec)
+	return string(js), err
 }
 
 // runHelper applies the sandbox to this thread and executes the command.
@@ -86,6 +98,9 @@ func runHelper(args []string) error {
 		return fmt.Errorf("helper: %w", err)
 	}
 	argv := args[1:]
+	if spec.Reaper {
+		return reap(spec, argv)
+	}
 	if err := readOnlyMounts(spec.Writable); err != nil {
 		return err
 	}
@@ -315,14 +330,4 @@ func (b *sandboxConfig) denialNote() string {
 		net = "network access is allowed"
 	}
 	return fmt.Sprintf("\n[sandbox: this command ran in %s mode: %s; %s. The error above may come from the sandbox.]\n", b.mode, w, net)
-}
-
-func withoutVar(env []string, name string) []string {
-	out := env[:0:0]
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, name+"=") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
