@@ -16,9 +16,15 @@ import (
 // [*responses.Client] implements it; other transports (a recorded
 // conversation, another HTTP stack) can too, building their streams with
 // [responses.NewStream].
+//
+// Compact is the API's compact endpoint (POST /responses/compact), used by
+// [Compaction]. A transport without it returns an [*responses.APIError]
+// with status 404 (or 405, 501), and the loop compacts by a summarising
+// turn instead.
 type Client interface {
 	Create(ctx context.Context, req *responses.Request) (*responses.Response, error)
 	Stream(ctx context.Context, req *responses.Request) (*responses.Stream, error)
+	Compact(ctx context.Context, req *responses.CompactRequest) (*responses.Compaction, error)
 }
 
 var _ Client = (*responses.Client)(nil)
@@ -26,6 +32,10 @@ var _ Client = (*responses.Client)(nil)
 // Options configures an [Agent]. The zero value of every field means the
 // documented default.
 type Options struct {
+	// Name names the agent in events, middleware and the RunState (it
+	// matters once agents hand runs to each other). Optional.
+	Name string
+
 	// Instructions are sent with every request (they are not inherited
 	// through previous_response_id).
 	Instructions string
@@ -91,6 +101,10 @@ type Options struct {
 	// the model's window; see [Compaction]. The zero value never compacts.
 	Compaction Compaction
 
+	// Middleware wraps runs, model requests and tool calls (tracing,
+	// guardrails, hooks), outermost first; see [Middleware].
+	Middleware []Middleware
+
 	// Logger receives debug logs and recovered tool panics. Nil discards.
 	Logger *slog.Logger
 }
@@ -106,6 +120,8 @@ type Agent struct {
 
 	static *router // the tools of Options.Tools, routed once
 
+	hasModelMW, hasToolMW bool
+
 	mu     sync.Mutex
 	always map[string]bool // approval keys approved for the session
 }
@@ -119,6 +135,11 @@ func New(client Client, model string, opts *Options) *Agent {
 		a.opts.Tools = slices.Clone(opts.Tools)
 		a.opts.Toolsets = slices.Clone(opts.Toolsets)
 		a.opts.StopAtTools = slices.Clone(opts.StopAtTools)
+		a.opts.Middleware = slices.Clone(opts.Middleware)
+	}
+	for _, mw := range a.opts.Middleware {
+		a.hasModelMW = a.hasModelMW || mw.Model != nil
+		a.hasToolMW = a.hasToolMW || mw.Tool != nil
 	}
 	if a.opts.MaxTurns <= 0 {
 		a.opts.MaxTurns = 32
@@ -143,6 +164,37 @@ func New(client Client, model string, opts *Options) *Agent {
 
 // Model returns the model the agent calls.
 func (a *Agent) Model() string { return a.model }
+
+// Config returns the configuration the loop's rules read ([Machine]).
+func (a *Agent) Config() Config {
+	o := &a.opts
+	return Config{
+		Agent:             o.Name,
+		Model:             a.model,
+		Instructions:      o.Instructions,
+		Request:           o.Request,
+		MaxTurns:          o.MaxTurns,
+		MaxParallel:       o.MaxParallel,
+		ParallelToolCalls: o.ParallelToolCalls,
+		Stateless:         o.Stateless,
+		StopAtTools:       o.StopAtTools,
+		MaxTotalTokens:    o.MaxTotalTokens,
+		MaxDuration:       o.MaxDuration,
+		Compaction:        o.Compaction,
+	}
+}
+
+// Tools returns the tools of the agent's next turn, with what the loop's
+// rules need to know of each: the static tools and those its toolsets list
+// now. A driver other than [Agent.Run] (a durable workflow) uses it to
+// answer [ListTools] and to find the tool of a call ([ToolFor]).
+func (a *Agent) Tools(ctx context.Context) ([]tools.Tool, []ToolInfo, error) {
+	rt, err := a.router(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rt.tools, rt.infos, nil
+}
 
 func (a *Agent) approvedAlways(key string) bool {
 	if key == "" {
@@ -227,8 +279,34 @@ var AutoApprove Approver = ApproverFunc(func(context.Context, tools.ApprovalRequ
 // router maps call items to tools.
 type router struct {
 	byKey map[string]tools.Tool
-	defs  []responses.ToolDefinition
-	names []string
+	tools []tools.Tool
+	infos []ToolInfo
+}
+
+// tool returns the tool of a call the Machine routed.
+func (r *router) tool(call responses.Item) tools.Tool { return r.byKey[callRouteKey(call)] }
+
+// ToolFor returns the tool among ts that answers call, as the loop routes
+// it: function and custom calls by name, the others by item type.
+func ToolFor(ts []tools.Tool, call responses.Item) (tools.Tool, bool) {
+	key := callRouteKey(call)
+	for _, t := range ts {
+		if routeKey(t.Definition()) == key {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// Info returns what the loop's rules need to know of a tool.
+func Info(t tools.Tool) ToolInfo {
+	info := ToolInfo{Definition: t.Definition()}
+	if ps, ok := t.(tools.ParallelSafe); ok && !ps.ParallelSafe() {
+		info.Exclusive = true
+	}
+	_, info.Reviews = t.(tools.Reviewer)
+	_, info.Declines = t.(tools.Decliner)
+	return info
 }
 
 // routeKey returns the key under which a tool definition receives calls, or
@@ -261,11 +339,10 @@ func callRouteKey(it responses.Item) string {
 }
 
 func newRouter(ts []tools.Tool) (*router, error) {
-	r := &router{byKey: make(map[string]tools.Tool, len(ts))}
-	for _, t := range ts {
-		def := t.Definition()
-		r.defs = append(r.defs, def)
-		key := routeKey(def)
+	r := &router{byKey: make(map[string]tools.Tool, len(ts)), tools: ts, infos: make([]ToolInfo, len(ts))}
+	for i, t := range ts {
+		r.infos[i] = Info(t)
+		key := routeKey(r.infos[i].Definition)
 		if key == "" {
 			continue
 		}
@@ -273,11 +350,6 @@ func newRouter(ts []tools.Tool) (*router, error) {
 			return nil, fmt.Errorf("two tools handle %s", key)
 		}
 		r.byKey[key] = t
-		name := def.Name
-		if name == "" {
-			name = def.Type
-		}
-		r.names = append(r.names, name)
 	}
 	return r, nil
 }

@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,7 +13,7 @@ import (
 // Threshold of ContextWindow, the run compacts before its next request:
 //
 //   - through the API's compact endpoint (POST /responses/compact) when
-//     the client implements [Compactor] and the server has the endpoint:
+//     the server has it ([Client].Compact):
 //     the conversation (the stored chain, or the stateless transcript) and
 //     the pending tool outputs become the user messages plus one opaque
 //     compaction item;
@@ -59,41 +58,13 @@ const DefaultSummaryPrompt = "Context compaction: the conversation is about to b
 // summaryPrefix introduces the summary in the compacted conversation.
 const summaryPrefix = "Summary of the earlier part of this conversation, which was compacted:\n\n"
 
-// Compactor is implemented by clients that can compact a conversation
-// through the API's compact endpoint; [*responses.Client] does. A client
-// without it compacts by a summarising turn.
-type Compactor interface {
-	Compact(ctx context.Context, req *responses.CompactRequest) (*responses.Compaction, error)
-}
-
-var _ Compactor = (*responses.Client)(nil)
-
-// compactState is a run's compaction bookkeeping.
-type compactState struct {
-	last       *responses.Usage // usage of the last response
-	users      []responses.Item // the user messages sent in this run, for summaries
-	noEndpoint bool             // the server has no compact endpoint
-}
-
-// compactIfNeeded compacts the conversation before a request whose new input
-// is input, when the last response's usage reached the threshold. It returns
-// the input to send instead.
-//
-// A compaction that fails (other than by the run's context ending) is
-// logged and skipped: the run goes on with the uncompacted context.
-func (r *run) compactIfNeeded(rt *router, input []responses.Item) ([]responses.Item, error) {
-	for _, it := range input {
-		if it.Type == responses.TypeMessage || it.Type == "" {
-			var m responses.Message
-			if it.Decode(&m) == nil && m.Role == responses.RoleUser {
-				r.compact.users = append(r.compact.users, it)
-			}
-		}
-	}
-	c := r.a.opts.Compaction
-	last := r.compact.last
+// compactAction decides, before a request, whether the context must be
+// compacted first: when the last response's usage reached the threshold.
+func (m *Machine) compactAction() (Action, bool) {
+	c := m.cfg.Compaction
+	last := m.compact.last
 	if c.ContextWindow <= 0 || last == nil {
-		return input, nil
+		return nil, false
 	}
 	threshold := c.Threshold
 	if threshold <= 0 {
@@ -102,103 +73,99 @@ func (r *run) compactIfNeeded(rt *router, input []responses.Item) ([]responses.I
 	threshold = min(threshold, 1)
 	used := last.InputTokens + last.OutputTokens
 	if used < int64(threshold*float64(c.ContextWindow)) {
-		return input, nil
+		return nil, false
 	}
-	if r.conversation() != "" {
-		return input, nil // the server holds the context
+	if m.conversation() != "" {
+		return nil, false // the server holds the context
 	}
-	r.compact.last = nil
-
-	var compacted []responses.Item
-	var usage *responses.Usage
-	var err error
-	compactor, ok := r.a.client.(Compactor)
-	if ok && !c.Summarize && !r.compact.noEndpoint {
-		compacted, usage, err = r.compactByEndpoint(compactor, input)
-		if isMissingEndpoint(err) {
-			r.a.log.Info("the server has no compact endpoint; compacting by a summary", "err", err)
-			r.compact.noEndpoint = true
-			compacted, usage, err = r.compactBySummary(rt, input)
+	m.compact.last = nil
+	act := Compact{Summary: m.summaryRequest()}
+	if !c.Summarize && !m.compact.noEndpoint {
+		req := &responses.CompactRequest{Model: m.cfg.Model, Instructions: m.cfg.Instructions}
+		if m.cfg.Stateless {
+			all := make([]responses.Item, 0, len(m.st.Transcript)+len(m.input))
+			all = append(all, m.st.Transcript...)
+			all = append(all, m.input...)
+			req.Input = responses.ItemsInput(all...)
+		} else {
+			req.PreviousResponseID = m.st.PreviousResponseID
+			req.Input = responses.ItemsInput(m.input...)
 		}
-	} else {
-		compacted, usage, err = r.compactBySummary(rt, input)
+		act.Endpoint = req
 	}
-	r.res.Usage.Add(usage)
-	if err != nil {
-		if r.ctx.Err() != nil {
-			return nil, err
-		}
-		// Compaction is a precaution taken before the window is full: the
-		// run goes on uncompacted, and tries again after its next response.
-		r.a.log.Warn("compaction failed; continuing without it", "err", err)
-		return input, nil
-	}
-	r.a.log.Debug("compacted the context", "tokens", used, "window", c.ContextWindow, "items", len(compacted))
-	if r.a.opts.Stateless {
-		r.transcript = nil // the compacted items replace it
-	} else {
-		r.prevID = "" // the compacted items are the whole context
-	}
-	ev := Event{Kind: EventCompacted, Usage: usage}
-	if n := len(compacted); n > 0 {
-		it := compacted[n-1]
-		ev.Item = &it
-	}
-	r.emit(ev)
-	return compacted, nil
+	return act, true
 }
 
-// compactByEndpoint compacts through the API's compact endpoint.
-func (r *run) compactByEndpoint(c Compactor, input []responses.Item) ([]responses.Item, *responses.Usage, error) {
-	req := &responses.CompactRequest{Model: r.a.model, Instructions: r.a.opts.Instructions}
-	if r.a.opts.Stateless {
-		all := make([]responses.Item, 0, len(r.transcript)+len(input))
-		all = append(all, r.transcript...)
-		all = append(all, input...)
-		req.Input = responses.ItemsInput(all...)
-	} else {
-		req.PreviousResponseID = r.prevID
-		req.Input = responses.ItemsInput(input...)
-	}
-	out, err := c.Compact(r.ctx, req)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(out.Output) == 0 {
-		return nil, nil, errors.New("the compact endpoint returned no items")
-	}
-	return out.Output, out.Usage, nil
-}
-
-// compactBySummary asks the model for a summary of the conversation and
-// returns the run's user messages followed by it.
-func (r *run) compactBySummary(rt *router, input []responses.Item) ([]responses.Item, *responses.Usage, error) {
-	prompt := r.a.opts.Compaction.SummaryPrompt
+// summaryRequest asks the model for a summary of the conversation.
+func (m *Machine) summaryRequest() *responses.Request {
+	prompt := m.cfg.Compaction.SummaryPrompt
 	if prompt == "" {
 		prompt = DefaultSummaryPrompt
 	}
-	in := make([]responses.Item, 0, len(input)+1)
-	in = append(in, input...)
+	in := make([]responses.Item, 0, len(m.input)+1)
+	in = append(in, m.input...)
 	in = append(in, responses.UserMessage(prompt))
-	req := r.request(rt, in)
+	req := m.request(in)
 	req.ToolChoice = responses.ToolChoiceMode("none")
 	req.Text = nil // plain text, whatever format the run asks for
 	req.Store = responses.Ptr(false)
-	resp, err := r.a.client.Create(r.ctx, req)
+	return req
+}
+
+// compacted applies a compaction's result. A compaction that failed (other
+// than by the run's end) is skipped: the run goes on with the uncompacted
+// context, and tries again after its next response; the driver logs it.
+func (m *Machine) compacted(o Compacted) []Action {
+	m.st.Usage.Add(o.Usage)
+	if o.NoEndpoint {
+		m.compact.noEndpoint = true
+	}
+	items, err := o.Output, o.Err
+	if err == nil && len(items) == 0 {
+		items, err = m.summaryItems(o.Summary)
+		if o.Summary != nil {
+			m.st.Usage.Add(o.Summary.Usage)
+		}
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("summarising turn: %w", err)
+		if isCanceled(err) {
+			m.st.Input = m.input
+			return m.finish(nil, fmt.Errorf("compact: %w", err))
+		}
+		return m.send(nil)
+	}
+	if m.cfg.Stateless {
+		m.st.Transcript = nil // the compacted items replace it
+	} else {
+		m.st.PreviousResponseID = "" // the compacted items are the whole context
+	}
+	m.input = items
+	ev := Event{Kind: EventCompacted, Usage: o.Usage}
+	if o.Summary != nil {
+		ev.Usage = o.Summary.Usage
+	}
+	it := items[len(items)-1]
+	ev.Item = &it
+	return m.send([]Action{m.emit(ev)})
+}
+
+// summaryItems returns the run's user messages followed by the summary of a
+// summarising turn.
+func (m *Machine) summaryItems(resp *responses.Response) ([]responses.Item, error) {
+	if resp == nil {
+		return nil, errors.New("the compaction returned no items")
 	}
 	if err := responseError(resp); err != nil {
-		return nil, resp.Usage, fmt.Errorf("summarising turn: %w", err)
+		return nil, fmt.Errorf("summarising turn: %w", err)
 	}
 	summary := resp.OutputText()
 	if summary == "" {
-		return nil, resp.Usage, errors.New("summarising turn: the model returned no summary")
+		return nil, errors.New("summarising turn: the model returned no summary")
 	}
-	out := make([]responses.Item, 0, len(r.compact.users)+1)
-	out = append(out, r.compact.users...)
+	out := make([]responses.Item, 0, len(m.compact.users)+1)
+	out = append(out, m.compact.users...)
 	out = append(out, responses.UserMessage(summaryPrefix+summary))
-	return out, resp.Usage, nil
+	return out, nil
 }
 
 // isMissingEndpoint reports whether err says the server has no compact
@@ -216,8 +183,8 @@ func isMissingEndpoint(err error) bool {
 }
 
 // conversation returns the conversation the run's requests carry, if any.
-func (r *run) conversation() string {
-	req := r.a.opts.Request
-	r.params.apply(&req)
+func (m *Machine) conversation() string {
+	req := m.cfg.Request
+	m.st.Params.apply(&req)
 	return req.Conversation
 }

@@ -143,8 +143,13 @@ func rawAll(items []responses.Item) []string {
 	return out
 }
 
-// onlyCreate hides the client's Compact method.
+// onlyCreate is a transport without the compact endpoint: its Compact
+// answers 404 as such a server does.
 type onlyCreate struct{ c *responses.Client }
+
+func (o onlyCreate) Compact(context.Context, *responses.CompactRequest) (*responses.Compaction, error) {
+	return nil, &responses.APIError{StatusCode: 404, Message: "no compact endpoint"}
+}
 
 func (o onlyCreate) Create(ctx context.Context, req *responses.Request) (*responses.Response, error) {
 	return o.c.Create(ctx, req)

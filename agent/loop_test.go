@@ -699,6 +699,10 @@ func (c *replayClient) Create(ctx context.Context, req *responses.Request) (*res
 	return nil, errors.New("replayClient: streaming only")
 }
 
+func (c *replayClient) Compact(context.Context, *responses.CompactRequest) (*responses.Compaction, error) {
+	return nil, errors.New("replayClient: no compaction")
+}
+
 func (c *replayClient) Stream(ctx context.Context, req *responses.Request) (*responses.Stream, error) {
 	if len(c.streams) == 0 {
 		return nil, errors.New("replayClient: no more recordings")

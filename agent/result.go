@@ -51,25 +51,42 @@ type Decision struct {
 	Approval
 }
 
-// RunState is a run stopped for approvals. It marshals to JSON and can be
-// resumed by a new Agent (with the same tools) in another process.
+// RunState is a run's continuation: everything a later run needs to go on
+// from where this one stopped, as plain data that marshals to JSON. Every
+// run's [Result.State] holds one. A finished run's state continues the
+// conversation with a new prompt ([WithState]); a run stopped for approvals
+// is resumed with [Agent.Resume]; a run stopped by a budget, MaxTurns, a
+// failed request or a cancellation is resumed with [Agent.Resume] and no
+// decisions, and sends the outputs it had not sent yet (Input). A new
+// Agent (with the same tools) in another process can continue it.
+//
+// It is also the state of the [Machine] between turns.
+//
+// Compatibility: Version changes only when a field changes meaning or
+// disappears; new fields may be added within a version, and a state
+// written by an older version that this package still reads (listed at
+// runStateVersion) resumes unchanged.
 type RunState struct {
-	Version            int                       `json:"version"`
-	Model              string                    `json:"model"`
+	Version int `json:"version"`
+	// Agent names the agent in charge (Options.Name), if any.
+	Agent              string                    `json:"agent,omitempty"`
+	Model              string                    `json:"model,omitempty"`
 	Turns              int                       `json:"turns"`
 	PreviousResponseID string                    `json:"previous_response_id,omitempty"`
-	Transcript         []responses.Item          `json:"transcript,omitempty"`
-	Items              []responses.Item          `json:"items,omitempty"`
-	Calls              []responses.Item          `json:"calls"`             // the turn's calls and approval requests, in order
-	Outputs            map[string]responses.Item `json:"outputs,omitempty"` // by call key, for calls already answered
+	Transcript         []responses.Item          `json:"transcript,omitempty"` // stateless mode: the whole conversation so far
+	Items              []responses.Item          `json:"items,omitempty"`      // the run's items so far
+	Calls              []responses.Item          `json:"calls"`                // a stopped turn's calls and approval requests, in order
+	Outputs            map[string]responses.Item `json:"outputs,omitempty"`    // by call key, for calls already answered
 	Pending            []PendingApproval         `json:"pending"`
-	Input              []responses.Item          `json:"input,omitempty"` // ready for the next request (a run stopped by a budget)
+	Input              []responses.Item          `json:"input,omitempty"` // ready for the next request (outputs not sent yet)
 	Usage              responses.Usage           `json:"usage"`
 	ToolCalls          int                       `json:"tool_calls"`
 	AlwaysApproved     []string                  `json:"always_approved,omitempty"`
 	Params             RunParams                 `json:"params,omitzero"`
 }
 
+// runStateVersion is the version of RunState this package writes. It
+// reads version 1 too (the same fields, without Agent).
 const runStateVersion = 1
 
 // ErrMaxTurns is wrapped by the error of a run that reached MaxTurns.

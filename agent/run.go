@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"iter"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/agentloop/agentloop/responses"
@@ -15,21 +16,49 @@ import (
 type RunOption func(*runConfig)
 
 type runConfig struct {
-	previousResponseID string
-	transcript         []responses.Item
-	params             RunParams // per-run parameters; see request.go
+	state  *RunState // how the conversation continues
+	params RunParams // per-run parameters; see request.go
+}
+
+// WithState continues the conversation that st describes, as a finished
+// run's [Result.State] gives it: the next request chains to its last
+// response (or, in stateless mode, replays its transcript), approvals
+// granted "always" stay granted, and its per-run parameters apply. It is
+// the one value a program saves to go on with a conversation later. A state
+// with pending approvals is continued with [Agent.Resume] instead; its
+// pending calls are ignored here.
+func WithState(st *RunState) RunOption {
+	return func(c *runConfig) {
+		if st != nil {
+			cp := *st
+			c.state = &cp
+		}
+	}
 }
 
 // WithPreviousResponse continues the conversation of a stored response, as
-// [Result.ResponseID] gives it: the run's first request chains to it.
+// [Result.ResponseID] gives it: the run's first request chains to it. It is
+// shorthand for [WithState] with only that id.
 func WithPreviousResponse(id string) RunOption {
-	return func(c *runConfig) { c.previousResponseID = id }
+	return func(c *runConfig) {
+		c.ensureState().PreviousResponseID = id
+	}
 }
 
 // WithTranscript continues a stateless conversation: the items (as
-// [Result.Transcript] gives them) are sent before the new input.
+// [Result.Transcript] gives them) are sent before the new input. It is
+// shorthand for [WithState] with only that transcript.
 func WithTranscript(items []responses.Item) RunOption {
-	return func(c *runConfig) { c.transcript = slices.Clone(items) }
+	return func(c *runConfig) {
+		c.ensureState().Transcript = slices.Clone(items)
+	}
+}
+
+func (c *runConfig) ensureState() *RunState {
+	if c.state == nil {
+		c.state = &RunState{}
+	}
+	return c.state
 }
 
 // Run sends prompt as a user message and runs the loop until the model stops
@@ -59,12 +88,13 @@ func (a *Agent) StreamItems(ctx context.Context, input []responses.Item, opts ..
 		o(&cfg)
 	}
 	return func(yield func(Event, error) bool) {
-		r := a.newRun(ctx, yield)
-		defer r.cancel()
-		r.prevID = cfg.previousResponseID
-		r.transcript = cfg.transcript
-		r.params = cfg.params
-		r.finish(r.loop(slices.Clone(input)))
+		m := NewMachine(a.Config(), cfg.state)
+		m.SetParams(cfg.params)
+		m.Grant(a.alwaysKeys()...)
+		r := a.newRun(yield, m)
+		r.finish(r.handle(ctx, &RunInfo{Agent: a.opts.Name, Model: a.model}, func(now time.Time) []Action {
+			return m.Start(now, input)
+		}))
 	}
 }
 
@@ -76,7 +106,8 @@ func (a *Agent) StreamItems(ctx context.Context, input []responses.Item, opts ..
 // The resumed run keeps the per-run parameters of the original one
 // ([WithConversation], [WithPrompt], [WithTextFormat]), which the state
 // holds; opts may replace them. The state already says how the conversation
-// continues, so [WithPreviousResponse] and [WithTranscript] are ignored.
+// continues, so [WithState], [WithPreviousResponse] and [WithTranscript]
+// are ignored.
 func (a *Agent) Resume(ctx context.Context, state *RunState, decisions []Decision, opts ...RunOption) (*Result, error) {
 	return Collect(a.ResumeStream(ctx, state, decisions, opts...))
 }
@@ -88,10 +119,13 @@ func (a *Agent) ResumeStream(ctx context.Context, state *RunState, decisions []D
 		o(&cfg)
 	}
 	return func(yield func(Event, error) bool) {
-		r := a.newRun(ctx, yield)
-		defer r.cancel()
-		r.params = cfg.params
-		r.finish(r.resume(state, decisions))
+		m := NewMachine(a.Config(), nil)
+		m.SetParams(cfg.params)
+		m.Grant(a.alwaysKeys()...)
+		r := a.newRun(yield, m)
+		r.finish(r.handle(ctx, &RunInfo{Agent: a.opts.Name, Model: a.model, Resumed: true}, func(now time.Time) []Action {
+			return m.Resume(now, state, decisions)
+		}))
 	}
 }
 
@@ -110,8 +144,9 @@ func Collect(seq iter.Seq2[Event, error]) (*Result, error) {
 	return res, nil
 }
 
-// run is the state of one run. Its methods run on the iterating goroutine;
-// tool goroutines talk to it only through the dispatcher's event queue.
+// run is the in-process driver of one run's [Machine]. Its methods run on
+// the iterating goroutine, except the dispatcher's, which report to the
+// Machine under mu; every event goes through q to the iterating goroutine.
 type run struct {
 	a       *Agent
 	ctx     context.Context
@@ -119,19 +154,100 @@ type run struct {
 	yield   func(Event, error) bool
 	stopped bool // the consumer stopped iterating
 
-	start      time.Time
-	turn       int
-	turnBase   int
-	prevID     string
-	transcript []responses.Item // stateless mode: everything sent and received
-	res        Result
-	params     RunParams    // per-run request parameters
-	compact    compactState // see compact.go
+	mu sync.Mutex // guards m
+	m  *Machine
+	q  eventQueue
+
+	rt   *router // the tools of the current turn
+	turn int     // the number of the request in flight
 }
 
-func (a *Agent) newRun(ctx context.Context, yield func(Event, error) bool) *run {
-	ctx, cancel := context.WithCancel(ctx)
-	return &run{a: a, ctx: ctx, cancel: cancel, yield: yield, start: time.Now()}
+func (a *Agent) newRun(yield func(Event, error) bool, m *Machine) *run {
+	return &run{a: a, yield: yield, m: m, q: eventQueue{notify: make(chan struct{}, 1)}, cancel: func() {}}
+}
+
+// handle runs the run through the Run middleware, the innermost handler
+// driving the Machine from the actions start returns.
+func (r *run) handle(ctx context.Context, info *RunInfo, start func(time.Time) []Action) (*Result, error) {
+	h := RunHandler(func(ctx context.Context, _ *RunInfo) (*Result, error) {
+		r.ctx, r.cancel = context.WithCancel(ctx)
+		defer r.cancel()
+		return r.drive(r.step(nil, func(m *Machine, now time.Time) []Action { return start(now) }))
+	})
+	for _, mw := range slices.Backward(r.a.opts.Middleware) {
+		if mw.Run != nil {
+			h = mw.Run(h)
+		}
+	}
+	return h(ctx, info)
+}
+
+// step runs f on the Machine under the lock, queues the events it emits,
+// and returns the other actions. With d, call actions go to d.
+func (r *run) step(d *dispatcher, f func(*Machine, time.Time) []Action) []Action {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	acts := f(r.m, time.Now())
+	n := 0
+	for _, act := range acts {
+		switch act := act.(type) {
+		case Emit:
+			r.q.push(act.Event)
+		case ReviewCall, AskApproval, RunCall, DeclineCall:
+			d.submit(act) // in the Machine's order: the lock is held
+		default:
+			acts[n] = act
+			n++
+		}
+	}
+	return acts[:n]
+}
+
+// observe reports o to the Machine; see step.
+func (r *run) observe(d *dispatcher, o Observation) []Action {
+	return r.step(d, func(m *Machine, now time.Time) []Action { return m.Step(now, o) })
+}
+
+// drive performs the Machine's turn actions until it finishes.
+func (r *run) drive(acts []Action) (*Result, error) {
+	for {
+		r.flush()
+		if len(acts) != 1 {
+			return nil, fmt.Errorf("agent: internal error: %d turn actions", len(acts))
+		}
+		switch act := acts[0].(type) {
+		case Finish:
+			return act.Result, act.Err
+		case ListTools:
+			infos, err := r.listTools()
+			d := newDispatcher(r)
+			acts = r.observe(d, ToolsListed{Tools: infos, Err: err})
+			if len(acts) == 0 {
+				// A resumed turn: its remaining calls are being taken up.
+				d.close()
+				d.wait()
+				acts = r.observe(nil, TurnEnded{Err: r.ctx.Err()})
+			} else {
+				d.cancel()
+			}
+		case Compact:
+			acts = r.observe(nil, r.compact(act))
+		case SendRequest:
+			acts = r.exchange(act)
+		default:
+			return nil, fmt.Errorf("agent: internal error: unexpected action %T", act)
+		}
+	}
+}
+
+// listTools lists the tools of the coming turn.
+func (r *run) listTools() ([]ToolInfo, error) {
+	rt, err := r.a.router(r.ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.rt = rt
+	return rt.infos, nil
 }
 
 // emit hands an event to the consumer. After the consumer stops, events are
@@ -140,9 +256,11 @@ func (r *run) emit(ev Event) {
 	if r.stopped {
 		return
 	}
-	ev.Turn = r.turn
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
+	}
+	if ev.Turn == 0 {
+		ev.Turn = r.turn
 	}
 	if !r.yield(ev, nil) {
 		r.stopped = true
@@ -150,183 +268,71 @@ func (r *run) emit(ev Event) {
 	}
 }
 
-func (r *run) finish(err error) {
+// flush emits the queued events.
+func (r *run) flush() {
+	for _, ev := range r.q.drain() {
+		r.emit(ev)
+	}
+}
+
+func (r *run) finish(res *Result, err error) {
+	r.flush()
+	if res != nil && res.State != nil {
+		for _, k := range res.State.AlwaysApproved {
+			r.a.rememberAlways(k)
+		}
+	}
 	if r.stopped {
 		return
 	}
-	r.res.Turns = r.turn
-	if r.a.opts.Stateless {
-		r.res.Transcript = r.transcript
+	if res == nil {
+		res = &Result{}
 	}
-	res := r.res
-	if err != nil && r.ctx.Err() != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+	if err != nil && r.ctx != nil && r.ctx.Err() != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("%w (%w)", err, context.Cause(r.ctx))
 	}
-	r.yield(Event{Kind: EventRunCompleted, Turn: r.turn, Time: time.Now(), Result: &res}, err)
+	r.yield(Event{Kind: EventRunCompleted, Turn: res.Turns, Time: time.Now(), Result: res}, err)
 	r.stopped = true
 }
 
-// loop runs turns until the model stops calling tools. input holds the new
-// items of the first request.
-func (r *run) loop(input []responses.Item) error {
+// exchange sends a request and runs its calls, streaming or not, and
+// returns the Machine's next actions.
+func (r *run) exchange(act SendRequest) []Action {
 	for {
-		if r.turn-r.turnBase >= r.a.opts.MaxTurns {
-			r.res.State = r.state(nil, nil, nil)
-			r.res.State.Input = input
-			return fmt.Errorf("after %d turns: %w", r.turn-r.turnBase, ErrMaxTurns)
+		r.turn = act.Turn
+		if act.Retry {
+			r.a.log.Warn("stream broke after output; retrying the turn", "turn", act.Turn)
 		}
-		rt, err := r.a.router(r.ctx)
+		d := newDispatcher(r)
+		call := &ModelCall{Agent: r.a.opts.Name, Turn: act.Turn, Request: act.Request, Retry: act.Retry}
+		resp, err := r.a.callModel(r.ctx, call, func(ctx context.Context, call *ModelCall) (*responses.Response, error) {
+			return r.send(ctx, call.Request, d)
+		})
 		if err != nil {
-			return err
-		}
-		if input, err = r.compactIfNeeded(rt, input); err != nil {
-			return fmt.Errorf("compact: %w", err)
-		}
-		req := r.request(rt, input)
-		r.turn++
-		r.emit(Event{Kind: EventTurnStarted})
-		d := newDispatcher(r, rt, r.parallel(), nil)
-		resp, err := r.exchange(req, d)
-		if resp == nil {
-			// The request did not complete; the same input can be sent again.
-			r.res.State = r.state(nil, nil, nil)
-			r.res.State.Input = input
-			return fmt.Errorf("turn %d: %w", r.turn, err)
-		}
-		r.res.Usage.Add(resp.Usage)
-		r.compact.last = resp.Usage
-		r.res.ResponseID = resp.ID
-		r.prevID = resp.ID
-		r.res.Items = append(r.res.Items, resp.Output...)
-		if r.a.opts.Stateless {
-			r.transcript = append(r.transcript, input...)
-			r.transcript = append(r.transcript, replayable(resp.Output)...)
-		}
-		r.emit(Event{Kind: EventTurnCompleted, Usage: resp.Usage, Response: &ResponseInfo{ID: resp.ID, Status: resp.Status}})
-		if err != nil {
-			// Canceled while the calls ran: every call still gets an output
-			// (a canceled one if it did not finish), kept in State.Input so
-			// the conversation can go on.
-			var outputs []responses.Item
-			for _, c := range answerable(resp.Output) {
-				out, ok := d.outputs[c.CallKey()]
-				if !ok {
-					out = d.canceledOutput(c)
+			d.abort()
+			d.wait()
+			var se *responses.StreamError
+			acts := r.observe(nil, RequestFailed{Err: err, StreamBroke: errors.As(err, &se)})
+			if len(acts) == 1 {
+				if next, ok := acts[0].(SendRequest); ok && next.Retry {
+					act = next
+					continue
 				}
-				outputs = append(outputs, out)
 			}
-			r.res.Items = append(r.res.Items, outputs...)
-			r.res.ToolCalls += len(d.ran)
-			r.res.State = r.state(nil, nil, nil)
-			r.res.State.Input = outputs
-			return fmt.Errorf("turn %d: %w", r.turn, err)
+			return acts
 		}
-		if err := responseError(resp); err != nil {
-			return err
-		}
-		calls := answerable(resp.Output)
-		if len(calls) == 0 {
-			r.res.Text = resp.OutputText()
-			r.res.StopReason = "done"
-			return nil
-		}
-		next, done, err := r.afterCalls(calls, d.outputs, d.deferred, d.ran)
-		if done || err != nil {
-			return err
-		}
-		input = next
+		r.observe(d, ResponseDone{Response: resp})
+		d.close()
+		d.wait()
+		return r.observe(nil, TurnEnded{Err: r.ctx.Err()})
 	}
 }
 
-// afterCalls records the outputs of a turn's calls and decides whether the
-// run goes on. It returns the next request's input.
-func (r *run) afterCalls(calls []responses.Item, outputs map[string]responses.Item, deferred []PendingApproval, ran []ranCall) ([]responses.Item, bool, error) {
-	r.res.ToolCalls += len(ran)
-	if len(deferred) > 0 {
-		r.res.Pending = deferred
-		r.res.State = r.state(calls, outputs, deferred)
-		r.res.StopReason = "pending_approval"
-		return nil, true, nil
-	}
-	next := make([]responses.Item, 0, len(calls))
-	for _, c := range calls {
-		next = append(next, outputs[c.CallKey()])
-	}
-	if err := checkAnswered(calls, next); err != nil {
-		return nil, true, err
-	}
-	r.res.Items = append(r.res.Items, next...)
-	for _, rc := range ran {
-		if slices.Contains(r.a.opts.StopAtTools, rc.name) {
-			r.res.Text = outputText(outputs[rc.key])
-			r.res.StopReason = "stop_tool"
-			r.finishOutputs(next)
-			return nil, true, nil
-		}
-	}
-	if max := r.a.opts.MaxTotalTokens; max > 0 && r.res.Usage.TotalTokens >= max {
-		r.res.StopReason = "max_tokens"
-		r.finishOutputs(next)
-		return nil, true, nil
-	}
-	if max := r.a.opts.MaxDuration; max > 0 && time.Since(r.start) >= max {
-		r.res.StopReason = "max_duration"
-		r.finishOutputs(next)
-		return nil, true, nil
-	}
-	return next, false, nil
-}
-
-// finishOutputs keeps outputs that were not sent (the run stopped before the
-// next request) in a RunState, so the conversation can still be continued.
-func (r *run) finishOutputs(outputs []responses.Item) {
-	r.res.State = r.state(nil, nil, nil)
-	r.res.State.Input = outputs
-}
-
-func (r *run) parallel() bool {
-	p := r.a.opts.ParallelToolCalls
-	return (p == nil || *p) && r.a.opts.MaxParallel > 1
-}
-
-// request builds the next create request.
-func (r *run) request(rt *router, input []responses.Item) *responses.Request {
-	o := &r.a.opts
-	req := o.Request // copy of the template
-	r.params.apply(&req)
-	req.Model = r.a.model
-	req.Instructions = o.Instructions
-	req.Tools = slices.Clip(rt.defs)
-	req.Stream = false
-	req.ParallelToolCalls = o.ParallelToolCalls
-	if req.ParallelToolCalls == nil && len(rt.defs) > 0 {
-		req.ParallelToolCalls = responses.Ptr(true)
-	}
-	if o.Stateless {
-		req.Store = responses.Ptr(false)
-		if !slices.Contains(req.Include, "reasoning.encrypted_content") {
-			req.Include = append(slices.Clip(req.Include), "reasoning.encrypted_content")
-		}
-		all := make([]responses.Item, 0, len(r.transcript)+len(input))
-		all = append(all, r.transcript...)
-		all = append(all, input...)
-		req.Input = responses.ItemsInput(all...)
-	} else {
-		if req.Conversation == "" { // a conversation carries the context itself
-			req.PreviousResponseID = r.prevID
-		}
-		req.Input = responses.ItemsInput(input...)
-	}
-	return &req
-}
-
-// exchange sends req and dispatches the response's calls on d, streaming or
-// not. It returns once the response is complete and every call has finished.
-func (r *run) exchange(req *responses.Request, d *dispatcher) (*responses.Response, error) {
-	var resp *responses.Response
-	var err error
+// send sends req, streaming or not, and reports each call item to the
+// Machine as soon as it is complete, so its call starts at once.
+func (r *run) send(ctx context.Context, req *responses.Request, d *dispatcher) (*responses.Response, error) {
 	if r.a.opts.DisableStreaming {
-		resp, err = r.a.client.Create(r.ctx, req)
+		resp, err := r.a.client.Create(ctx, req)
 		if err == nil {
 			for i := range resp.Output {
 				it := resp.Output[i]
@@ -334,41 +340,9 @@ func (r *run) exchange(req *responses.Request, d *dispatcher) (*responses.Respon
 				r.emitHostedItem(it)
 			}
 		}
-	} else {
-		for attempt := 0; ; attempt++ {
-			resp, err = r.stream(req, d)
-			// The client retries a broken stream only until an output item
-			// has been delivered. If none of the delivered items was a call,
-			// nothing has been acted on and the turn can be asked again.
-			var se *responses.StreamError
-			if err == nil || !errors.As(err, &se) || d.submitted > 0 || attempt >= 2 || r.ctx.Err() != nil {
-				break
-			}
-			r.a.log.Warn("stream broke after output; retrying the turn", "turn", r.turn, "err", err)
-		}
+		return resp, err
 	}
-	if err != nil {
-		d.abort()
-		d.wait()
-		return nil, err
-	}
-	if resp.Status == responses.StatusCompleted || resp.Status == "" {
-		// Calls not yet started (non-streaming, or missing from the stream).
-		for _, c := range answerable(resp.Output) {
-			d.submit(c)
-		}
-	}
-	d.close()
-	d.wait()
-	// The response is complete even when the run was canceled while its
-	// calls ran; the caller records it either way.
-	return resp, r.ctx.Err()
-}
-
-// stream reads one streamed response, emitting events and submitting each
-// call to d as soon as its item is done.
-func (r *run) stream(req *responses.Request, d *dispatcher) (*responses.Response, error) {
-	s, err := r.a.client.Stream(r.ctx, req)
+	s, err := r.a.client.Stream(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -392,8 +366,8 @@ func (r *run) stream(req *responses.Request, d *dispatcher) (*responses.Response
 				it := *ev.Item
 				r.emit(Event{Kind: EventItemDone, Item: &it})
 				r.emitHostedItem(it)
-				if isAnswerable(it) && (it.Status == "" || it.Status == responses.StatusCompleted) {
-					d.submit(it)
+				if isAnswerable(it) {
+					r.observe(d, CallStreamed{Item: it})
 				}
 			}
 		case "response.in_progress", "response.queued",
@@ -412,7 +386,7 @@ func (r *run) stream(req *responses.Request, d *dispatcher) (*responses.Response
 			}
 			r.emit(Event{Kind: EventServer, Server: &ServerEvent{Type: ev.Type, JSON: ev.Raw}})
 		}
-		r.flush(d)
+		r.flush()
 	}
 	if err := s.Err(); err != nil {
 		return nil, err
@@ -424,172 +398,35 @@ func (r *run) stream(req *responses.Request, d *dispatcher) (*responses.Response
 	return resp, nil
 }
 
-// flush emits the events queued by tool goroutines.
-func (r *run) flush(d *dispatcher) {
-	for _, ev := range d.q.drain() {
-		r.emit(ev)
-	}
-}
-
-// responseError returns the typed error of a response that did not complete.
-func responseError(resp *responses.Response) error {
-	switch resp.Status {
-	case responses.StatusFailed, responses.StatusCancelled:
-		return &ResponseError{ResponseID: resp.ID, Status: resp.Status, Err: resp.Error}
-	case responses.StatusIncomplete:
-		e := &ResponseError{ResponseID: resp.ID, Status: resp.Status}
-		if resp.IncompleteDetails != nil {
-			e.Reason = resp.IncompleteDetails.Reason
-		}
-		return e
-	}
-	return nil
-}
-
-// isAnswerable reports whether the client must answer the item: a call it
-// executes (not one of a hosted environment) or an MCP approval request.
-func isAnswerable(it responses.Item) bool {
-	if it.Type == responses.TypeMCPApprovalRequest {
-		return true
-	}
-	if !it.IsCall() {
-		return false
-	}
-	if it.Type == responses.TypeShellCall {
-		var sc struct {
-			Environment *struct {
-				Type string `json:"type"`
-			} `json:"environment"`
-		}
-		if it.Decode(&sc) == nil && sc.Environment != nil && sc.Environment.Type != "" && sc.Environment.Type != "local" {
-			return false // runs in a hosted container
+// compact performs a compaction the Machine asked for.
+func (r *run) compact(act Compact) Compacted {
+	var c Compacted
+	if act.Endpoint != nil {
+		out, err := r.a.client.Compact(r.ctx, act.Endpoint)
+		switch {
+		case err == nil && len(out.Output) == 0:
+			c.Err = errors.New("the compact endpoint returned no items")
+		case err == nil:
+			c.Output, c.Usage = out.Output, out.Usage
+			return c
+		case isMissingEndpoint(err):
+			r.a.log.Info("the server has no compact endpoint; compacting by a summary", "err", err)
+			c.NoEndpoint = true
+		default:
+			c.Err = err
 		}
 	}
-	return true
-}
-
-// answerable returns the items of output the client must answer, in order,
-// leaving out calls the server answered itself in the same output.
-func answerable(output []responses.Item) []responses.Item {
-	var answered map[string]bool
-	var calls []responses.Item
-	for _, it := range output {
-		if it.IsOutput() {
-			if answered == nil {
-				answered = map[string]bool{}
-			}
-			answered[it.OutputKey()] = true
+	if c.Err == nil {
+		resp, err := r.a.client.Create(r.ctx, act.Summary)
+		if err != nil {
+			c.Err = fmt.Errorf("summarising turn: %w", err)
 		}
+		c.Summary = resp
 	}
-	for _, it := range output {
-		if isAnswerable(it) && !answered[it.CallKey()] {
-			calls = append(calls, it)
-		}
+	if c.Err != nil && r.ctx.Err() == nil {
+		// Compaction is a precaution taken before the window is full: the
+		// run goes on uncompacted, and tries again after its next response.
+		r.a.log.Warn("compaction failed; continuing without it", "err", c.Err)
 	}
-	return calls
-}
-
-// checkAnswered verifies that outputs hold exactly one output per call.
-func checkAnswered(calls, outputs []responses.Item) error {
-	count := make(map[string]int, len(outputs))
-	for _, o := range outputs {
-		count[o.OutputKey()]++
-	}
-	var e InvariantError
-	for _, c := range calls {
-		switch n := count[c.CallKey()]; {
-		case n == 0:
-			e.Missing = append(e.Missing, c.CallKey())
-		case n > 1:
-			e.Duplicate = append(e.Duplicate, c.CallKey())
-		}
-	}
-	if e.Missing != nil || e.Duplicate != nil {
-		return &e
-	}
-	return nil
-}
-
-// state captures the run for a later Resume.
-func (r *run) state(calls []responses.Item, outputs map[string]responses.Item, pending []PendingApproval) *RunState {
-	st := &RunState{
-		Version:            runStateVersion,
-		Model:              r.a.model,
-		Turns:              r.turn,
-		PreviousResponseID: r.prevID,
-		Items:              slices.Clone(r.res.Items),
-		Calls:              calls,
-		Outputs:            outputs,
-		Pending:            pending,
-		Usage:              r.res.Usage,
-		ToolCalls:          r.res.ToolCalls,
-		AlwaysApproved:     r.a.alwaysKeys(),
-		Params:             r.params,
-	}
-	if r.a.opts.Stateless {
-		st.Transcript = slices.Clone(r.transcript)
-	}
-	return st
-}
-
-// resume continues a stopped run.
-func (r *run) resume(st *RunState, decisions []Decision) error {
-	if st == nil {
-		return errors.New("agent: resume: nil state")
-	}
-	if st.Version != runStateVersion {
-		return fmt.Errorf("agent: resume: state version %d, want %d", st.Version, runStateVersion)
-	}
-	for _, k := range st.AlwaysApproved {
-		r.a.rememberAlways(k)
-	}
-	r.turn, r.turnBase = st.Turns, st.Turns
-	r.prevID = st.PreviousResponseID
-	r.transcript = slices.Clone(st.Transcript)
-	r.res.Items = slices.Clone(st.Items)
-	r.res.Usage = st.Usage
-	r.res.ToolCalls = st.ToolCalls
-	r.params = st.Params.merge(r.params)
-	r.res.ResponseID = st.PreviousResponseID
-
-	byCall := make(map[string]Approval, len(decisions))
-	for _, d := range decisions {
-		byCall[d.CallID] = d.Approval
-	}
-	for _, p := range st.Pending {
-		if _, ok := byCall[p.CallID]; !ok {
-			return fmt.Errorf("agent: resume: no decision for pending call %s", p.CallID)
-		}
-	}
-	outputs := make(map[string]responses.Item, len(st.Calls))
-	for k, v := range st.Outputs {
-		outputs[k] = v
-	}
-	rt, err := r.a.router(r.ctx)
-	if err != nil {
-		return err
-	}
-	d := newDispatcher(r, rt, r.parallel(), byCall)
-	for _, c := range st.Calls {
-		if _, done := outputs[c.CallKey()]; !done && c.CallKey() != "" {
-			d.submit(c)
-		}
-	}
-	d.close()
-	d.wait()
-	if err := r.ctx.Err(); err != nil {
-		return err
-	}
-	for k, v := range d.outputs {
-		outputs[k] = v
-	}
-	if len(st.Calls) == 0 {
-		// Stopped by a budget or MaxTurns: the next input is ready.
-		return r.loop(slices.Clone(st.Input))
-	}
-	next, done, err := r.afterCalls(st.Calls, outputs, d.deferred, d.ran)
-	if done || err != nil {
-		return err
-	}
-	return r.loop(next)
+	return c
 }
