@@ -17,7 +17,19 @@ const EventSchemaVersion = 1
 type EventKind string
 
 // Event kinds, in the order a run typically emits them.
+//
+// The lifecycle events come from the run's [Machine], in this order:
+// run_started; then per turn turn_started, the model's events (text and
+// reasoning deltas, item_done, hosted_tool, server_event), and for each call
+// approval_requested and approval_decided (when it asks), tool_started,
+// tool_progress and tool_finished (calls of one turn interleave, and a call
+// may start while the model is still streaming), then turn_completed; a
+// compacted event comes before the turn_started of the request it
+// shortens; run_completed is always last.
 const (
+	// EventRunStarted: a run starts (or resumes); Turn is the number of
+	// turns before it.
+	EventRunStarted EventKind = "run_started"
 	// EventTurnStarted: a request is about to be sent (Turn is its number).
 	EventTurnStarted EventKind = "turn_started"
 	// EventTextDelta: Delta is the next piece of the assistant's text.

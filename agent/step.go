@@ -338,7 +338,7 @@ func (m *Machine) grant(k string) {
 func (m *Machine) Start(now time.Time, input []responses.Item) []Action {
 	m.start = now
 	slices.Sort(m.st.AlwaysApproved)
-	return m.beginTurn(nil, slices.Clone(input))
+	return m.beginTurn([]Action{m.emit(Event{Kind: EventRunStarted})}, slices.Clone(input))
 }
 
 // Resume continues a run that stopped (pending approvals, a budget, a
@@ -376,13 +376,14 @@ func (m *Machine) Resume(now time.Time, st *RunState, decisions []Decision) []Ac
 			return m.finish(nil, fmt.Errorf("agent: resume: no decision for pending call %s", p.CallID))
 		}
 	}
+	started := m.emit(Event{Kind: EventRunStarted})
 	if len(st.Calls) == 0 {
 		// Stopped by a budget, MaxTurns or a failure: the next input is ready.
-		return m.beginTurn(nil, slices.Clone(st.Input))
+		return m.beginTurn([]Action{started}, slices.Clone(st.Input))
 	}
 	m.resuming = true
 	m.input = nil
-	return []Action{ListTools{}}
+	return []Action{started, ListTools{}}
 }
 
 // State returns the run's continuation: what a later run needs to go on
