@@ -172,4 +172,3 @@ func TestWithState(t *testing.T) {
 		}
 	}
 }
-
