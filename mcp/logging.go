@@ -32,7 +32,7 @@ func logServerMessage(logger *slog.Logger, f map[string]any) {
 		if err != nil {
 			b = []byte(`"unprintable data"`)
 		}
-		attrs = append(attrs, "data", json.RawMessage(b))
+		attrs = append(attrs, "data", string(b))
 	}
 	logger.Log(ctx, lv, msg, attrs...)
 }
