@@ -96,30 +96,6 @@ func toolName(call tools.Call) string {
 	return strings.TrimSuffix(call.Type, "_call")
 }
 
-// failedOutput reports whether an output item says the call failed.
-//
-// TODO: remove once every executor returns its outcome with its output.
-func failedOutput(out responses.Item) bool {
-	switch out.Type {
-	case responses.TypeApplyPatchCallOutput:
-		var o responses.ApplyPatchCallOutput
-		return out.Decode(&o) == nil && o.Status == "failed"
-	case responses.TypeShellCallOutput:
-		var o responses.ShellCallOutput
-		if out.Decode(&o) != nil {
-			return false
-		}
-		for _, c := range o.Output {
-			if c.Outcome.Type == "timeout" || (c.Outcome.ExitCode != nil && *c.Outcome.ExitCode != 0) {
-				return true
-			}
-		}
-	case responses.TypeFunctionCallOutput, responses.TypeCustomToolCallOutput:
-		return strings.HasPrefix(outputText(out), "error:")
-	}
-	return false
-}
-
 // outputText returns the text an output item carries.
 func outputText(out responses.Item) string {
 	var o struct {

@@ -805,9 +805,6 @@ func (m *Machine) callDone(o CallDone) []Action {
 		out = tools.FailedOutput(call, err)
 	default:
 		outcome = OutcomeOK
-		if failedOutput(out) {
-			outcome = OutcomeError
-		}
 	}
 	cs.phase, cs.output = callDone, out
 	return []Action{m.emit(Event{Kind: EventToolFinished, Tool: &ToolEvent{

@@ -172,7 +172,7 @@ func TextOutput(call Call, text string, failed bool) responses.Item {
 	caller := callerOf(call.Item)
 	switch call.Type {
 	case responses.TypeCustomToolCall:
-		return responses.MustItem(responses.CustomToolCallOutput{Type: responses.TypeCustomToolCallOutput, CallID: call.CallID, Output: responses.MustJSON(text), Caller: caller})
+		return Output(call, responses.MustJSON(text))
 	case responses.TypeApplyPatchCall:
 		status := "completed"
 		if failed {
@@ -191,7 +191,20 @@ func TextOutput(call Call, text string, failed bool) responses.Item {
 	case responses.TypeLocalShellCall:
 		return responses.MustItem(responses.LocalShellCallOutput{Type: responses.TypeLocalShellCallOutput, ID: call.CallID, Output: text})
 	}
-	return responses.MustItem(responses.FunctionCallOutput{Type: responses.TypeFunctionCallOutput, CallID: call.CallID, Output: responses.MustJSON(text), Caller: caller})
+	return Output(call, responses.MustJSON(text))
+}
+
+// Output returns the output item of a function or custom tool call: a
+// function_call_output (custom_tool_call_output for a custom_tool_call)
+// with the call's call_id and caller, whose output is the JSON value
+// output (a string, or an array of content parts). Every output item of
+// those types the loop and the executors send is built here.
+func Output(call Call, output json.RawMessage) responses.Item {
+	caller := callerOf(call.Item)
+	if call.Type == responses.TypeCustomToolCall {
+		return responses.MustItem(responses.CustomToolCallOutput{Type: responses.TypeCustomToolCallOutput, CallID: call.CallID, Output: output, Caller: caller})
+	}
+	return responses.MustItem(responses.FunctionCallOutput{Type: responses.TypeFunctionCallOutput, CallID: call.CallID, Output: output, Caller: caller})
 }
 
 func callerOf(it responses.Item) json.RawMessage {

@@ -412,7 +412,7 @@ func (t *Tool) input(call tools.Call) (string, json.RawMessage, error) {
 // context being done is abandoned (and a warning logged) so that Call always
 // returns promptly.
 func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error) {
-	input, caller, err := t.input(call)
+	input, _, err := t.input(call)
 	if err != nil {
 		return responses.Item{}, err
 	}
@@ -432,10 +432,7 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error
 	if err != nil {
 		return responses.Item{}, err
 	}
-	if t.kind == "custom" {
-		return responses.MustItem(responses.CustomToolCallOutput{Type: responses.TypeCustomToolCallOutput, CallID: call.CallID, Output: output, Caller: caller}), nil
-	}
-	return responses.MustItem(responses.FunctionCallOutput{Type: responses.TypeFunctionCallOutput, CallID: call.CallID, Output: output, Caller: caller}), nil
+	return tools.Output(call, output), nil
 }
 
 type result struct {
@@ -487,7 +484,7 @@ func (t *Tool) run(ctx context.Context, callID string, invoke invocation) (any, 
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			return nil, fmt.Errorf("timed out after %v", t.timeout)
+			return nil, fmt.Errorf("%w after %v", tools.ErrTimeout, t.timeout)
 		}
 	}
 	switch {
@@ -502,9 +499,9 @@ func (t *Tool) run(ctx context.Context, callID string, invoke invocation) (any, 
 		return nil, ctx.Err()
 	case cctx.Err() != nil:
 		if errors.Is(r.err, context.DeadlineExceeded) {
-			return nil, fmt.Errorf("timed out after %v", t.timeout)
+			return nil, fmt.Errorf("%w after %v", tools.ErrTimeout, t.timeout)
 		}
-		return nil, fmt.Errorf("timed out after %v: %w", t.timeout, r.err)
+		return nil, fmt.Errorf("%w after %v: %w", tools.ErrTimeout, t.timeout, r.err)
 	}
 	return nil, r.err
 }
