@@ -430,7 +430,8 @@ func TestJSONOutput(t *testing.T) {
 			text.WriteString(ev.Delta)
 		}
 	}
-	assert.Equal(t, map[string]string{"call_ok": "ok", "call_blocked": "error", "call_patch": "denied"}, finished)
+	assert.Equal(t, map[string]string{"call_ok": "ok", "call_blocked": "sandbox_denied", "call_patch": "denied"}, finished)
+	assert.Contains(t, res.stderr, "✗ blocked by sandbox · exit ")
 	assert.Equal(t, "finished", text.String())
 	assert.Contains(t, kinds, "turn_started")
 	assert.Contains(t, kinds, "turn_completed")

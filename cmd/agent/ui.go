@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"regexp"
@@ -70,6 +71,8 @@ type ui struct {
 	// why holds the reason shown for calls the approver declined without
 	// asking anyone, by call id.
 	why map[string]string
+	// started holds the calls that started and have not finished.
+	started map[string]bool
 
 	spin      bool // stderr is a terminal: show a spinner
 	spinLabel string
@@ -326,15 +329,18 @@ func (u *ui) event(ev agent.Event, err error) {
 		}
 	case agent.EventToolStarted:
 		if t := ev.Tool; t != nil {
+			u.markStarted(t.CallID)
 			u.line(c.dim("▸ ") + toolHeadline(t))
 			u.working("running " + t.Name)
 		}
 	case agent.EventToolFinished:
 		if t := ev.Tool; t != nil {
-			if t.Outcome == agent.OutcomeDenied || t.Outcome == agent.OutcomeUnknown {
+			ran := u.takeStarted(t.CallID)
+			if !ran {
+				// Refused before it started: say what it was.
 				u.line(c.dim("▸ ") + toolHeadline(t))
 			}
-			u.line("  " + u.toolResult(t))
+			u.line("  " + u.toolResult(t, ran))
 			u.working("thinking")
 		}
 	case agent.EventApprovalDecided:
@@ -408,8 +414,48 @@ func toolHeadline(t *agent.ToolEvent) string {
 	return t.Name
 }
 
-// toolResult says how a call ended.
-func (u *ui) toolResult(t *agent.ToolEvent) string {
+// markStarted records that a call started; takeStarted reports whether
+// it did, and forgets it. A call refused before it ran (declined, refused
+// by a policy, an unknown tool) finishes without starting.
+func (u *ui) markStarted(callID string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.started == nil {
+		u.started = map[string]bool{}
+	}
+	u.started[callID] = true
+}
+
+func (u *ui) takeStarted(callID string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	ran := u.started[callID]
+	delete(u.started, callID)
+	return ran
+}
+
+// outcomeLabel names a failed outcome that is not a plain failure, for the
+// head of its result line.
+func outcomeLabel(o agent.Outcome) string {
+	switch o {
+	case agent.OutcomeSandboxDenied:
+		return "blocked by sandbox"
+	case agent.OutcomeTimeout:
+		return "timed out"
+	}
+	return ""
+}
+
+// toolResult says how a call ended; ran says whether it started.
+func (u *ui) toolResult(t *agent.ToolEvent, ran bool) string {
+	s := u.toolOutcome(t, ran)
+	if errors.Is(t.Err, shell.ErrSandboxUnavailable) {
+		s += "\n    " + u.colors.yellow("the kernel sandbox is not available here; --sandbox danger-full-access runs commands unsandboxed (pair it with --ask-for-approval untrusted)")
+	}
+	return s
+}
+
+func (u *ui) toolOutcome(t *agent.ToolEvent, ran bool) string {
 	c := u.colors
 	dur := ""
 	if t.Duration > 0 {
@@ -425,6 +471,12 @@ func (u *ui) toolResult(t *agent.ToolEvent) string {
 		return c.yellow("✗ canceled") + c.dim(dur)
 	case agent.OutcomeUnknown:
 		return c.red("✗ unknown tool") + c.dim(": "+oneLine(t.Error, 200))
+	case agent.OutcomeSandboxDenied:
+		if !ran {
+			// The sandbox blocks commands as they run; what never started
+			// was refused by the command policy.
+			return c.red("✗ blocked by the command policy") + c.dim(": "+oneLine(t.Error, 300))
+		}
 	}
 	var out responses.Item
 	if t.Output != nil {
@@ -434,6 +486,10 @@ func (u *ui) toolResult(t *agent.ToolEvent) string {
 	if t.Outcome != agent.OutcomeOK {
 		mark = c.red("✗")
 	}
+	head := mark
+	if l := outcomeLabel(t.Outcome); l != "" {
+		head += " " + c.red(l)
+	}
 	switch t.Type {
 	case responses.TypeShellCall:
 		var so responses.ShellCallOutput
@@ -442,31 +498,30 @@ func (u *ui) toolResult(t *agent.ToolEvent) string {
 			for _, o := range so.Output {
 				switch {
 				case o.Outcome.Type == "timeout":
-					parts = append(parts, "timed out")
+					if t.Outcome != agent.OutcomeTimeout { // the head says so
+						parts = append(parts, "timed out")
+					}
 				case o.Outcome.ExitCode != nil:
 					parts = append(parts, fmt.Sprintf("exit %d", *o.Outcome.ExitCode))
 				}
 			}
 			size := 0
-			last := so.Output[len(so.Output)-1]
 			for _, o := range so.Output {
 				size += len(o.Stdout) + len(o.Stderr)
 			}
-			s := mark + " " + strings.Join(parts, ", ") + c.dim(dur+" · "+fmtBytes(size))
+			s := head
+			if len(parts) > 0 {
+				sep := " "
+				if head != mark {
+					sep = " · "
+				}
+				s += sep + strings.Join(parts, ", ")
+			}
+			s += c.dim(dur + " · " + fmtBytes(size))
 			if t.Outcome != agent.OutcomeOK {
-				tail, sandboxNote := lastLine(last.Stderr)
-				if tail == "" {
-					tail, _ = lastLine(last.Stdout)
-				}
-				if sandboxNote {
-					tail += c.yellow(" (sandbox)")
-				}
-				if tail != "" {
+				if tail := failureLine(t, so.Output); tail != "" {
 					s += "\n    " + c.dim(oneLine(tail, 200))
 				}
-			}
-			if strings.Contains(t.Error, shell.ErrSandboxUnavailable.Error()) {
-				s += "\n    " + c.yellow("the kernel sandbox is not available here; --sandbox danger-full-access runs commands unsandboxed (pair it with --ask-for-approval untrusted)")
 			}
 			return s
 		}
@@ -474,15 +529,59 @@ func (u *ui) toolResult(t *agent.ToolEvent) string {
 		var po responses.ApplyPatchCallOutput
 		if out.Decode(&po) == nil {
 			if t.Outcome != agent.OutcomeOK {
-				return mark + " " + c.red("patch failed") + c.dim(": "+oneLine(po.Output, 300))
+				what := outcomeLabel(t.Outcome)
+				if what == "" {
+					what = "patch failed"
+				}
+				return mark + " " + c.red(what) + c.dim(": "+oneLine(po.Output, 300))
 			}
 			return mark + " " + patchSummary(c, po.Output) + c.dim(dur)
 		}
 	}
 	if t.Error != "" && t.Outcome != agent.OutcomeOK {
-		return mark + " " + c.dim(oneLine(t.Error, 300)+dur)
+		sep := " "
+		if head != mark {
+			sep = ": "
+		}
+		return head + c.dim(sep+oneLine(t.Error, 300)+dur)
 	}
-	return mark + c.dim(fmt.Sprintf(" %s result%s", fmtBytes(outputSize(out)), dur))
+	return head + c.dim(fmt.Sprintf(" %s result%s", fmtBytes(outputSize(out)), dur))
+}
+
+// failureLine picks the line that best says why a shell call failed: the
+// last line of the failing command's stderr (else its stdout). The failing
+// command is the one the tool's *shell.ExitError names, else the last. For
+// a command the sandbox blocked, the note the shell tool appends at the end
+// of its stderr (shell.Result.SandboxDenied) is skipped: the line before it
+// is the command's own error.
+func failureLine(t *agent.ToolEvent, outs []responses.ShellCommandOutput) string {
+	o := outs[len(outs)-1]
+	var ee *shell.ExitError
+	denied := false
+	if errors.As(t.Err, &ee) && ee.Command >= 1 && ee.Command <= len(outs) {
+		o, denied = outs[ee.Command-1], ee.SandboxDenied
+	}
+	lines := nonEmptyLines(o.Stderr)
+	if denied && len(lines) > 0 {
+		lines = lines[:len(lines)-1]
+	}
+	if len(lines) == 0 {
+		lines = nonEmptyLines(o.Stdout)
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return lines[len(lines)-1]
+}
+
+func nonEmptyLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // outputSize is the size of the text (or other content) an output item
@@ -534,23 +633,6 @@ func patchSummary(c colors, s string) string {
 		return oneLine(s, 200)
 	}
 	return strings.Join(parts, ", ")
-}
-
-// lastLine returns the last line of a command's output, leaving out the
-// note the shell tool appends when the sandbox may have caused a failure
-// (sandboxNote reports it).
-func lastLine(s string) (line string, sandboxNote bool) {
-	ls := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i := len(ls) - 1; i >= 0; i-- {
-		l := strings.TrimSpace(ls[i])
-		switch {
-		case strings.HasPrefix(l, "[sandbox:"):
-			sandboxNote = true
-		case l != "":
-			return l, sandboxNote
-		}
-	}
-	return "", sandboxNote
 }
 
 func fmtDuration(d time.Duration) string {
