@@ -13,10 +13,12 @@ import (
 // (openai-go v3.102.0: ResponseService.Get, GetStreaming, Delete, Cancel,
 // InputItemService.List).
 
-// lookup records a request for the response {id} and returns it, or answers
-// 404 as the API does for an unknown or deleted id.
-func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (n int, id string, st *stored) {
-	n = s.record(r, nil)
+// lookup records a request for the response {id} and returns it with the
+// request's body (if any), or answers 404 as the API does for an unknown or
+// deleted id.
+func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (n int, id string, st *stored, body []byte) {
+	body, _ = readBody(r)
+	n = s.record(r, body)
 	w.Header().Set("x-request-id", "req_"+strconv.Itoa(n))
 	id = r.PathValue("id")
 	s.mu.Lock()
@@ -26,23 +28,28 @@ func (s *Server) lookup(w http.ResponseWriter, r *http.Request) (n int, id strin
 		s.writeError(w, n, http.StatusNotFound, invalidRequest(
 			fmt.Sprintf("Response with id '%s' not found.", id), "", ""), nil)
 	}
-	return n, id, st
+	return n, id, st, body
 }
 
 // retrieve serves GET /responses/{id}: the response object, or with
-// ?stream=true its events (those after ?starting_after=N). A background
+// stream=true (in the query, or in a JSON body as openai-go's GetStreaming
+// sends it) its events (those after ?starting_after=N). A background
 // response is queued when created and each retrieval moves it on: the first
 // answers in_progress, the next the final response, so a client that polls
 // until the status is terminal sees every state.
 func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
-	n, id, st := s.lookup(w, r)
+	n, id, st, body := s.lookup(w, r)
 	if st == nil {
 		return
 	}
 	q := r.URL.Query()
+	var b struct {
+		Stream bool `json:"stream"`
+	}
+	_ = json.Unmarshal(body, &b)
 	s.mu.Lock()
 	obj := st.object
-	stream := q.Get("stream") == "true"
+	stream := q.Get("stream") == "true" || b.Stream
 	if len(st.pending) > 1 && !stream {
 		st.pending = st.pending[1:]
 		obj = st.pending[0]
@@ -79,7 +86,7 @@ func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
 // so retrieving it or chaining to it is then a not-found error. The body
 // is {"id","object":"response","deleted":true}.
 func (s *Server) deleteResponse(w http.ResponseWriter, r *http.Request) {
-	n, id, st := s.lookup(w, r)
+	n, id, st, _ := s.lookup(w, r)
 	if st == nil {
 		return
 	}
@@ -97,7 +104,7 @@ func (s *Server) deleteResponse(w http.ResponseWriter, r *http.Request) {
 // becomes cancelled, with no output, and stays so; cancelling one that
 // already finished answers it unchanged.
 func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
-	n, id, st := s.lookup(w, r)
+	n, id, st, _ := s.lookup(w, r)
 	if st == nil {
 		return
 	}
@@ -131,7 +138,7 @@ func (s *Server) cancel(w http.ResponseWriter, r *http.Request) {
 // (1 to 100, default 20), order ("desc", the default, or "asc") and after
 // (an item id).
 func (s *Server) listInputItems(w http.ResponseWriter, r *http.Request) {
-	n, id, st := s.lookup(w, r)
+	n, id, st, _ := s.lookup(w, r)
 	if st == nil {
 		return
 	}
