@@ -77,8 +77,13 @@ type Tool struct {
 	opts ToolOptions
 	def  responses.ToolDefinition
 
+	// reviewed is what Review showed (or saw fail), by call id, until the
+	// call runs: the one piece of state kept between Review and Call, so
+	// that Call writes only the change a person approved. It cannot be
+	// recomputed in Call without knowing what was shown; it would go if
+	// tools.Call carried the approved request.
 	mu       sync.Mutex
-	reviewed map[string]reviewed // by call id, until the call runs
+	reviewed map[string]reviewed
 }
 
 type reviewed struct {
