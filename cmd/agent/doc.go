@@ -74,15 +74,17 @@
 // Workspace trust: a folder's own configuration can run programs on your
 // machine, outside the sandbox, so none of it is loaded until you trust the
 // folder. Today that is the workspace's .mcp.json (its MCP servers are
-// started as commands); project hooks and settings will be gated the same
-// way when the command reads them. AGENTS.md is text for the model and
+// commands to start, or URLs to send ${VAR} values of your environment
+// to); project hooks and settings will be gated the same way when the
+// command reads them. AGENTS.md is text for the model and
 // always loads; the config directory is yours and always loads. An explicit
 // --mcp-config is your choice and is not asked about.
 //
 // The folder is the repository root (the nearest directory above the
 // workspace holding .git), or the workspace without one. In a terminal you
 // are asked once, shown what would run (each MCP server's command or URL);
-// y trusts it, n continues without it. Without a terminal nothing is asked:
+// y trusts it, n continues without it (and is not remembered: the next run
+// asks again). Without a terminal nothing is asked:
 // the configuration is skipped and one line on stderr says what and how to
 // trust. Trust is given only by that answer, by agent trust PATH, by
 // --trust-workspace (one run), or by "trusted_folders" in config.json

@@ -236,7 +236,7 @@ func (s *Store) update(change func([]Folder) []Folder) error {
 	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
 		return fmt.Errorf("trust store: lock: %w", err)
 	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck // closing unlocks too
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) // closing would unlock too
 
 	folders, err := s.load()
 	if err != nil {
