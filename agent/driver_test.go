@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -171,4 +172,38 @@ func TestWithState(t *testing.T) {
 			assert.Equal(t, res.ResponseID, reqs[1].Params.PreviousResponseID)
 		}
 	}
+}
+
+// A stream cut after a complete message item (nothing to act on) is asked
+// for again: the consumer is told to drop what it showed, and the Result's
+// text is the answer once.
+func TestCutAfterMessageNotDoubled(t *testing.T) {
+	srv := rt.New(t, rt.Reply{Output: []responses.Item{rt.Text("partial answer")}, Faults: []rt.Fault{rt.CutAfterItemDone(0)}})
+	a := agent.New(client(srv), "m", nil)
+	var text strings.Builder
+	for ev, err := range a.Stream(t.Context(), "x") {
+		require.NoError(t, err)
+		switch ev.Kind {
+		case agent.EventStreamRestarted:
+			text.Reset()
+		case agent.EventTextDelta:
+			text.WriteString(ev.Delta)
+		case agent.EventRunCompleted:
+			assert.Equal(t, "partial answer", ev.Result.Text)
+		}
+	}
+	assert.Equal(t, "partial answer", text.String())
+}
+
+// The client's retries and the loop's re-asks share one budget per turn: a
+// stream that always breaks after output costs MaxRetries+1 requests, not
+// their product.
+func TestRetriesDoNotStack(t *testing.T) {
+	early, late := rt.CutAfterEvents(1), rt.CutAfterItemDone(0) // the client retries the first, the loop the second
+	srv := rt.New(t, rt.Reply{Output: []responses.Item{rt.Text("x")}, Faults: []rt.Fault{early, early, late, early, early, late, early, early, late}})
+	a := agent.New(client(srv), "m", nil) // MaxRetries: the default 2
+	_, err := a.Run(t.Context(), "x")
+	var se *responses.StreamError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, 3, len(srv.Requests()), "requests sent for the turn")
 }

@@ -297,24 +297,39 @@ func (r *run) finish(res *Result, err error) {
 
 // exchange sends a request and runs its calls, streaming or not, and
 // returns the Machine's next actions.
+//
+// A turn has one retry budget when the client offers one
+// ([responses.Client.NewRetryBudget]): the client's own retries and the
+// loop's re-asks of a broken stream draw from it, and a re-ask waits the
+// client's backoff first, so a turn sends at most MaxRetries+1 requests.
 func (r *run) exchange(act SendRequest) []Action {
+	ctx := r.ctx
+	var budget *responses.RetryBudget
+	if bc, ok := r.a.client.(interface {
+		NewRetryBudget() *responses.RetryBudget
+	}); ok {
+		budget = bc.NewRetryBudget()
+		ctx = responses.WithRetryBudget(ctx, budget)
+	}
 	for {
 		r.turn = act.Turn
-		if act.Retry {
-			r.a.log.Warn("stream broke after output; retrying the turn", "turn", act.Turn)
-		}
 		d := newDispatcher(r)
 		call := &ModelCall{Agent: r.a.opts.Name, Turn: act.Turn, Request: act.Request, Retry: act.Retry}
-		resp, err := r.a.callModel(r.ctx, call, func(ctx context.Context, call *ModelCall) (*responses.Response, error) {
+		resp, err := r.a.callModel(ctx, call, func(ctx context.Context, call *ModelCall) (*responses.Response, error) {
 			return r.send(ctx, call.Request, d)
 		})
 		if err != nil {
 			d.abort()
 			d.wait()
 			var se *responses.StreamError
-			acts := r.observe(nil, RequestFailed{Err: err, StreamBroke: errors.As(err, &se)})
+			broke := errors.As(err, &se) && (budget == nil || budget.Left() > 0)
+			acts := r.observe(nil, RequestFailed{Err: err, StreamBroke: broke})
 			if len(acts) == 1 {
 				if next, ok := acts[0].(SendRequest); ok && next.Retry {
+					r.a.log.Warn("stream broke after output; asking for the turn again", "turn", act.Turn, "err", err)
+					if budget != nil {
+						budget.Wait(ctx, err)
+					}
 					act = next
 					continue
 				}

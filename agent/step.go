@@ -136,9 +136,10 @@ type (
 	// ResponseDone reports the complete response of [SendRequest].
 	ResponseDone struct{ Response *responses.Response }
 	// RequestFailed reports a [SendRequest] that produced no response.
-	// StreamBroke says the stream broke after output was delivered, so the
-	// turn may be asked again if none of it was acted on. The driver has
-	// waited for the calls it had started.
+	// StreamBroke says the stream broke after output was delivered and the
+	// transport's retry budget allows another request, so the turn may be
+	// asked again if none of it was acted on (twice at most). The driver
+	// has waited for the calls it had started.
 	RequestFailed struct {
 		Err         error
 		StreamBroke bool
