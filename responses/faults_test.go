@@ -357,6 +357,9 @@ func TestRetryBudgetWait(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	assert.False(t, b.Wait(ctx, errors.New("x")))
+
+	var zero responses.RetryBudget
+	assert.False(t, zero.Wait(t.Context(), errors.New("x")), "the zero budget allows no retry")
 }
 
 // With its retries off, a workflow engine retries by itself and takes the

@@ -22,8 +22,8 @@ import (
 // in all, not (MaxRetries+1) times its own attempts.
 //
 // Without a budget in the context every Create, Stream and Compact call has
-// a budget of its own of [ClientOptions.MaxRetries] retries. A RetryBudget is
-// safe for concurrent use.
+// a budget of its own of [ClientOptions.MaxRetries] retries. The zero
+// RetryBudget allows no retry. A RetryBudget is safe for concurrent use.
 type RetryBudget struct {
 	c    *Client // whose backoff Wait uses
 	mu   sync.Mutex
@@ -89,6 +89,9 @@ func (b *RetryBudget) take() (int, bool) {
 // ctx ends during the wait. Wait does not judge whether cause is worth a
 // retry: that is the caller's decision.
 func (b *RetryBudget) Wait(ctx context.Context, cause error) bool {
+	if b.Left() == 0 {
+		return false
+	}
 	delay := b.c.backoff(b.Used())
 	var apiErr *APIError
 	if errors.As(cause, &apiErr) && apiErr.RetryAfter > 0 {
