@@ -442,6 +442,7 @@ func (m *Machine) beginTurn(acts []Action, input []responses.Item) []Action {
 	}
 	m.resetTurn()
 	m.input = input
+	m.st.Input = input // the state between turns: what the next request sends
 	for _, it := range input {
 		if isUserMessage(it) {
 			m.compact.users = append(m.compact.users, it)
