@@ -103,7 +103,8 @@ func (m *Memory) Append(ctx context.Context, conv string, version int64, t Turn)
 		c.info.Meta = bytes.Clone(t.Meta)
 	}
 	for _, it := range t.Items {
-		c.items = append(c.items, memItem{item: cloneItem(it), responseID: c.info.ResponseID, base: c.info.Base})
+		c.items = append(c.items, memItem{item: it, // an Item's JSON is immutable
+			responseID: c.info.ResponseID, base: c.info.Base})
 	}
 	c.info.Len = int64(len(c.items))
 	c.info.Version++
@@ -257,10 +258,4 @@ func checkID(kind, id string) error {
 		return fmt.Errorf("session: empty %s id", kind)
 	}
 	return nil
-}
-
-func cloneItem(it responses.Item) responses.Item {
-	var c responses.Item
-	_ = c.UnmarshalJSON(bytes.Clone(it.Raw())) // it is a valid item
-	return c
 }

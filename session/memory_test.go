@@ -13,3 +13,7 @@ func TestMemory(t *testing.T) {
 		NoCrash: "a memory store does not outlive its process",
 	})
 }
+
+func BenchmarkMemory(b *testing.B) {
+	sessiontest.Bench(b, func(b *testing.B) session.Store { return session.NewMemory() })
+}

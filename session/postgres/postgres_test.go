@@ -118,3 +118,7 @@ func TestBadURL(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "postgres: session store")
 }
+
+func BenchmarkStore(b *testing.B) {
+	sessiontest.Bench(b, func(b *testing.B) session.Store { return open(b, schema(b)) })
+}

@@ -29,3 +29,21 @@ func TestConformance(t *testing.T) {
 		Open: func(ctx context.Context, addr string) (session.Store, error) { return sqlite.Open(ctx, addr, nil) },
 	})
 }
+
+func BenchmarkStore(b *testing.B) {
+	sessiontest.Bench(b, func(b *testing.B) session.Store {
+		st, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "s.db"), nil)
+		require.NoError(b, err)
+		b.Cleanup(func() { require.NoError(b, st.Close()) })
+		return st
+	})
+}
+
+func BenchmarkDurable(b *testing.B) {
+	sessiontest.Bench(b, func(b *testing.B) session.Store {
+		st, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "s.db"), &sqlite.Options{Durable: true})
+		require.NoError(b, err)
+		b.Cleanup(func() { require.NoError(b, st.Close()) })
+		return st
+	})
+}
