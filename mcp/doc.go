@@ -40,7 +40,18 @@
 // [Options.MaxOutputBytes] with its head and tail kept. A result with
 // isError reaches the model as an output starting "error: ", and the call's
 // error wraps [ErrToolFailed] so the loop reports the outcome "error"; a
-// JSON-RPC error or a failed server is a plain error.
+// JSON-RPC error or a failed server is a plain error. [Tool.CallStructured]
+// also hands a Go program the result's structuredContent.
+//
+// # Servers
+//
+// A server's log messages (notifications/message) go to [Options.Logger]
+// at the matching level (debug at Debug, info and notice at Info, warning
+// at Warn, error and above at Error). A stdio server that exits during
+// start-up is reported at once as exited, with its exit status and the
+// tail of its stderr. Over Streamable HTTP, the stream for notifications
+// outside calls opens only once the session is initialised, and every
+// request after initialize carries Mcp-Protocol-Version.
 //
 // # Server requests
 //

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -316,6 +317,10 @@ func TestFilesystemResults(t *testing.T) {
 				return it
 			}
 			assert.Equal(t, text, outputText(t, call("read_text_file", "fox.txt")), "exactly the file's 44 bytes")
+			args, _ := json.Marshal(map[string]string{"path": filepath.Join(root, "fox.txt")})
+			_, sc, err := toolByName(t, set, "fs__read_text_file").CallStructured(t.Context(), fnCall("fs__read_text_file", string(args)))
+			require.NoError(t, err)
+			assert.JSONEq(t, `{"content":`+strconv.Quote(text)+`}`, string(sc), "structuredContent stays available to Go")
 
 			it := call("read_media_file", "dot.png")
 			var out responses.FunctionCallOutput

@@ -32,6 +32,11 @@ var imageTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/w
 // (head and tail kept). An isError result is prefixed "error: " so the
 // model reads it as a failure it can act on.
 func convertResult(call tools.Call, res *mcpgo.CallToolResult, maxBytes int, images bool) responses.Item {
+	if len(res.Content) == 1 && !res.IsError { // the common case: one text block
+		if v, ok := res.Content[0].(mcpgo.TextContent); ok {
+			return tools.TextOutput(call, capText(v.Text, maxBytes), false)
+		}
+	}
 	images = images && (call.Type == responses.TypeFunctionCall || call.Type == responses.TypeCustomToolCall)
 	var (
 		parts []responses.ContentPart // with images: text and image parts in order

@@ -103,19 +103,31 @@ func (t *Tool) Review(_ context.Context, call tools.Call) (tools.Review, error) 
 // failures of the server are returned as errors with a zero item, which the
 // loop gives the model as failed outputs.
 func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error) {
+	it, _, err := t.CallStructured(ctx, call)
+	return it, err
+}
+
+// CallStructured is [Tool.Call] that also returns the result's
+// structuredContent exactly as the server sent it (nil when it sent none),
+// for Go programs that read a tool's typed result. The model sees
+// structuredContent only when the result has no content blocks; this
+// returns it either way. It does not validate it against the tool's output
+// schema.
+func (t *Tool) CallStructured(ctx context.Context, call tools.Call) (responses.Item, json.RawMessage, error) {
 	args, err := parseArguments(callArguments(call))
 	if err != nil {
-		return responses.Item{}, err
+		return responses.Item{}, nil, err
 	}
 	res, err := t.srv.call(ctx, t.info.Name, args, call.Progress)
 	if err != nil {
-		return responses.Item{}, err
+		return responses.Item{}, nil, err
 	}
 	it := convertResult(call, res, t.srv.set.opts.MaxOutputBytes, t.srv.set.opts.Images)
+	sc := structuredJSON(res)
 	if res.IsError {
-		return it, fmt.Errorf("mcp server %q: tool %q: %w", t.srv.name, t.info.Name, ErrToolFailed)
+		return it, sc, fmt.Errorf("mcp server %q: tool %q: %w", t.srv.name, t.info.Name, ErrToolFailed)
 	}
-	return it, nil
+	return it, sc, nil
 }
 
 // ErrToolFailed is wrapped by the error [Tool.Call] returns beside its
