@@ -46,9 +46,10 @@
 // can continue one with previous_response_id; an unknown or unstored id is
 // a 400 previous_response_not_found. Every call of the conversation must be
 // answered: in chained mode each call of the previous response needs its
-// output (matched by call_id; an mcp_approval_request by
-// approval_request_id), and in stateless mode each call replayed in the
-// input must be followed by its output. Otherwise the server answers 400
+// output (matched by call_id), and in stateless mode each call replayed in
+// the input must be followed by its output; an mcp_approval_request may go
+// unanswered (the server then does not make the call), but an
+// mcp_approval_response must answer one (by approval_request_id). Otherwise the server answers 400
 // with the API's error body, for example "No tool output found for function
 // call call_1.".
 //
@@ -59,11 +60,31 @@
 // and a reasoning item and the item that followed it must be replayed
 // together. Items replayed without ids are not checked.
 //
+// # Strict like the API
+//
+// Requests are validated as the real API validates them, with its 400 body
+// {"error":{"message","type":"invalid_request_error","param","code"}}: no
+// unknown parameter ("unknown_parameter"), model and input present
+// ("missing_required_parameter"), values in range and in their sets
+// ("invalid_value", "decimal_above_max_value", ...), input items of a known
+// type with their required fields, tools with a type and a name.
+// [Server.Lenient] turns the checks off for a test that sends odd requests
+// on purpose; [Rule] names the groups. docs/responsestest-rules.md lists
+// every rule with its source (the API reference, the official SDKs' types,
+// recorded API responses).
+//
+// Besides create: GET /responses/{id} (streamed with stream=true),
+// DELETE /responses/{id}, POST /responses/{id}/cancel,
+// GET /responses/{id}/input_items and POST /conversations. A request with
+// "background": true is answered queued and each retrieval moves it on
+// (in_progress, then the final response).
+//
 // # Conversations and compaction
 //
-// A request with "conversation" continues a server-side conversation (any
-// id; it starts empty), whose items are the request's context; see
-// [Server.Conversation]. It may not also set previous_response_id. POST
+// A request with "conversation" ("conv_…" or {"id": "conv_…"}) continues a
+// server-side conversation, whose items are the request's context; see
+// [Server.Conversation] and [Server.CreateConversation]. The response echoes
+// it. It may not also set previous_response_id. POST
 // /responses/compact (OpenAI-style paths only: the /v5 prefix has no compact
 // endpoint, like a provider without one) answers outside the script with
 // the conversation's user messages and one compaction item;
