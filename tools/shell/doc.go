@@ -116,10 +116,54 @@
 // Where the sandbox cannot be provided (the call is missing, a kernel
 // without Landlock ABI 3, user namespaces disabled, not Linux), Run returns
 // an error wrapping [ErrSandboxUnavailable] and the command does not run:
-// a sandboxed mode never silently runs unsandboxed. A command that fails
-// the way a sandbox denial does ("Permission denied", "Read-only file
-// system", "Network is unreachable") gets [Result.SandboxDenied] and a
-// note at the end of its stderr that says what the sandbox allows.
+// a sandboxed mode never silently runs unsandboxed.
+//
+// # Deny-read
+//
+// In the sandboxed modes, the paths of [Executor.DenyRead] (by default
+// [DefaultDenyRead]: ~/.ssh, ~/.gnupg, cloud credentials, ~/.netrc,
+// /etc/shadow, ...) cannot be read. The helper bind-mounts over each
+// existing one an empty directory or file with mode 000 that becomes
+// read-only with the other mounts; as root the mask is owned by an id left
+// out of the namespace's id mapping, so root in the sandbox has no
+// capability over it either. Reading a denied path, listing a denied
+// directory or opening anything below it fails with "Permission denied",
+// and the stderr of the command ends with a note that names the rule:
+//
+//	cat: /home/u/.ssh/id_ed25519: Permission denied
+//	[sandbox: reading /home/u/.ssh/id_ed25519 is denied by the deny-read rule ~/.ssh]
+//
+// The masks cannot be removed (Landlock forbids unmounting), changed
+// (read-only mount) or renamed (a mount point is busy). Limits: paths
+// missing when the command starts are not hidden; the same data under
+// another name (a hard link, a copy, a raw block device readable by root)
+// is not hidden; a denied path that holds the workspace root or a writable
+// root is skipped, so the workspace is never hidden (a denied path inside
+// it is). Unsandboxed commands can read everything.
+//
+// # Sandbox denials
+//
+// A sandboxed command that fails ([Result.ExitCode] not 0, no timeout) gets
+// [Result.SandboxDenied], a note at the end of its stderr that says what
+// the sandbox allows, and (through [Tool] and [LocalTool]) the outcome
+// "sandbox_denied" when a line of its stderr:
+//
+//   - says "Permission denied", "Operation not permitted" or "Read-only
+//     file system" and names (quoted, or as a word with a slash) a path
+//     under a deny-read rule; or a path outside the writable directories,
+//     where the error is "Read-only file system", or where this process
+//     could write that path (so the file's own permissions did not cause
+//     the error); or says "Read-only file system" and names no path;
+//   - or, in a sandbox without network, says "Network is unreachable",
+//     "Temporary failure in name resolution" or "Could not resolve host".
+//
+// Relative paths are taken from the command's starting directory, or, when
+// they start with a deny-read rule's last element (.ssh/id_ed25519), as
+// under that rule. The rule reads text, so it has limits: a program that
+// reports a denial in other words, or in another language, or without the
+// path, is an ordinary failure; a path after a cd elsewhere may be
+// misjudged; a program that prints such a line and fails for another
+// reason is taken as denied.
 //
 // As an ordinary user the command keeps its uid and has no capabilities
 // (the helper keeps CAP_SYS_ADMIN of its own user namespace only to set up
@@ -127,7 +171,8 @@
 //
 // Running as root: Landlock and read-only mounts bind root like any user.
 // Inside its user namespace the command is still uid 0 (ids are mapped onto
-// themselves, so files keep their owners), but its capabilities reach no
+// themselves, so files keep their owners; only id 4294967294, the owner of
+// the deny-read masks, is left out), but its capabilities reach no
 // further than its namespaces: it cannot remount, load modules, or
 // configure the host's network. On kernels before Landlock ABI 6, a root
 // command could still signal other processes of root; ABI 6 scopes signals

@@ -57,6 +57,14 @@ type Executor struct {
 	// Network allows network access in [ReadOnly] and [WorkspaceWrite]
 	// modes; by default the sandbox has none.
 	Network bool
+	// DenyRead lists paths that commands cannot read in the [ReadOnly] and
+	// [WorkspaceWrite] modes: directories (with everything below) or
+	// files, absolute or starting with "~/" (HOME of the base
+	// environment). nil means [DefaultDenyRead](HOME, ""); an empty slice
+	// denies nothing. A path that holds the workspace root or a writable
+	// root is skipped, so the workspace is never hidden; a path inside it
+	// is hidden. See "Deny-read" in the package documentation.
+	DenyRead []string
 
 	// Timeout bounds a command that sets none; zero means [DefaultTimeout].
 	Timeout time.Duration
@@ -145,7 +153,11 @@ func (e *Executor) prepare() setup {
 	switch s.sandbox {
 	case DangerFullAccess:
 	case ReadOnly, WorkspaceWrite:
-		box, err := newSandboxConfig(s.sandbox, root, e.WritableRoots, e.Network)
+		deny, err := newDenyRules(e.DenyRead, homeOf(base))
+		if err != nil {
+			return fail(err)
+		}
+		box, err := newSandboxConfig(s.sandbox, root, e.WritableRoots, e.Network, deny)
 		if err != nil {
 			return fail(err)
 		}
@@ -187,9 +199,13 @@ type Result struct {
 	Omitted   int64
 	Duration  time.Duration
 	MaxOutput int // the cap that was applied
-	// SandboxDenied reports that the command failed with an error the
-	// sandbox typically causes (permission denied, read-only file system,
-	// unreachable network); a note saying so is appended to Stderr.
+	// SandboxDenied reports that the sandboxed command failed with an
+	// error the sandbox causes: permission denied or a read-only file
+	// system on a path the sandbox confines (outside the writable
+	// directories, or denied by [Executor.DenyRead]), or an unreachable
+	// network. A note saying so, naming the deny-read rule if one blocked
+	// the command, is appended to Stderr. See "Sandbox denials" in the
+	// package documentation for the rule and its limits.
 	SandboxDenied bool
 }
 
@@ -265,9 +281,14 @@ func (e *Executor) Run(ctx context.Context, c Command) (Result, error) {
 			// The helper could not apply the sandbox; nothing ran.
 			return Result{}, fmt.Errorf("shell: %w: %s", ErrSandboxUnavailable, strings.TrimSpace(strings.TrimPrefix(res.Stderr, helperFailurePrefix)))
 		}
-		if err == nil && !res.TimedOut && res.ExitCode != 0 && looksDenied(res.Stderr) {
-			res.SandboxDenied = true
-			res.Stderr += s.box.denialNote()
+		if err == nil && !res.TimedOut && res.ExitCode != 0 {
+			if f := s.box.failure(res.Stderr, dir, envValue(cmd.Env, "TMPDIR")); f.denied {
+				res.SandboxDenied = true
+				res.Stderr += s.box.denialNote()
+				for _, n := range f.notes {
+					res.Stderr += n + "\n"
+				}
+			}
 		}
 	}
 	s.log.DebugContext(ctx, "shell command", "argv", argv, "dir", dir, "exit", res.ExitCode,
@@ -567,13 +588,13 @@ func exitCode(cmd *exec.Cmd, err error) int {
 	return 0
 }
 
-// looksDenied reports whether stderr carries an error the sandbox causes.
-func looksDenied(stderr string) bool {
-	for _, s := range []string{"Permission denied", "Read-only file system", "Operation not permitted",
-		"Network is unreachable", "Temporary failure in name resolution", "Could not resolve host"} {
-		if strings.Contains(stderr, s) {
-			return true
+// envValue returns the value of the variable name in env.
+func envValue(env []string, name string) string {
+	v := ""
+	for _, kv := range env {
+		if rest, ok := strings.CutPrefix(kv, name+"="); ok {
+			v = rest
 		}
 	}
-	return false
+	return v
 }

@@ -53,6 +53,7 @@ var probeLines = []string{
 	"echo x > /tmp/agentloop-probe-escape",
 	"grep -E '^CapEff' /proc/self/status",
 	"echo > /dev/tcp/127.0.0.1/1",
+	"chmod 755 $HOME/.ssh; cat $HOME/.ssh/id_ed25519",
 }
 
 func probe(root string) {

@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -38,8 +40,11 @@ const (
 var helperInstalled atomic.Bool
 
 // RunSandboxHelperIfRequested makes this program usable as the sandbox
-// helper. Programs that run commands in [ReadOnly] or [WorkspaceWrite] mode
-// must call it first thing in main (and tests in TestMain, before m.Run):
+// helper and the reaper helper. Programs that run commands in [ReadOnly] or
+// [WorkspaceWrite] mode must call it first thing in main (and tests in
+// TestMain, before m.Run); in [DangerFullAccess] mode the call is optional
+// but makes sure no process a command starts outlives it (see "No
+// survivors" in the package documentation):
 //
 //	func main() {
 //		shell.RunSandboxHelperIfRequested()
@@ -75,11 +80,21 @@ type helperSpec struct {
 	Network  bool
 	ABI      int // the kernel's Landlock ABI, as probed by the parent
 
+	// Masks are bind-mounted over denied paths: an unreadable directory or
+	// file each (see maskSources).
+	Masks []maskSpec
+
 	// Reaper runs the command unsandboxed, with the helper as its child
 	// subreaper (see reap); Grace is the time between a stopping signal
 	// and SIGKILL.
 	Reaper bool
 	Grace  time.Duration
+}
+
+// maskSpec hides Target behind Source, a directory or file of the same kind
+// that no one in the sandbox can read.
+type maskSpec struct {
+	Target, Source string
 }
 
 func jsonSpec(spec helperSpec) (string, error) {
@@ -101,7 +116,7 @@ func runHelper(args []string) error {
 	if spec.Reaper {
 		return reap(spec, argv)
 	}
-	if err := readOnlyMounts(spec.Writable); err != nil {
+	if err := readOnlyMounts(spec.Writable, spec.Masks); err != nil {
 		return err
 	}
 
@@ -190,7 +205,11 @@ func supervise(path string, argv []string) error {
 // not cover metadata changes (chmod, chown, utimes, xattrs); a read-only
 // mount does. Device files stay usable: a read-only mount does not stop
 // writing to /dev/null.
-func readOnlyMounts(writable []string) error {
+//
+// Each mask is bind-mounted over its target after the writable directories,
+// so a denied path inside one stays hidden, and becomes read-only with the
+// rest: its mode cannot be changed.
+func readOnlyMounts(writable []string, masks []maskSpec) error {
 	wd, err := os.Getwd()
 	if err != nil {
 		return fmt.Errorf("mounts: %w", err)
@@ -201,6 +220,11 @@ func readOnlyMounts(writable []string) error {
 	for _, w := range writable {
 		if err := unix.Mount(w, w, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 			return fmt.Errorf("mounts: bind %s: %w", w, err)
+		}
+	}
+	for _, m := range masks {
+		if err := unix.Mount(m.Source, m.Target, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("mounts: deny reading %s: %w", m.Target, err)
 		}
 	}
 	if err := unix.MountSetattr(-1, "/", unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
@@ -225,9 +249,10 @@ type sandboxConfig struct {
 	writable []string // extra writable roots, resolved
 	network  bool
 	abi      int
+	deny     []denyRule
 }
 
-func newSandboxConfig(mode SandboxMode, root string, writable []string, network bool) (*sandboxConfig, error) {
+func newSandboxConfig(mode SandboxMode, root string, writable []string, network bool, deny []denyRule) (*sandboxConfig, error) {
 	if !helperInstalled.Load() {
 		return nil, fmt.Errorf("%w: %s mode needs the sandbox helper: call shell.RunSandboxHelperIfRequested at the start of main (and TestMain)", ErrSandboxUnavailable, mode)
 	}
@@ -235,7 +260,7 @@ func newSandboxConfig(mode SandboxMode, root string, writable []string, network 
 	if err != nil || abi < minLandlockABI {
 		return nil, fmt.Errorf("%w: %s mode needs Landlock ABI %d or later (kernel 6.2+, enabled at boot); this kernel has ABI %d", ErrSandboxUnavailable, mode, minLandlockABI, max(abi, 0))
 	}
-	b := &sandboxConfig{mode: mode, root: root, network: network, abi: abi}
+	b := &sandboxConfig{mode: mode, root: root, network: network, abi: abi, deny: deny}
 	if mode == WorkspaceWrite {
 		for _, w := range writable {
 			d, err := resolveDir(w)
@@ -255,15 +280,26 @@ func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.
 	if err != nil {
 		return nil, nil, err
 	}
-	tmp, err := os.MkdirTemp("", "agentloop-shell-")
+	// base holds the private temp dir and the masks of denied paths; it is
+	// not writable in the sandbox.
+	base, err := os.MkdirTemp("", "agentloop-shell-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("shell: private temp dir: %w", err)
 	}
-	cleanup := func() { _ = os.RemoveAll(tmp) }
+	cleanup := func() { _ = os.RemoveAll(base) }
+	tmp := filepath.Join(base, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		cleanup()
+		return nil, nil, fmt.Errorf("shell: private temp dir: %w", err)
+	}
 	spec := helperSpec{Path: path, Writable: []string{tmp}, Network: b.network, ABI: b.abi}
 	if b.mode == WorkspaceWrite {
 		spec.Writable = append(spec.Writable, b.root)
 		spec.Writable = append(spec.Writable, b.writable...)
+	}
+	if spec.Masks, err = b.masks(base, append([]string{b.root}, spec.Writable...)); err != nil {
+		cleanup()
+		return nil, nil, err
 	}
 	js, err := json.Marshal(spec)
 	if err != nil {
@@ -286,8 +322,11 @@ func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.
 	// applies to root like anyone else).
 	uid, gid := os.Getuid(), os.Getgid()
 	if uid == 0 {
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1<<32 - 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 1<<32 - 1}}
+		// All but maskID, which owns the masks of denied paths: root in
+		// the namespace has no capability over an inode whose owner is not
+		// mapped, so it cannot read a mask either.
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: maskID}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: maskID}}
 		attr.GidMappingsEnableSetgroups = true
 	} else {
 		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}}
@@ -307,6 +346,66 @@ func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.
 	return cmd, cleanup, nil
 }
 
+// maskID is the user and group id that owns the masks of denied paths when
+// running as root; it is left out of the sandbox's id mapping.
+const maskID = 1<<32 - 2
+
+// masks returns the mounts that hide the denied paths that exist, creating
+// their sources in base: a directory and a file with mode 000 (owned by
+// maskID as root). A rule whose path holds one of keep (the workspace root,
+// the writable roots, the private temp dir) is skipped: the workspace is
+// never hidden, though a denied path inside it is.
+func (b *sandboxConfig) masks(base string, keep []string) ([]maskSpec, error) {
+	var out []maskSpec
+	var dirSrc, fileSrc string
+	for _, r := range b.deny {
+		target, err := filepath.EvalSymlinks(r.path)
+		if err != nil {
+			continue // missing: nothing to hide
+		}
+		if slices.ContainsFunc(keep, func(k string) bool { return within(target, k) }) {
+			continue
+		}
+		fi, err := os.Stat(target)
+		if err != nil {
+			continue
+		}
+		src := &fileSrc
+		if fi.IsDir() {
+			src = &dirSrc
+		}
+		if *src == "" {
+			if *src, err = newMask(base, fi.IsDir()); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, maskSpec{Target: target, Source: *src})
+	}
+	return out, nil
+}
+
+// newMask creates the unreadable directory or file that hides denied paths.
+func newMask(base string, dir bool) (string, error) {
+	p := filepath.Join(base, "denied-file")
+	var err error
+	if dir {
+		p = filepath.Join(base, "denied-dir")
+		err = os.Mkdir(p, 0)
+	} else {
+		err = os.WriteFile(p, nil, 0)
+	}
+	if err == nil {
+		err = os.Chmod(p, 0) // whatever the umask
+	}
+	if err == nil && os.Getuid() == 0 {
+		err = os.Chown(p, maskID, maskID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("shell: deny-read mask: %w", err)
+	}
+	return p, nil
+}
+
 // startError explains a failure to start the helper process: without user
 // namespaces the kernel refuses the clone.
 func (b *sandboxConfig) startError(err error) error {
@@ -314,6 +413,17 @@ func (b *sandboxConfig) startError(err error) error {
 		return fmt.Errorf("%w: %s mode needs user, PID and network namespaces: %v", ErrSandboxUnavailable, b.mode, err)
 	}
 	return err
+}
+
+// failure tells whether a command that failed in this sandbox, in dir, was
+// blocked by it (see classify).
+func (b *sandboxConfig) failure(stderr, dir, tmp string) sandboxFailure {
+	w := []string{tmp, "/dev"}
+	if b.mode == WorkspaceWrite {
+		w = append(w, b.root)
+		w = append(w, b.writable...)
+	}
+	return classify(stderr, dir, w, b.deny, b.network)
 }
 
 // denialNote is appended to the stderr of a command that failed the way a

@@ -19,7 +19,7 @@ func RunSandboxHelperIfRequested() {}
 
 type sandboxConfig struct{}
 
-func newSandboxConfig(mode SandboxMode, root string, writable []string, network bool) (*sandboxConfig, error) {
+func newSandboxConfig(mode SandboxMode, root string, writable []string, network bool, deny []denyRule) (*sandboxConfig, error) {
 	return nil, fmt.Errorf("%w: %s mode needs Linux (Landlock and namespaces); this is %s", ErrSandboxUnavailable, mode, runtime.GOOS)
 }
 
@@ -30,3 +30,5 @@ func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.
 func (b *sandboxConfig) startError(err error) error { return err }
 
 func (b *sandboxConfig) denialNote() string { return "" }
+
+func (b *sandboxConfig) failure(stderr, dir, tmp string) sandboxFailure { return sandboxFailure{} }

@@ -37,9 +37,18 @@ func TestSandboxAsUnprivilegedUser(t *testing.T) {
 	require.NoError(t, os.Mkdir(root, 0o755))
 	require.NoError(t, os.Chown(root, nobody, nobody))
 
+	// A home of nobody's own, whose key nobody could read but for the
+	// deny-read default.
+	home := filepath.Join(dir, "home")
+	require.NoError(t, os.MkdirAll(filepath.Join(home, ".ssh"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(home, ".ssh", "id_ed25519"), []byte(secret), 0o600))
+	for _, p := range []string{home, filepath.Join(home, ".ssh"), filepath.Join(home, ".ssh", "id_ed25519")} {
+		require.NoError(t, os.Chown(p, nobody, nobody))
+	}
+
 	cmd := exec.Command(bin)
 	cmd.Dir = root
-	cmd.Env = append(os.Environ(), probeEnv+"="+root, "TMPDIR=/tmp")
+	cmd.Env = append(os.Environ(), probeEnv+"="+root, "TMPDIR=/tmp", "HOME="+home)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	out, err := cmd.Output()
 	var stderr string
@@ -56,6 +65,9 @@ func TestSandboxAsUnprivilegedUser(t *testing.T) {
 	assert.True(t, res[2].SandboxDenied, "write /tmp: %+v", res[2])
 	assert.Equal(t, "CapEff:\t0000000000000000\n", res[3].Stdout, "the command has no capabilities")
 	assert.NotEqual(t, 0, res[4].ExitCode, "network")
+	assert.NotContains(t, res[5].Stdout, secret)
+	assert.Contains(t, res[5].Stderr, "denied by the deny-read rule ~/.ssh]")
+	assert.True(t, res[5].SandboxDenied)
 	_, err = os.Stat(filepath.Join(dir, "escape"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
