@@ -144,3 +144,35 @@ func TestTwoHandlesOneFile(t *testing.T) {
 		assert.Equal(t, c.Items[i].Text(), c.Items[i+1].Text())
 	}
 }
+
+// TestCorruptPages damages the pages after the schema: the error names the
+// file and says it is corrupt.
+func TestCorruptPages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	st, err := sqlite.Open(t.Context(), path, nil)
+	require.NoError(t, err)
+	var items []responses.Item
+	for i := range 200 {
+		items = append(items, responses.UserMessage(fmt.Sprintf("message %d %0200d", i, i)))
+	}
+	_, err = st.Append(t.Context(), "c", 0, session.Turn{Items: items})
+	require.NoError(t, err)
+	require.NoError(t, st.Close())
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Greater(t, len(data), 8*4096)
+	for i := 4 * 4096; i < len(data); i++ {
+		data[i] = byte(i * 13)
+	}
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+
+	st, err = sqlite.Open(t.Context(), path, nil)
+	if err == nil {
+		defer st.Close()
+		_, err = st.Load(t.Context(), "c", nil)
+	}
+	require.Error(t, err)
+	t.Log(err)
+	assert.Contains(t, err.Error(), path)
+	assert.Contains(t, err.Error(), "is corrupt or not a SQLite database")
+}

@@ -27,7 +27,8 @@ import (
 	"strings"
 	"time"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	driver "modernc.org/sqlite" // registers the "sqlite" database/sql driver
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/session"
@@ -144,9 +145,8 @@ func Open(ctx context.Context, path string, opts *Options) (*Store, error) {
 // fail wraps err with the file's name and, for a file that is not a
 // database, what to do.
 func (s *Store) fail(err error) error {
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "file is not a database"), strings.Contains(msg, "malformed"):
+	var e *driver.Error
+	if errors.As(err, &e) && (e.Code()&0xff == sqlite3.SQLITE_NOTADB || e.Code()&0xff == sqlite3.SQLITE_CORRUPT) {
 		return fmt.Errorf("sqlite: session store %s is corrupt or not a SQLite database (%w); move it away to start afresh", s.path, err)
 	}
 	return fmt.Errorf("sqlite: session store %s: %w", s.path, err)
@@ -326,13 +326,9 @@ func (s *Store) Append(ctx context.Context, conv string, version int64, t sessio
 		var responseID string
 		var err error
 		if version == 0 {
-			base = 0
-			_, err = tx.ExecContext(ctx, `INSERT INTO conversations (id, version, length, base, response_id, meta, created, updated)
-				VALUES (?, 1, ?, 0, ?, ?, ?, ?)`, conv, n, t.ResponseID, []byte(t.Meta), now, now)
-			responseID = t.ResponseID
-			if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
-				err = sql.ErrNoRows
-			}
+			err = tx.QueryRowContext(ctx, `INSERT INTO conversations (id, version, length, base, response_id, meta, created, updated)
+				VALUES (?, 1, ?, 0, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING
+				RETURNING base, response_id`, conv, n, t.ResponseID, []byte(t.Meta), now, now).Scan(&base, &responseID)
 		} else {
 			err = tx.QueryRowContext(ctx, `UPDATE conversations SET
 					version = version + 1,
