@@ -237,3 +237,18 @@ func hostWritable(p string) bool {
 }
 
 func accessWrite(p string) bool { return unix.Access(p, unix.W_OK) == nil }
+
+// MatchDenyRead reports whether path (absolute) is denied by the deny-read
+// list (as [Executor.DenyRead]: absolute paths or "~/" ones, expanded with
+// home; nil means [DefaultDenyRead](home, "")), and returns the rule that
+// denies it as a note would name it ("~/.ssh"). Symbolic links in the
+// rules are followed; path is taken as given. Other tools that read files
+// for the model, such as apply_patch, use it to honour the same list.
+func MatchDenyRead(list []string, home, path string) (rule string, denied bool, err error) {
+	rules, err := newDenyRules(list, home)
+	if err != nil {
+		return "", false, err
+	}
+	r, ok := deniedBy(rules, filepath.Clean(path))
+	return r.name, ok, nil
+}

@@ -118,3 +118,26 @@ func TestDenyReadConfig(t *testing.T) {
 	res := run(t, y, "cat $HOME/.ssh/id_ed25519")
 	assert.Equal(t, secret, res.Stdout)
 }
+
+func TestMatchDenyRead(t *testing.T) {
+	for _, tc := range []struct {
+		path, rule string
+		denied     bool
+	}{
+		{"/h/.ssh/id_ed25519", "~/.ssh", true},
+		{"/h/.ssh", "~/.ssh", true},
+		{"/h/.sshx", "", false},
+		{"/etc/shadow", "/etc/shadow", true},
+		{"/h/project/main.go", "", false},
+	} {
+		rule, denied, err := shell.MatchDenyRead(nil, "/h", tc.path)
+		require.NoError(t, err)
+		assert.Equal(t, tc.denied, denied, tc.path)
+		assert.Equal(t, tc.rule, rule, tc.path)
+	}
+	_, denied, err := shell.MatchDenyRead([]string{"~/secret"}, "/h", "/h/secret/x")
+	require.NoError(t, err)
+	assert.True(t, denied)
+	_, _, err = shell.MatchDenyRead([]string{"rel"}, "/h", "/x")
+	assert.Error(t, err)
+}
