@@ -36,6 +36,40 @@
 // the run returns [Result.Pending] and a [RunState] that marshals to JSON;
 // [Agent.Resume] continues it, in the same process or another.
 //
+// # Continuing a conversation
+//
+// Every run's [Result.State] is a [RunState]: the one value that says how
+// the conversation goes on (the last response id or, stateless, the
+// transcript; pending approvals; the approvals granted always; the agent in
+// charge; counters). Save it as JSON; [WithState] continues the
+// conversation with a new prompt, and [Agent.Resume] continues a run that
+// stopped (pending approvals, a budget, a failure or a cancellation).
+//
+// # Rules and drivers
+//
+// The loop's rules live in one place, the [Machine]: a deterministic state
+// machine that takes what happened (a response, a call's result, an
+// approval, the time) and returns what to do (send a request, run calls
+// alone or together, ask the approver, compact, finish). It does no I/O.
+// [Agent.Run], [Agent.Stream] and [Agent.Resume] drive it in process,
+// starting calls while the response still streams; the temporal module
+// drives the same Machine as a durable workflow.
+//
+// # Middleware
+//
+// [Options.Middleware] wraps each run, model request and tool call
+// ([Middleware]): tracing puts its span into the context, a guardrail
+// refuses, a hook observes. With none installed the loop calls its handlers
+// directly.
+//
+//	audit := agent.Middleware{Tool: func(next agent.ToolHandler) agent.ToolHandler {
+//		return func(ctx context.Context, call tools.Call) (responses.Item, error) {
+//			out, err := next(ctx, call)
+//			log.Printf("%s %s: %s", call.Name, call.CallID, tools.OutcomeOf(err))
+//			return out, err
+//		}
+//	}}
+//
 // # The rest of the API
 //
 //   - Structured output: [RunAs] constrains the final answer to a JSON
