@@ -32,9 +32,12 @@ var _ Client = (*responses.Client)(nil)
 // Options configures an [Agent]. The zero value of every field means the
 // documented default.
 type Options struct {
-	// Name names the agent in events, middleware and the RunState (it
-	// matters once agents hand runs to each other). Optional.
+	// Name names the agent in events, middleware and the RunState. An
+	// agent others hand off to needs one. Optional otherwise.
 	Name string
+	// Description says what the agent is for; it describes the agent to
+	// a model that may hand off to it or call it as a tool.
+	Description string
 
 	// Instructions are sent with every request (they are not inherited
 	// through previous_response_id).
@@ -46,6 +49,10 @@ type Options struct {
 	// Toolsets supply tools that may change between turns (MCP servers);
 	// they are listed again before every request.
 	Toolsets []tools.Toolset
+
+	// Handoffs are the agents the model may hand the run to; see
+	// [Handoff].
+	Handoffs []Handoff
 
 	// Approver decides calls whose tool asks for approval and hosted MCP
 	// approval requests. Nil declines every such call with a message that
@@ -136,6 +143,10 @@ func New(client Client, model string, opts *Options) *Agent {
 		a.opts.Toolsets = slices.Clone(opts.Toolsets)
 		a.opts.StopAtTools = slices.Clone(opts.StopAtTools)
 		a.opts.Middleware = slices.Clone(opts.Middleware)
+		a.opts.Handoffs = slices.Clone(opts.Handoffs)
+	}
+	for _, h := range a.opts.Handoffs {
+		a.opts.Tools = append(a.opts.Tools, newHandoffTool(h))
 	}
 	for _, mw := range a.opts.Middleware {
 		a.hasModelMW = a.hasModelMW || mw.Model != nil
@@ -306,6 +317,9 @@ func Info(t tools.Tool) ToolInfo {
 	}
 	_, info.Reviews = t.(tools.Reviewer)
 	_, info.Declines = t.(tools.Decliner)
+	if h, ok := t.(handoffTool); ok {
+		info.Handoff = h.h.Agent.opts.Name
+	}
 	return info
 }
 

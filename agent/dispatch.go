@@ -167,11 +167,15 @@ func (d *dispatcher) ask(act AskApproval) Approved {
 		o.Canceled = true
 		return o
 	}
-	if d.r.a.opts.Approver == nil {
+	approver := d.r.a.opts.Approver
+	if approver == nil {
+		approver = d.r.top.opts.Approver
+	}
+	if approver == nil {
 		o.Approval = Deny("no approver is configured to approve this call")
 		return o
 	}
-	o.Approval, o.Err = d.r.a.opts.Approver.Approve(d.ctx, act.Request)
+	o.Approval, o.Err = approver.Approve(d.ctx, act.Request)
 	if o.Err != nil && d.ctx.Err() != nil {
 		o.Canceled = true
 	}
@@ -222,7 +226,7 @@ func (d *dispatcher) run(call tools.Call, tool tools.Tool) CallDone {
 		defer cancel()
 	}
 	start := time.Now()
-	out, err := d.r.a.callTool(ctx, call, func(ctx context.Context, call tools.Call) (responses.Item, error) {
+	out, err := d.r.top.callTool(ctx, call, func(ctx context.Context, call tools.Call) (responses.Item, error) {
 		return d.invoke(ctx, call, tool)
 	})
 	if err == nil && !out.IsZero() && out.OutputKey() != call.CallID {

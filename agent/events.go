@@ -66,6 +66,9 @@ const (
 	EventToolFinished EventKind = "tool_finished"
 	// EventTurnCompleted: Response finished; Usage is that response's usage.
 	EventTurnCompleted EventKind = "turn_completed"
+	// EventHandoff: Handoff says which agent hands the run to which; the
+	// next turn runs under the new one.
+	EventHandoff EventKind = "handoff"
 	// EventRunCompleted: the run ended; Result is its result.
 	EventRunCompleted EventKind = "run_completed"
 )
@@ -83,9 +86,17 @@ type Event struct {
 	Hosted   *HostedEvent     `json:"hosted,omitempty"`
 	Tool     *ToolEvent       `json:"tool,omitempty"`
 	Approval *ApprovalEvent   `json:"approval,omitempty"`
+	Handoff  *HandoffEvent    `json:"handoff,omitempty"`
 	Usage    *responses.Usage `json:"usage,omitempty"`
 	Response *ResponseInfo    `json:"response,omitempty"`
 	Result   *Result          `json:"result,omitempty"`
+}
+
+// HandoffEvent describes a handoff between agents.
+type HandoffEvent struct {
+	From   string `json:"from,omitempty"`
+	To     string `json:"to"`
+	CallID string `json:"call_id"`
 }
 
 // ServerEvent is a stream event passed through: its type and JSON.

@@ -11,6 +11,9 @@ import (
 // Result is what a run produced. When a run fails, the error is returned
 // together with the partial Result.
 type Result struct {
+	// Agent names the agent that finished the run (Options.Name), which
+	// differs from the one that started it after a handoff.
+	Agent string `json:"agent,omitempty"`
 	// Text is the final assistant text (or, when the run stopped at a
 	// StopAtTools tool, that call's output).
 	Text string `json:"text"`

@@ -119,10 +119,17 @@ func (a *Agent) ResumeStream(ctx context.Context, state *RunState, decisions []D
 		o(&cfg)
 	}
 	return func(yield func(Event, error) bool) {
-		m := NewMachine(a.Config(), nil)
+		cur := a // the agent in charge when the run stopped
+		if state != nil && state.Agent != "" {
+			if found := a.find(state.Agent); found != nil {
+				cur = found
+			}
+		}
+		m := NewMachine(cur.Config(), nil)
 		m.SetParams(cfg.params)
 		m.Grant(a.alwaysKeys()...)
 		r := a.newRun(yield, m)
+		r.a = cur
 		r.finish(r.handle(ctx, &RunInfo{Agent: a.opts.Name, Model: a.model, Resumed: true}, func(now time.Time) []Action {
 			return m.Resume(now, state, decisions)
 		}))
@@ -148,7 +155,8 @@ func Collect(seq iter.Seq2[Event, error]) (*Result, error) {
 // the iterating goroutine, except the dispatcher's, which report to the
 // Machine under mu; every event goes through q to the iterating goroutine.
 type run struct {
-	a       *Agent
+	a       *Agent // the agent in charge: the one the run started with, or one it was handed to
+	top     *Agent // the agent the run started with: its middleware wraps the whole run
 	ctx     context.Context
 	cancel  context.CancelFunc
 	yield   func(Event, error) bool
@@ -163,7 +171,7 @@ type run struct {
 }
 
 func (a *Agent) newRun(yield func(Event, error) bool, m *Machine) *run {
-	return &run{a: a, yield: yield, m: m, q: eventQueue{notify: make(chan struct{}, 1)}, cancel: func() {}}
+	return &run{a: a, top: a, yield: yield, m: m, q: eventQueue{notify: make(chan struct{}, 1)}, cancel: func() {}}
 }
 
 // handle runs the run through the Run middleware, the innermost handler
@@ -174,7 +182,7 @@ func (r *run) handle(ctx context.Context, info *RunInfo, start func(time.Time) [
 		defer r.cancel()
 		return r.drive(r.step(nil, func(m *Machine, now time.Time) []Action { return start(now) }))
 	})
-	for _, mw := range slices.Backward(r.a.opts.Middleware) {
+	for _, mw := range slices.Backward(r.top.opts.Middleware) {
 		if mw.Run != nil {
 			h = mw.Run(h)
 		}
@@ -232,6 +240,8 @@ func (r *run) drive(acts []Action) (*Result, error) {
 			}
 		case Compact:
 			acts = r.observe(nil, r.compact(act))
+		case HandOff:
+			acts = r.observe(nil, r.handOff(act))
 		case SendRequest:
 			acts = r.exchange(act)
 		default:
@@ -279,7 +289,7 @@ func (r *run) finish(res *Result, err error) {
 	r.flush()
 	if res != nil && res.State != nil {
 		for _, k := range res.State.AlwaysApproved {
-			r.a.rememberAlways(k)
+			r.top.rememberAlways(k)
 		}
 	}
 	if r.stopped {
@@ -315,7 +325,7 @@ func (r *run) exchange(act SendRequest) []Action {
 		r.turn = act.Turn
 		d := newDispatcher(r)
 		call := &ModelCall{Agent: r.a.opts.Name, Turn: act.Turn, Request: act.Request, Retry: act.Retry}
-		resp, err := r.a.callModel(ctx, call, func(ctx context.Context, call *ModelCall) (*responses.Response, error) {
+		resp, err := r.top.callModel(ctx, call, func(ctx context.Context, call *ModelCall) (*responses.Response, error) {
 			return r.send(ctx, call.Request, d)
 		})
 		if err != nil {
@@ -411,6 +421,28 @@ func (r *run) send(ctx context.Context, req *responses.Request, d *dispatcher) (
 		return nil, errors.New("stream ended without a response")
 	}
 	return resp, nil
+}
+
+// handOff switches the run to the agent the Machine names.
+func (r *run) handOff(act HandOff) HandedOff {
+	h, ok := r.a.handoff(act.To)
+	if !ok {
+		return HandedOff{Err: fmt.Errorf("agent %q cannot hand off to %q", r.a.opts.Name, act.To)}
+	}
+	if h.OnHandoff != nil {
+		if err := h.OnHandoff(r.ctx, act.Arguments); err != nil {
+			return HandedOff{Err: err}
+		}
+	}
+	var history []responses.Item
+	if !h.Filter.isZero() {
+		history = h.Filter.apply(act.History)
+		if history == nil {
+			history = []responses.Item{}
+		}
+	}
+	r.a = h.Agent
+	return HandedOff{Config: r.a.Config(), History: history}
 }
 
 // compact performs a compaction the Machine asked for.

@@ -60,7 +60,10 @@ type Machine struct {
 	routes map[string]int // route key → index in tools
 	names  []string
 
+	runInput []responses.Item // the input the run started with
+
 	// The current turn.
+	handoff  *callState       // the turn's first handoff call
 	input    []responses.Item // the new input of the request in flight
 	req      *responses.Request
 	attempts int // requests of this turn that broke and were asked again
@@ -102,6 +105,9 @@ type ToolInfo struct {
 	// Declines: the tool builds its own output for a refused call
 	// ([tools.Decliner]).
 	Declines bool
+	// Handoff names the agent a call of this tool hands the run to
+	// ([Handoff]); the Machine answers such calls itself.
+	Handoff string
 }
 
 // An Observation is something that happened, reported to [Machine.Step].
@@ -173,6 +179,14 @@ type (
 	// after its [ResponseDone]. Err is the run's context error if it
 	// ended meanwhile.
 	TurnEnded struct{ Err error }
+	// HandedOff answers [HandOff] with the configuration of the agent now
+	// in charge. History, when not nil, is what that agent's first request
+	// sends in place of the chain (a filtered history). Err ends the run.
+	HandedOff struct {
+		Config  Config
+		History []responses.Item
+		Err     error
+	}
 )
 
 func (ToolsListed) observation()   {}
@@ -184,6 +198,7 @@ func (Reviewed) observation()      {}
 func (Approved) observation()      {}
 func (CallDone) observation()      {}
 func (TurnEnded) observation()     {}
+func (HandedOff) observation()     {}
 
 // Actions.
 type (
@@ -225,6 +240,15 @@ type (
 		Call   tools.Call
 		Reason string
 	}
+	// HandOff asks to switch the run to the agent named To (the call
+	// CallID asked for it, with Arguments): run the handoff's callback,
+	// filter History if the handoff has a filter, and report [HandedOff].
+	HandOff struct {
+		To        string
+		CallID    string
+		Arguments json.RawMessage
+		History   []responses.Item
+	}
 	// Emit is an event to hand to the run's consumer.
 	Emit struct{ Event Event }
 	// Finish ends the run with its result and error.
@@ -241,6 +265,7 @@ func (ReviewCall) action()  {}
 func (AskApproval) action() {}
 func (RunCall) action()     {}
 func (DeclineCall) action() {}
+func (HandOff) action()     {}
 func (Emit) action()        {}
 func (Finish) action()      {}
 
@@ -339,6 +364,7 @@ func (m *Machine) grant(k string) {
 func (m *Machine) Start(now time.Time, input []responses.Item) []Action {
 	m.start = now
 	slices.Sort(m.st.AlwaysApproved)
+	m.runInput = slices.Clone(input)
 	return m.beginTurn([]Action{m.emit(Event{Kind: EventRunStarted})}, slices.Clone(input))
 }
 
@@ -429,6 +455,8 @@ func (m *Machine) Step(now time.Time, o Observation) []Action {
 		return m.callDone(o)
 	case TurnEnded:
 		return m.turnEnded(now, o.Err)
+	case HandedOff:
+		return m.handedOff(o)
 	}
 	return nil
 }
@@ -452,7 +480,7 @@ func (m *Machine) beginTurn(acts []Action, input []responses.Item) []Action {
 }
 
 func (m *Machine) resetTurn() {
-	m.req, m.resp, m.attempts = nil, nil, 0
+	m.req, m.resp, m.attempts, m.handoff = nil, nil, 0, nil
 	m.calls = m.calls[:0]
 	clear(m.byKey)
 }
@@ -615,6 +643,19 @@ func (m *Machine) discover(acts []Action, it responses.Item) []Action {
 		return m.refuse(acts, cs, tools.FailedOutput(cs.call, errors.New(msg)), OutcomeUnknown, msg)
 	}
 	cs.tool = idx
+	if to := m.tools[idx].Handoff; to != "" {
+		if m.handoff != nil {
+			msg := fmt.Sprintf("Ignored: this response already hands the conversation to %s.", m.tools[m.handoff.tool].Handoff)
+			return m.refuse(acts, cs, tools.TextOutput(cs.call, msg, true), OutcomeError, msg)
+		}
+		m.handoff = cs
+		out := tools.TextOutput(cs.call, "Transferred to "+to+".", false)
+		cs.phase, cs.output = callDone, out
+		return append(acts, m.emit(Event{Kind: EventToolFinished, Tool: &ToolEvent{
+			CallID: cs.call.CallID, Type: cs.call.Type, Name: toolName(cs.call), Call: cs.call.Item,
+			Outcome: OutcomeOK, Output: &out,
+		}}))
+	}
 	if m.tools[idx].Reviews {
 		cs.phase = callReviewing
 		return append(acts, ReviewCall{Call: cs.call})
@@ -917,7 +958,41 @@ func (m *Machine) turnEnded(now time.Time, ctxErr error) []Action {
 	if max := m.cfg.MaxDuration; max > 0 && now.Sub(m.start) >= max {
 		return m.stopAt(acts, next, "max_duration")
 	}
+	if h := m.handoff; h != nil {
+		m.st.Input = next
+		to := m.tools[h.tool].Handoff
+		var args struct {
+			Arguments string `json:"arguments"`
+		}
+		_ = h.call.Item.Decode(&args)
+		act := HandOff{To: to, CallID: h.call.CallID}
+		if json.Valid([]byte(args.Arguments)) {
+			act.Arguments = json.RawMessage(args.Arguments)
+		}
+		if m.cfg.Stateless {
+			act.History = append(slices.Clone(m.st.Transcript), next...)
+		} else {
+			act.History = append(slices.Clone(m.runInput), m.st.Items...)
+		}
+		return append(acts, m.emit(Event{Kind: EventHandoff, Handoff: &HandoffEvent{From: m.st.Agent, To: to, CallID: h.call.CallID}}), act)
+	}
 	return m.beginTurn(acts, next)
+}
+
+// handedOff continues the run under the agent now in charge.
+func (m *Machine) handedOff(o HandedOff) []Action {
+	next := m.st.Input
+	if o.Err != nil {
+		return m.finish(nil, fmt.Errorf("handoff: %w", o.Err))
+	}
+	m.SetConfig(o.Config)
+	if o.History != nil {
+		// The filtered history replaces the chain.
+		m.st.PreviousResponseID = ""
+		m.st.Transcript = nil
+		next = o.History
+	}
+	return m.beginTurn(nil, next)
 }
 
 // stopAt ends the run by a budget; the outputs not sent stay in State.Input.
@@ -960,6 +1035,7 @@ func callItems(calls []*callState) []responses.Item {
 
 func (m *Machine) result() *Result {
 	return &Result{
+		Agent:      m.st.Agent,
 		Items:      slices.Clone(m.st.Items),
 		ResponseID: m.st.PreviousResponseID,
 		Usage:      m.st.Usage,
