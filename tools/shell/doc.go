@@ -194,12 +194,13 @@
 //
 // # Performance
 //
-// go test -bench . ./tools/shell/ measures, in one run on a noisy 2-core
-// machine: an unsandboxed Executor.Run of `true` takes 1.05-1.11 times as
-// long as bare os/exec of `true` (60-95 µs more per command: pipes, capture,
-// process-group handling); the workspace-write sandbox adds about 7 ms per
-// command (namespaces, re-executing the program as the helper, mounts,
-// Landlock, a private temp dir).
+// go test -bench . ./tools/shell/ measures, on a noisy 2-core machine: an
+// unsandboxed Executor.Run of `true` under the reaper helper takes 3-4 ms
+// more than bare os/exec of `true` (re-executing this program, the
+// subreaper's sweep); without the helper hook (direct exec and the /proc
+// marker sweep) about 1-2 ms more; the workspace-write sandbox costs about
+// 2-3 ms more than the reaper (namespaces, mounts, Landlock, a private
+// temp dir).
 //
 // # Wire shapes
 //
