@@ -125,6 +125,7 @@ func (s *clientSession) handshake(ctx context.Context, name string, sc *ServerCo
 	if out.err == nil && !exited {
 		if s.gate != nil {
 			s.gate.open(out.res.ProtocolVersion)
+			s.gate.waitListening(ctx, 2*time.Second)
 		}
 		d.instructions = out.res.Instructions
 		d.serverName = out.res.ServerInfo.Name

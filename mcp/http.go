@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/mark3labs/mcp-go/client/transport"
 )
@@ -57,17 +58,24 @@ func dialSSE(ctx context.Context, name string, sc *ServerConfig, o *Options, h s
 // [protocolGate.open] (called once initialize has returned, which is after
 // notifications/initialized was sent) and from then on puts the negotiated
 // Mcp-Protocol-Version on every request that lacks it.
+//
+// The session's first requests wait until the GET stream is open (or
+// refused), as they would have without the race: mcp-go drops a response
+// that a server sends on the GET stream, and some servers send a pending
+// response on the first GET that follows the request.
 type protocolGate struct {
-	next    http.RoundTripper
-	ready   chan struct{}
-	once    sync.Once
-	version atomic.Value // string, set before ready is closed
+	next      http.RoundTripper
+	ready     chan struct{}
+	once      sync.Once
+	version   atomic.Value  // string, set before ready is closed
+	listening chan struct{} // closed when the first GET has its answer
+	listened  sync.Once
 }
 
 const headerProtocolVersion = "Mcp-Protocol-Version"
 
 func newProtocolGate(next http.RoundTripper) *protocolGate {
-	return &protocolGate{next: next, ready: make(chan struct{})}
+	return &protocolGate{next: next, ready: make(chan struct{}), listening: make(chan struct{})}
 }
 
 // open records the negotiated version and lets GET requests through.
@@ -97,7 +105,23 @@ func (g *protocolGate) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	default:
 	}
-	return g.next.RoundTrip(req)
+	if req.Method != http.MethodGet {
+		return g.next.RoundTrip(req)
+	}
+	resp, err := g.next.RoundTrip(req)
+	g.listened.Do(func() { close(g.listening) })
+	return resp, err
+}
+
+// waitListening waits until the first GET has its answer, at most max.
+func (g *protocolGate) waitListening(ctx context.Context, max time.Duration) {
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-g.listening:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 var errGateClosed = errors.New("mcp: the session ended before it was initialised")

@@ -11,6 +11,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -209,6 +210,10 @@ func TestStreamableHTTPProtocolHeader(t *testing.T) {
 		default:
 			assert.Equal(t, mcpgo.LATEST_LEGACY_PROTOCOL_VERSION, r.ProtocolVersion, "request %d %+v carries the negotiated version", i, r)
 			assert.NotEmpty(t, r.Session, "request %d %+v", i, r)
+		}
+		if r.RPC == string(mcpgo.MethodToolsList) {
+			assert.True(t, slices.ContainsFunc(got[:i], func(r proxyRequest) bool { return r.Method == http.MethodGet }),
+				"the GET stream is open before the session's first request: %+v", got)
 		}
 		if r.Method == http.MethodGet {
 			assert.Greater(t, i, initialized, "the GET comes after notifications/initialized: %+v", got)
