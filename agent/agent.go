@@ -112,6 +112,14 @@ type Options struct {
 	// guardrails, hooks), outermost first; see [Middleware].
 	Middleware []Middleware
 
+	// InputGuardrails, OutputGuardrails and ToolGuardrails check the
+	// run's input, its final output and each tool call; a trip ends the
+	// run with a [*TripwireError]. They run inside Middleware. See
+	// [InputGuardrail].
+	InputGuardrails  []InputGuardrail
+	OutputGuardrails []OutputGuardrail
+	ToolGuardrails   []ToolGuardrail
+
 	// Logger receives debug logs and recovered tool panics. Nil discards.
 	Logger *slog.Logger
 }
@@ -147,6 +155,9 @@ func New(client Client, model string, opts *Options) *Agent {
 	}
 	for _, h := range a.opts.Handoffs {
 		a.opts.Tools = append(a.opts.Tools, newHandoffTool(h))
+	}
+	if mw, ok := guardrails(&a.opts); ok {
+		a.opts.Middleware = append(a.opts.Middleware, mw)
 	}
 	for _, mw := range a.opts.Middleware {
 		a.hasModelMW = a.hasModelMW || mw.Model != nil

@@ -167,10 +167,7 @@ func (d *dispatcher) ask(act AskApproval) Approved {
 		o.Canceled = true
 		return o
 	}
-	approver := d.r.a.opts.Approver
-	if approver == nil {
-		approver = d.r.top.opts.Approver
-	}
+	approver := d.r.approver()
 	if approver == nil {
 		o.Approval = Deny("no approver is configured to approve this call")
 		return o
@@ -207,32 +204,42 @@ func (d *dispatcher) start(act RunCall) {
 	// Go blocks while MaxParallel calls are running.
 	d.calls.Go(func() {
 		defer unlock()
-		o := d.run(call, tool)
+		o := d.run(call, tool, act.Resume)
 		d.r.observe(d, o)
 	})
 }
 
 // run executes one approved call.
-func (d *dispatcher) run(call tools.Call, tool tools.Tool) CallDone {
+func (d *dispatcher) run(call tools.Call, tool tools.Tool, resume *NestedResume) CallDone {
 	name := toolName(call)
 	call.Progress = func(p tools.Progress) {
 		d.r.q.push(Event{Kind: EventToolProgress, Tool: &ToolEvent{CallID: call.CallID, Type: call.Type, Name: name, Progress: &p}})
 	}
-	d.r.q.push(Event{Kind: EventToolStarted, Tool: &ToolEvent{CallID: call.CallID, Type: call.Type, Name: name, Call: call.Item}})
 	ctx := d.ctx
 	if t := d.r.a.opts.ToolTimeout; t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
+	var link *parentLink
+	if _, isAgent := tool.(*agentTool); isAgent {
+		link = &parentLink{push: d.r.q.push, approver: d.r.approver(), resume: resume}
+		ctx = context.WithValue(ctx, parentKey{}, link)
+	}
 	start := time.Now()
 	out, err := d.r.top.callTool(ctx, call, func(ctx context.Context, call tools.Call) (responses.Item, error) {
+		// Started once the middleware let it through.
+		d.r.q.push(Event{Kind: EventToolStarted, Tool: &ToolEvent{CallID: call.CallID, Type: call.Type, Name: name, Call: call.Item}})
 		return d.invoke(ctx, call, tool)
 	})
 	if err == nil && !out.IsZero() && out.OutputKey() != call.CallID {
 		d.r.a.log.Error("tool returned an output for another call", "tool", name, "call_id", call.CallID, "output_key", out.OutputKey())
 	}
-	return CallDone{CallID: call.CallID, Output: out, Err: err, Duration: time.Since(start), Canceled: d.ctx.Err() != nil}
+	done := CallDone{CallID: call.CallID, Output: out, Err: err, Duration: time.Since(start), Canceled: d.ctx.Err() != nil}
+	if link != nil {
+		done.Usage = link.used()
+	}
+	return done
 }
 
 // invoke calls the tool, turning a panic into an error.
@@ -244,6 +251,22 @@ func (d *dispatcher) invoke(ctx context.Context, call tools.Call, tool tools.Too
 		}
 	}()
 	return tool.Call(ctx, call)
+}
+
+// approver returns the approver of the agent in charge, else that of the
+// agent the run started with, else that of the run that called this one as
+// a tool.
+func (r *run) approver() Approver {
+	if ap := r.a.opts.Approver; ap != nil {
+		return ap
+	}
+	if ap := r.top.opts.Approver; ap != nil {
+		return ap
+	}
+	if link, _ := r.ctx.Value(parentKey{}).(*parentLink); link != nil {
+		return link.approver
+	}
+	return nil
 }
 
 // eventQueue carries events from tool goroutines to the run's goroutine.

@@ -69,6 +69,9 @@ const (
 	// EventHandoff: Handoff says which agent hands the run to which; the
 	// next turn runs under the new one.
 	EventHandoff EventKind = "handoff"
+	// EventGuardrailTripped: Tripwire says which guardrail ended the run;
+	// run_completed follows with the error.
+	EventGuardrailTripped EventKind = "guardrail_tripped"
 	// EventRunCompleted: the run ended; Result is its result.
 	EventRunCompleted EventKind = "run_completed"
 )
@@ -79,6 +82,9 @@ type Event struct {
 	Kind EventKind `json:"kind"`
 	Turn int       `json:"turn"`
 	Time time.Time `json:"time"`
+	// Path names the agent tools an event of a sub-agent came through,
+	// outermost first; empty for the run's own events.
+	Path []string `json:"path,omitempty"`
 
 	Delta    string           `json:"delta,omitempty"`
 	Item     *responses.Item  `json:"item,omitempty"`
@@ -87,6 +93,7 @@ type Event struct {
 	Tool     *ToolEvent       `json:"tool,omitempty"`
 	Approval *ApprovalEvent   `json:"approval,omitempty"`
 	Handoff  *HandoffEvent    `json:"handoff,omitempty"`
+	Tripwire *TripwireError   `json:"tripwire,omitempty"`
 	Usage    *responses.Usage `json:"usage,omitempty"`
 	Response *ResponseInfo    `json:"response,omitempty"`
 	Result   *Result          `json:"result,omitempty"`

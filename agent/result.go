@@ -46,6 +46,9 @@ type Result struct {
 type PendingApproval struct {
 	CallID  string                `json:"call_id"`
 	Request tools.ApprovalRequest `json:"request"`
+	// Via lists the calls of agent tools ([Agent.AsTool]) the request
+	// came through, outermost first; empty for the run's own calls.
+	Via []string `json:"via,omitempty"`
 }
 
 // Decision answers a [PendingApproval] when resuming.
@@ -85,6 +88,7 @@ type RunState struct {
 	Usage              responses.Usage           `json:"usage"`
 	ToolCalls          int                       `json:"tool_calls"`
 	AlwaysApproved     []string                  `json:"always_approved,omitempty"`
+	Nested             map[string]*RunState      `json:"nested,omitempty"` // by call key: sub-agents of agent tools waiting for approvals
 	Params             RunParams                 `json:"params,omitzero"`
 }
 

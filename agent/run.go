@@ -298,6 +298,9 @@ func (r *run) finish(res *Result, err error) {
 	if res == nil {
 		res = &Result{}
 	}
+	if tw := (*TripwireError)(nil); errors.As(err, &tw) {
+		r.emit(Event{Kind: EventGuardrailTripped, Turn: res.Turns, Tripwire: tw})
+	}
 	if err != nil && r.ctx != nil && r.ctx.Err() != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("%w (%w)", err, context.Cause(r.ctx))
 	}

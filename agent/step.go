@@ -64,6 +64,7 @@ type Machine struct {
 
 	// The current turn.
 	handoff  *callState       // the turn's first handoff call
+	ended    error            // a tool guardrail ended the run
 	input    []responses.Item // the new input of the request in flight
 	req      *responses.Request
 	attempts int // requests of this turn that broke and were asked again
@@ -174,6 +175,9 @@ type (
 		Duration time.Duration
 		Canceled bool
 		NotRun   bool
+		// Usage is what an agent tool's sub-agent used; it counts toward
+		// the run's usage and budget.
+		Usage *responses.Usage
 	}
 	// TurnEnded reports that every call action of the turn was reported
 	// after its [ResponseDone]. Err is the run's context error if it
@@ -233,6 +237,9 @@ type (
 	RunCall struct {
 		Call      tools.Call
 		Exclusive bool
+		// Resume, for the call of an agent tool whose sub-agent stopped for
+		// approvals, is what the sub-agent resumes with.
+		Resume *NestedResume
 	}
 	// DeclineCall asks the call's tool for its output for a refused call
 	// ([tools.Decliner]) and to report it with [CallDone].
@@ -288,6 +295,7 @@ type callState struct {
 	output  responses.Item
 	ran     bool
 	request tools.ApprovalRequest // what the approver is asked
+	nested  *RunState             // an agent tool's sub-agent waiting for approvals
 	outcome Outcome               // of a declined call
 	reason  string                // of a declined call
 }
@@ -480,7 +488,7 @@ func (m *Machine) beginTurn(acts []Action, input []responses.Item) []Action {
 }
 
 func (m *Machine) resetTurn() {
-	m.req, m.resp, m.attempts, m.handoff = nil, nil, 0, nil
+	m.req, m.resp, m.attempts, m.handoff, m.ended = nil, nil, 0, nil, nil
 	m.calls = m.calls[:0]
 	clear(m.byKey)
 }
@@ -529,6 +537,10 @@ func (m *Machine) toolsListed(o ToolsListed) []Action {
 			if out, done := m.st.Outputs[key]; done || key == "" {
 				cs := m.addCall(c)
 				cs.phase, cs.output = callDone, out
+				continue
+			}
+			if sub := m.st.Nested[key]; sub != nil {
+				acts = m.resumeNested(acts, c, sub)
 				continue
 			}
 			acts = m.discover(acts, c)
@@ -759,6 +771,24 @@ func (m *Machine) decide(acts []Action, cs *callState, ap Approval, report bool)
 	return m.decline(acts, cs, OutcomeDenied, msg)
 }
 
+// resumeNested runs again the call of an agent tool whose sub-agent
+// stopped for approvals, with the decisions given for them.
+func (m *Machine) resumeNested(acts []Action, it responses.Item, sub *RunState) []Action {
+	cs := m.addCall(it)
+	idx, ok := m.routes[callRouteKey(it)]
+	if !ok {
+		msg := fmt.Sprintf("unknown tool %q", toolName(cs.call))
+		return m.refuse(acts, cs, tools.FailedOutput(cs.call, errors.New(msg)), OutcomeUnknown, msg)
+	}
+	cs.tool = idx
+	r := &NestedResume{State: sub}
+	for _, p := range sub.Pending {
+		r.Decisions = append(r.Decisions, Decision{CallID: p.CallID, Approval: m.decided[p.CallID]})
+	}
+	cs.phase, cs.ran = callRunning, true
+	return append(acts, RunCall{Call: cs.call, Exclusive: !m.parallel() || m.tools[idx].Exclusive, Resume: r})
+}
+
 // run starts an approved call.
 func (m *Machine) run(acts []Action, cs *callState) []Action {
 	cs.phase = callRunning
@@ -817,6 +847,12 @@ func (m *Machine) callDone(o CallDone) []Action {
 	}
 	call := cs.call
 	out, err := o.Output, o.Err
+	m.st.Usage.Add(o.Usage)
+	if nested, ok := pendingState(err); ok && nested != nil && len(nested.Pending) > 0 {
+		// An agent tool's sub-agent waits for approvals: so does its call.
+		cs.phase, cs.nested = callDeferred, nested
+		return nil
+	}
 	var outcome Outcome
 	var errText string
 	switch {
@@ -850,6 +886,9 @@ func (m *Machine) callDone(o CallDone) []Action {
 		outcome = OutcomeOK
 	}
 	cs.phase, cs.output = callDone, out
+	if err != nil && m.ended == nil && endsRun(err) {
+		m.ended = err
+	}
 	return []Action{m.emit(Event{Kind: EventToolFinished, Tool: &ToolEvent{
 		CallID: call.CallID, Type: call.Type, Name: toolName(call), Call: call.Item,
 		Outcome: outcome, Error: errText, Err: err, Duration: o.Duration, Output: &out,
@@ -875,6 +914,9 @@ func (m *Machine) turnEnded(now time.Time, ctxErr error) []Action {
 		}
 		acts = append(acts, m.emit(Event{Kind: EventTurnCompleted, Usage: resp.Usage, Response: &ResponseInfo{ID: resp.ID, Status: resp.Status}}))
 	}
+	if ctxErr == nil && m.ended != nil {
+		ctxErr = m.ended // a guardrail ended the run: as a cancellation, with its error
+	}
 	if ctxErr != nil {
 		// Canceled while the calls ran: every call still gets an output
 		// (a canceled one if it did not finish), kept in State.Input so
@@ -891,6 +933,9 @@ func (m *Machine) turnEnded(now time.Time, ctxErr error) []Action {
 		}
 		m.st.Items = append(m.st.Items, outputs...)
 		m.st.Input = outputs
+		if ctxErr == m.ended {
+			return m.finish(acts, ctxErr)
+		}
 		return m.finish(acts, fmt.Errorf("turn %d: %w", m.st.Turns, ctxErr))
 	}
 	if !resumed {
@@ -908,15 +953,27 @@ func (m *Machine) turnEnded(now time.Time, ctxErr error) []Action {
 		return m.finishResult(acts, res, nil)
 	}
 	var pending []PendingApproval
+	var nested map[string]*RunState
 	for _, c := range calls {
-		if c.ran {
+		if c.ran && c.phase != callDeferred {
 			m.st.ToolCalls++
 		}
-		if c.phase == callDeferred {
+		switch {
+		case c.phase == callDeferred && c.nested != nil:
+			if nested == nil {
+				nested = map[string]*RunState{}
+			}
+			nested[c.call.CallID] = c.nested
+			for _, p := range c.nested.Pending {
+				p.Via = append([]string{c.call.CallID}, p.Via...)
+				pending = append(pending, p)
+			}
+		case c.phase == callDeferred:
 			pending = append(pending, PendingApproval{CallID: c.call.CallID, Request: c.request})
 		}
 	}
 	if len(pending) > 0 {
+		m.st.Nested = nested
 		m.st.Calls = make([]responses.Item, len(calls))
 		m.st.Outputs = map[string]responses.Item{}
 		for i, c := range calls {
@@ -932,7 +989,7 @@ func (m *Machine) turnEnded(now time.Time, ctxErr error) []Action {
 		res.StopReason = "pending_approval"
 		return m.finishResult(acts, res, nil)
 	}
-	m.st.Calls, m.st.Outputs, m.st.Pending = nil, nil, nil
+	m.st.Calls, m.st.Outputs, m.st.Pending, m.st.Nested = nil, nil, nil, nil
 	next := make([]responses.Item, 0, len(calls))
 	for _, c := range calls {
 		if c.phase == callDone {
