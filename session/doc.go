@@ -62,6 +62,25 @@
 // [Turn.Pending] stores a continuation in the same transaction as the
 // turn's items.
 //
+// # Driving a run with a store
+//
+// A driver that attaches a conversation to agent runs does, per request:
+//
+//  1. Load the conversation: the window to replay in stateless mode, or
+//     only its Info (LoadOptions.Last < 0) to chain from ResponseID.
+//  2. Append the run's input at the loaded version before calling the
+//     model: a concurrent run on the same conversation fails here, with a
+//     [*ConflictError], before it spends anything.
+//  3. Append each turn as it completes (the response's items and the tool
+//     outputs, with the response id), at the version the previous Append
+//     returned, so a crash loses no completed turn.
+//  4. When the run stops for approvals, append its last turn with
+//     [Turn.Pending] set to the marshalled continuation; a later request
+//     takes it with [Store.TakePending] and resumes.
+//
+// Use Turn.Meta for what the application keeps about the conversation (a
+// title, the model, how the last run ended).
+//
 // # History management
 //
 // [LoadOptions] bounds what is loaded (and so what is sent) to the last N

@@ -101,6 +101,8 @@ func TestReopenKeepsEverything(t *testing.T) {
 
 	st = open(t, path)
 	c, err := st.Load(t.Context(), "c", nil)
+	_, walErr := os.Stat(path + "-wal")
+	assert.NoError(t, walErr, "the file is in WAL mode")
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), c.Version)
 	assert.Equal(t, "r", c.ResponseID)

@@ -14,6 +14,10 @@
 // application id; Open migrates an older file, and refuses, naming the file,
 // one that is corrupt, belongs to another program or was written by a newer
 // version.
+//
+// The driver is modernc.org/sqlite rather than github.com/ncruces/go-sqlite3:
+// both are pure Go, but modernc built cold in about a quarter of the time
+// here and adds about 7.5 MB to a program instead of about 11 MB.
 package sqlite
 
 import (
