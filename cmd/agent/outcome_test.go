@@ -23,7 +23,8 @@ import (
 // tell them apart: a write outside the workspace is blocked by the sandbox,
 // a command over its time limit timed out, a failing command failed, and a
 // command the config denies is blocked by the command policy without
-// running.
+// running, and the user's keys and the agent's own state directory are
+// unreadable (deny-read).
 func TestOutcomesShown(t *testing.T) {
 	h := newHarness(t, map[string]string{"a.txt": "a\n"},
 		rt.Output(rt.ShellCall("c_sandbox", "touch ../outside.txt")),
@@ -31,8 +32,12 @@ func TestOutcomesShown(t *testing.T) {
 			"action":{"commands":["sleep 5"],"timeout_ms":300,"max_output_length":null},"environment":{"type":"local"}}`)),
 		rt.Output(rt.ShellCall("c_error", "echo broken >&2; false")),
 		rt.Output(rt.ShellCall("c_policy", "rm a.txt")),
+		rt.Output(rt.ShellCall("c_secret", "cat ~/.ssh/id_ed25519")),
+		rt.Output(rt.ShellCall("c_state", "ls $AGENTLOOP_STATE_DIR/sessions")),
 		rt.Output(rt.Text("done")),
 	)
+	require.NoError(t, os.MkdirAll(filepath.Join(h.home, ".ssh"), 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(h.home, ".ssh", "id_ed25519"), []byte("SECRET KEY\n"), 0o600))
 	cfgDir := filepath.Join(h.home, "config")
 	require.NoError(t, os.MkdirAll(cfgDir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(`{"shell": {"deny": ["rm"]}}`), 0o644))
@@ -47,17 +52,22 @@ func TestOutcomesShown(t *testing.T) {
 	}
 	assert.Equal(t, map[string]string{
 		"c_sandbox": "sandbox_denied", "c_timeout": "timeout", "c_error": "error", "c_policy": "sandbox_denied",
+		"c_secret": "sandbox_denied", "c_state": "sandbox_denied",
 	}, finished)
+	secret := shellOutput(t, h.server.Requests()[5], "c_secret")
+	assert.NotContains(t, secret.Stdout, "SECRET KEY")
+	assert.Contains(t, secret.Stderr, "deny-read rule", "the rule is named")
+	state := shellOutput(t, h.server.Requests()[6], "c_state")
+	assert.Empty(t, state.Stdout, "the agent's sessions are not listed")
 
 	for _, want := range []string{
-		`(?m)^  ✗ blocked by sandbox · exit 1 · \S+ · \d+ B\n    touch: .*outside\.txt.*$`,
+		`(?m)^  ✗ blocked by sandbox · exit 1 · \S+ · \d+ B\n    touch: .*outside\.txt.*\n    \[sandbox: this command ran in workspace-write mode.*$`,
 		`(?m)^  ✗ timed out · \d+ms · 0 B$`,
 		`(?m)^  ✗ exit 1 · \S+ · 7 B\n    broken$`,
 		`(?m)^▸ \$ rm a\.txt\n  ✗ blocked by the command policy: This call was refused by policy: .*"rm"$`,
 	} {
 		assert.Regexp(t, regexp.MustCompile(want), res.stderr)
 	}
-	assert.NotContains(t, res.stderr, "[sandbox:", "the shell tool's note to the model is not the line shown")
 	assert.Equal(t, "a\n", h.file("a.txt"))
 }
 
@@ -89,7 +99,12 @@ func TestToolResultLines(t *testing.T) {
 			Output: shellOut(
 				responses.ShellCommandOutput{Outcome: responses.ShellOutcome{Type: "exit", ExitCode: code(0)}},
 				responses.ShellCommandOutput{Stderr: "touch: Read-only file system" + note, Outcome: responses.ShellOutcome{Type: "exit", ExitCode: code(1)}})},
-			true, "✗ blocked by sandbox · exit 0, exit 1 · 1.0s · 61 B\n    touch: Read-only file system"},
+			true, "✗ blocked by sandbox · exit 0, exit 1 · 1.0s · 61 B\n    touch: Read-only file system\n    [sandbox: a note for the model]"},
+		{"deny-read rule", agent.ToolEvent{Type: responses.TypeShellCall, Outcome: agent.OutcomeSandboxDenied,
+			Err: &shell.ExitError{Command: 1, Code: 1, SandboxDenied: true}, Duration: time.Second,
+			Output: shellOut(responses.ShellCommandOutput{Stderr: "cat: id: Permission denied" + note + "[sandbox: reading id is denied by the rule ~/.ssh]\n",
+				Outcome: responses.ShellOutcome{Type: "exit", ExitCode: code(1)}})},
+			true, "✗ blocked by sandbox · exit 1 · 1.0s · 110 B\n    cat: id: Permission denied\n    [sandbox: reading id is denied by the rule ~/.ssh]"},
 		{"timeout", agent.ToolEvent{Type: responses.TypeShellCall, Outcome: agent.OutcomeTimeout, Err: fmt.Errorf("x: %w", tools.ErrTimeout), Duration: 300 * time.Millisecond,
 			Output: shellOut(responses.ShellCommandOutput{Outcome: responses.ShellOutcome{Type: "timeout"}})},
 			true, "✗ timed out · 300ms · 0 B"},

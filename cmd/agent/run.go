@@ -290,7 +290,10 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 	if f.network != nil {
 		network = *f.network
 	}
-	tl, err := workspaceTools(abs, a.sandbox, network, a.policy, cfg.Shell)
+	// The user's credential stores and the agent's own state (sessions,
+	// trusted folders) are unreadable to commands and patches.
+	denyRead := shell.DefaultDenyRead(e.getenv("HOME"), stDir)
+	tl, err := workspaceTools(abs, a.sandbox, network, a.policy, cfg.Shell, denyRead)
 	if err != nil {
 		return nil, err
 	}

@@ -519,8 +519,8 @@ func (u *ui) toolOutcome(t *agent.ToolEvent, ran bool) string {
 			}
 			s += c.dim(dur + " · " + fmtBytes(size))
 			if t.Outcome != agent.OutcomeOK {
-				if tail := failureLine(t, so.Output); tail != "" {
-					s += "\n    " + c.dim(oneLine(tail, 200))
+				for _, l := range failureLines(t, so.Output) {
+					s += "\n    " + c.dim(l)
 				}
 			}
 			return s
@@ -548,13 +548,14 @@ func (u *ui) toolOutcome(t *agent.ToolEvent, ran bool) string {
 	return head + c.dim(fmt.Sprintf(" %s result%s", fmtBytes(outputSize(out)), dur))
 }
 
-// failureLine picks the line that best says why a shell call failed: the
-// last line of the failing command's stderr (else its stdout). The failing
-// command is the one the tool's *shell.ExitError names, else the last. For
-// a command the sandbox blocked, the note the shell tool appends at the end
-// of its stderr (shell.Result.SandboxDenied) is skipped: the line before it
-// is the command's own error.
-func failureLine(t *agent.ToolEvent, outs []responses.ShellCommandOutput) string {
+// failureLines picks the lines that best say why a shell call failed,
+// from the failing command: the one the tool's *shell.ExitError names, else
+// the last. For a plain failure that is the last line of its stderr (else
+// its stdout). For a command the sandbox blocked it is the first line of
+// its stderr, usually the command's own complaint, and the last, where the
+// shell tool appends its note on what the sandbox allows or which deny-read
+// rule refused the read (shell.Result.SandboxDenied).
+func failureLines(t *agent.ToolEvent, outs []responses.ShellCommandOutput) []string {
 	o := outs[len(outs)-1]
 	var ee *shell.ExitError
 	denied := false
@@ -562,16 +563,16 @@ func failureLine(t *agent.ToolEvent, outs []responses.ShellCommandOutput) string
 		o, denied = outs[ee.Command-1], ee.SandboxDenied
 	}
 	lines := nonEmptyLines(o.Stderr)
-	if denied && len(lines) > 0 {
-		lines = lines[:len(lines)-1]
-	}
 	if len(lines) == 0 {
 		lines = nonEmptyLines(o.Stdout)
 	}
-	if len(lines) == 0 {
-		return ""
+	switch {
+	case len(lines) == 0:
+		return nil
+	case denied && len(lines) > 1:
+		return []string{oneLine(lines[0], 200), oneLine(lines[len(lines)-1], 160)}
 	}
-	return lines[len(lines)-1]
+	return []string{oneLine(lines[len(lines)-1], 200)}
 }
 
 func nonEmptyLines(s string) []string {

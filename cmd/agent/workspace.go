@@ -31,8 +31,9 @@ const baseInstructions = `You are a coding agent working in the user's repositor
 const killGrace = 300 * time.Millisecond
 
 // workspaceTools builds the shell and apply_patch tools rooted at root.
-func workspaceTools(root string, sandbox shell.SandboxMode, network bool, approval string, sc *shellConfig) ([]tools.Tool, error) {
-	x := &shell.Executor{Root: root, Sandbox: sandbox, Network: network, KillGrace: killGrace}
+// Neither sandboxed commands nor patches may read the paths of denyRead.
+func workspaceTools(root string, sandbox shell.SandboxMode, network bool, approval string, sc *shellConfig, denyRead []string) ([]tools.Tool, error) {
+	x := &shell.Executor{Root: root, Sandbox: sandbox, Network: network, KillGrace: killGrace, DenyRead: slices.Clone(denyRead)}
 	var pol *shell.Policy
 	if sc != nil && (len(sc.Allow) > 0 || len(sc.Deny) > 0) {
 		p, err := shell.NewPolicy(&shell.PolicyOptions{Allow: slices.Clone(sc.Allow), Deny: slices.Clone(sc.Deny)})
@@ -41,7 +42,7 @@ func workspaceTools(root string, sandbox shell.SandboxMode, network bool, approv
 		}
 		pol = p
 	}
-	ws, err := applypatch.NewWorkspace(root, nil)
+	ws, err := applypatch.NewWorkspace(root, &applypatch.Options{DenyRead: slices.Clone(denyRead)})
 	if err != nil {
 		return nil, err
 	}
