@@ -70,6 +70,24 @@
 //		}
 //	}}
 //
+// # Agents together
+//
+// Handoffs pass the conversation to another agent, which goes on with its
+// own instructions, tools and model ([Handoff]); [Agent.AsTool] lets a
+// model call another agent like a function; guardrails check the input,
+// the output and each tool call ([InputGuardrail], [OutputGuardrail],
+// [ToolGuardrail]) and end the run with a [*TripwireError] when they trip.
+//
+//	billing := agent.New(client, "gpt-4.1", &agent.Options{Name: "billing", Instructions: "..."})
+//	researcher := agent.New(client, "gpt-4.1-mini", &agent.Options{Name: "researcher"})
+//	triage := agent.New(client, "gpt-4.1-mini", &agent.Options{
+//		Name:            "triage",
+//		Handoffs:        []agent.Handoff{{Agent: billing}},
+//		Tools:           []tools.Tool{researcher.AsTool("research", "Look something up.")},
+//		InputGuardrails: []agent.InputGuardrail{{Name: "on_topic", Check: onTopic}},
+//	})
+//	res, err := triage.Run(ctx, "Can I get a refund?") // res.Agent says who answered
+//
 // # The rest of the API
 //
 //   - Structured output: [RunAs] constrains the final answer to a JSON
