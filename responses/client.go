@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/agentloop/agentloop/responses/internal/sse"
 )
 
@@ -546,6 +549,9 @@ func (c *Client) attempt(ctx context.Context, body []byte, stream bool) (*http.R
 	if c.opts.Provider == SGP && c.opts.AccountID != "" {
 		h.Set("x-selected-account-id", c.opts.AccountID)
 	}
+	// The span of ctx, as W3C traceparent (and whatever else the
+	// application's propagator carries); nothing until one is installed.
+	otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(h))
 	for k, vs := range c.opts.Headers {
 		h[http.CanonicalHeaderKey(k)] = vs
 	}

@@ -112,6 +112,9 @@ func (c *Client) wait(ctx context.Context, b *RetryBudget, delay time.Duration, 
 	}
 	c.log.LogAttrs(ctx, slog.LevelWarn, "responses: retrying",
 		slog.Int("retry", n), slog.Duration("delay", delay), slog.Any("error", cause))
+	if t := ContextClientTrace(ctx); t != nil && t.Retry != nil {
+		t.Retry(RetryInfo{Retry: n, Delay: delay, Err: cause})
+	}
 	t := time.NewTimer(delay)
 	defer t.Stop()
 	select {

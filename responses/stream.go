@@ -45,6 +45,9 @@ func (c *Client) Stream(ctx context.Context, req *Request) (*Stream, error) {
 		return nil, err
 	}
 	s := &Stream{c: c, ctx: ctx, body: body, budget: c.budget(ctx)}
+	if t := ContextClientTrace(ctx); t != nil {
+		s.trace = t.StreamEvent
+	}
 	if err := s.connect(); err != nil {
 		return nil, err
 	}
@@ -61,7 +64,11 @@ func NewStream(ctx context.Context, r io.Reader) *Stream {
 	if !ok {
 		rc = io.NopCloser(r)
 	}
-	return &Stream{ctx: ctx, resp: &http.Response{Body: rc}, dec: sse.NewDecoder(rc)}
+	s := &Stream{ctx: ctx, resp: &http.Response{Body: rc}, dec: sse.NewDecoder(rc)}
+	if t := ContextClientTrace(ctx); t != nil {
+		s.trace = t.StreamEvent
+	}
+	return s
 }
 
 // Stream is the event stream of one create-response call. Read it with
@@ -82,6 +89,7 @@ type Stream struct {
 	body []byte          // the request, for reconnections
 
 	budget    *RetryBudget
+	trace     func(*Event) // ClientTrace.StreamEvent of ctx
 	resp      *http.Response
 	cancel    context.CancelCauseFunc // ends the current attempt
 	idle      *time.Timer             // the current attempt's idle timer
@@ -226,6 +234,9 @@ func (s *Stream) Next() bool {
 		ev, err := s.read()
 		if err == nil {
 			s.ev = ev
+			if s.trace != nil {
+				s.trace(&s.ev)
+			}
 			return true
 		}
 		if ctxErr := s.ctx.Err(); ctxErr != nil {
