@@ -1,0 +1,2 @@
+// Package temporal runs agent loops as Temporal workflows.
+package temporal
