@@ -41,7 +41,8 @@
 // isError reaches the model as an output starting "error: ", and the call's
 // error wraps [ErrToolFailed] so the loop reports the outcome "error"; a
 // JSON-RPC error or a failed server is a plain error. [Tool.CallStructured]
-// also hands a Go program the result's structuredContent.
+// also hands a Go program the result's structuredContent, which is checked
+// against the tool's output schema when it has one ([ErrOutputSchema]).
 //
 // # Servers
 //

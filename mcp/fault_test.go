@@ -113,6 +113,15 @@ func TestStdioEchoAndProgress(t *testing.T) {
 	assert.Equal(t, tools.OutcomeError, tools.OutcomeOf(err))
 	assert.Equal(t, "error: disk full", out)
 
+	weather := toolByName(t, set, "test__weather")
+	it, sc, err := weather.CallStructured(t.Context(), fnCall("test__weather", `{}`))
+	require.NoError(t, err)
+	assert.Equal(t, "21.5 degrees", outputText(t, it), "the model gets the content")
+	assert.JSONEq(t, `{"temperature":21.5}`, string(sc), "Go gets structuredContent")
+	it, _, err = weather.CallStructured(t.Context(), fnCall("test__weather", `{"bad":true}`))
+	assert.ErrorIs(t, err, ErrOutputSchema)
+	assert.True(t, it.IsZero(), "a result that breaks its schema is not shown")
+
 	assert.Contains(t, set.Instructions(), "Use echo to echo.")
 	require.NoError(t, set.Close())
 	require.NoError(t, set.Close(), "Close is idempotent")

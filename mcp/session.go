@@ -34,11 +34,12 @@ type session interface {
 // toolInfo is one tool as a server lists it, with its input schema
 // exactly as the server sent it.
 type toolInfo struct {
-	Name        string                `json:"name"`
-	Title       string                `json:"title,omitempty"`
-	Description string                `json:"description,omitempty"`
-	InputSchema json.RawMessage       `json:"inputSchema,omitempty"`
-	Annotations *mcpgo.ToolAnnotation `json:"annotations,omitempty"`
+	Name         string                `json:"name"`
+	Title        string                `json:"title,omitempty"`
+	Description  string                `json:"description,omitempty"`
+	InputSchema  json.RawMessage       `json:"inputSchema,omitempty"`
+	OutputSchema json.RawMessage       `json:"outputSchema,omitempty"`
+	Annotations  *mcpgo.ToolAnnotation `json:"annotations,omitempty"`
 }
 
 // rpcError is a JSON-RPC error answer of a server: the server is alive.

@@ -45,6 +45,7 @@ type server struct {
 	tools        []toolInfo
 	instructions string
 
+	outputs     outputSchemas
 	listChanged atomic.Bool
 	tokens      atomic.Int64
 	progress    sync.Map // progress token -> func(tools.Progress)

@@ -119,6 +119,16 @@ func runTestServer(mode string) int {
 			return mcpgo.NewToolResultError("disk full"), nil
 		})
 
+	weather := json.RawMessage(`{"type":"object","properties":{"temperature":{"type":"number"}},"required":["temperature"]}`)
+	s.AddTool(mcpgo.NewTool("weather", mcpgo.WithDescription("Structured weather; bad=true breaks the output schema."),
+		mcpgo.WithBoolean("bad"), mcpgo.WithRawOutputSchema(weather)),
+		func(_ context.Context, r mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+			if r.GetBool("bad", false) {
+				return mcpgo.NewToolResultStructured(map[string]any{"temperature": "warm"}, "warm"), nil
+			}
+			return mcpgo.NewToolResultStructured(map[string]any{"temperature": 21.5}, "21.5 degrees"), nil
+		})
+
 	addRequestTools(s)
 	if mode == "stubborn" {
 		signal.Ignore(syscall.SIGTERM)

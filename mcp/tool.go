@@ -99,9 +99,10 @@ func (t *Tool) Review(_ context.Context, call tools.Call) (tools.Review, error) 
 // A result the server marks isError is returned as its output (starting
 // "error: ") together with an error wrapping [ErrToolFailed], so the loop
 // reports the call's outcome as [tools.OutcomeError] while the model reads
-// the server's message. Bad arguments, JSON-RPC errors, timeouts and
-// failures of the server are returned as errors with a zero item, which the
-// loop gives the model as failed outputs.
+// the server's message. Bad arguments, JSON-RPC errors, a structuredContent
+// that does not match the tool's output schema ([ErrOutputSchema]),
+// timeouts and failures of the server are returned as errors with a zero
+// item, which the loop gives the model as failed outputs.
 func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error) {
 	it, _, err := t.CallStructured(ctx, call)
 	return it, err
@@ -111,8 +112,8 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error
 // structuredContent exactly as the server sent it (nil when it sent none),
 // for Go programs that read a tool's typed result. The model sees
 // structuredContent only when the result has no content blocks; this
-// returns it either way. It does not validate it against the tool's output
-// schema.
+// returns it either way. A structuredContent that does not match the tool's
+// output schema fails the call with an error wrapping [ErrOutputSchema].
 func (t *Tool) CallStructured(ctx context.Context, call tools.Call) (responses.Item, json.RawMessage, error) {
 	args, err := parseArguments(callArguments(call))
 	if err != nil {
@@ -122,8 +123,17 @@ func (t *Tool) CallStructured(ctx context.Context, call tools.Call) (responses.I
 	if err != nil {
 		return responses.Item{}, nil, err
 	}
-	it := convertResult(call, res, t.srv.set.opts.MaxOutputBytes, t.srv.set.opts.Images)
 	sc := structuredJSON(res)
+	if !res.IsError {
+		err, bad := t.srv.outputs.check(t.info.OutputSchema, sc)
+		if bad != nil {
+			t.srv.set.opts.Logger.Warn("mcp server: output schema not checked", "mcp_server", t.srv.name, "tool", t.info.Name, "err", bad)
+		}
+		if err != nil {
+			return responses.Item{}, sc, fmt.Errorf("mcp server %q: tool %q: %w", t.srv.name, t.info.Name, err)
+		}
+	}
+	it := convertResult(call, res, t.srv.set.opts.MaxOutputBytes, t.srv.set.opts.Images)
 	if res.IsError {
 		return it, sc, fmt.Errorf("mcp server %q: tool %q: %w", t.srv.name, t.info.Name, ErrToolFailed)
 	}

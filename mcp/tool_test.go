@@ -212,6 +212,38 @@ func TestConvertResult(t *testing.T) {
 	assert.Contains(t, string(it.Raw()), `"input_image"`)
 }
 
+func TestOutputSchemaCheck(t *testing.T) {
+	var o outputSchemas
+	schema := json.RawMessage(`{"type":"object","properties":{"n":{"type":"integer"}},"required":["n"]}`)
+	for _, tc := range []struct {
+		name, schema, structured string
+		wantErr, wantBad         bool
+	}{
+		{name: "match", schema: string(schema), structured: `{"n":1}`},
+		{name: "mismatch", schema: string(schema), structured: `{"n":"one"}`, wantErr: true},
+		{name: "missing property", schema: string(schema), structured: `{}`, wantErr: true},
+		{name: "no schema", structured: `{"n":"one"}`},
+		{name: "no structured content", schema: string(schema)},
+		{name: "schema that does not compile", schema: `{"type":"no such type"}`, structured: `{}`, wantBad: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var sc json.RawMessage
+			if tc.structured != "" {
+				sc = json.RawMessage(tc.structured)
+			}
+			err, bad := o.check(json.RawMessage(tc.schema), sc)
+			if tc.wantErr {
+				assert.ErrorIs(t, err, ErrOutputSchema)
+			} else {
+				assert.NoError(t, err)
+			}
+			assert.Equal(t, tc.wantBad, bad != nil, "bad: %v", bad)
+		})
+	}
+	_, bad := o.check(json.RawMessage(`{"type":"no such type"}`), json.RawMessage(`{}`))
+	assert.NoError(t, bad, "a bad schema is reported once")
+}
+
 func TestCapText(t *testing.T) {
 	s := strings.Repeat("a", 500) + strings.Repeat("é", 500) + strings.Repeat("z", 500)
 	got := capText(s, 300)
