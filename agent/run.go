@@ -16,8 +16,9 @@ import (
 type RunOption func(*runConfig)
 
 type runConfig struct {
-	state  *RunState // how the conversation continues
-	params RunParams // per-run parameters; see request.go
+	state    *RunState // how the conversation continues
+	params   RunParams // per-run parameters; see request.go
+	recorder Recorder
 }
 
 // WithState continues the conversation that st describes, as a finished
@@ -92,7 +93,14 @@ func (a *Agent) StreamItems(ctx context.Context, input []responses.Item, opts ..
 		m.SetParams(cfg.params)
 		m.Grant(a.alwaysKeys()...)
 		r := a.newRun(yield, m)
+		defer func() { r.cancel() }()
+		r.rec = cfg.recorder
 		r.finish(r.handle(ctx, &RunInfo{Agent: a.opts.Name, Model: a.model}, func(now time.Time) []Action {
+			if r.rec != nil {
+				if err := r.rec.Start(r.ctx, input); err != nil {
+					return m.finish(nil, err)
+				}
+			}
 			return m.Start(now, input)
 		}))
 	}
@@ -129,7 +137,12 @@ func (a *Agent) ResumeStream(ctx context.Context, state *RunState, decisions []D
 		m.SetParams(cfg.params)
 		m.Grant(a.alwaysKeys()...)
 		r := a.newRun(yield, m)
+		defer func() { r.cancel() }()
 		r.a = cur
+		r.rec = cfg.recorder
+		if state != nil {
+			r.recTurns, r.recItems = state.Turns, len(state.Items)
+		}
 		r.finish(r.handle(ctx, &RunInfo{Agent: a.opts.Name, Model: a.model, Resumed: true}, func(now time.Time) []Action {
 			return m.Resume(now, state, decisions)
 		}))
@@ -168,6 +181,9 @@ type run struct {
 
 	rt   *router // the tools of the current turn
 	turn int     // the number of the request in flight
+
+	rec                Recorder
+	recTurns, recItems int // what rec has recorded
 }
 
 func (a *Agent) newRun(yield func(Event, error) bool, m *Machine) *run {
@@ -178,8 +194,7 @@ func (a *Agent) newRun(yield func(Event, error) bool, m *Machine) *run {
 // driving the Machine from the actions start returns.
 func (r *run) handle(ctx context.Context, info *RunInfo, start func(time.Time) []Action) (*Result, error) {
 	h := RunHandler(func(ctx context.Context, _ *RunInfo) (*Result, error) {
-		r.ctx, r.cancel = context.WithCancel(ctx)
-		defer r.cancel()
+		r.ctx, r.cancel = context.WithCancel(ctx) // canceled once the run has finished
 		return r.drive(r.step(nil, func(m *Machine, now time.Time) []Action { return start(now) }))
 	})
 	for _, mw := range slices.Backward(r.top.opts.Middleware) {
@@ -234,7 +249,7 @@ func (r *run) drive(acts []Action) (*Result, error) {
 				// A resumed turn: its remaining calls are being taken up.
 				d.close()
 				d.wait()
-				acts = r.observe(nil, TurnEnded{Err: r.ctx.Err()})
+				acts = r.turnEnded()
 			} else {
 				d.cancel()
 			}
@@ -248,6 +263,19 @@ func (r *run) drive(acts []Action) (*Result, error) {
 			return nil, fmt.Errorf("agent: internal error: unexpected action %T", act)
 		}
 	}
+}
+
+// turnEnded reports the end of a turn's calls and records the turn.
+func (r *run) turnEnded() []Action {
+	acts := r.observe(nil, TurnEnded{Err: r.ctx.Err()})
+	if err := r.record(); err != nil {
+		if _, done := acts[0].(Finish); !done {
+			r.mu.Lock()
+			acts = r.m.finish(nil, err)
+			r.mu.Unlock()
+		}
+	}
+	return acts
 }
 
 // listTools lists the tools of the coming turn.
@@ -287,6 +315,18 @@ func (r *run) flush() {
 
 func (r *run) finish(res *Result, err error) {
 	r.flush()
+	if r.rec != nil && res != nil {
+		ctx := r.ctx
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		// Recorded even when the run was canceled: what the user saw is kept.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if rerr := r.rec.End(ctx, res, err); rerr != nil {
+			r.a.log.Warn("recording the end of the run failed", "err", rerr)
+		}
+		cancel()
+	}
 	if res != nil && res.State != nil {
 		for _, k := range res.State.AlwaysApproved {
 			r.top.rememberAlways(k)
@@ -352,7 +392,7 @@ func (r *run) exchange(act SendRequest) []Action {
 		r.observe(d, ResponseDone{Response: resp})
 		d.close()
 		d.wait()
-		return r.observe(nil, TurnEnded{Err: r.ctx.Err()})
+		return r.turnEnded()
 	}
 }
 

@@ -296,6 +296,7 @@ type callState struct {
 	ran     bool
 	request tools.ApprovalRequest // what the approver is asked
 	nested  *RunState             // an agent tool's sub-agent waiting for approvals
+	cause   error                 // why a refused call was refused, if known
 	outcome Outcome               // of a declined call
 	reason  string                // of a declined call
 }
@@ -681,6 +682,7 @@ func (m *Machine) reviewed(o Reviewed) []Action {
 		return nil
 	}
 	if o.Err != nil {
+		cs.cause = o.Err
 		return m.refuse(nil, cs, tools.FailedOutput(cs.call, o.Err), OutcomeError, o.Err.Error())
 	}
 	switch o.Review.Decision {
@@ -694,6 +696,7 @@ func (m *Machine) reviewed(o Reviewed) []Action {
 		outcome := OutcomeDenied
 		if o.Review.Err != nil {
 			outcome = tools.OutcomeOf(o.Review.Err)
+			cs.cause = o.Review.Err
 		}
 		return m.decline(nil, cs, outcome, msg)
 	}
@@ -817,8 +820,27 @@ func (m *Machine) refuse(acts []Action, cs *callState, out responses.Item, outco
 	cs.phase, cs.output = callDone, out
 	return append(acts, m.emit(Event{Kind: EventToolFinished, Tool: &ToolEvent{
 		CallID: cs.call.CallID, Type: cs.call.Type, Name: toolName(cs.call), Call: cs.call.Item,
-		Outcome: outcome, Error: msg, Output: &out,
+		Outcome: outcome, Error: msg, Err: refusal(outcome, msg, cs.cause), Output: &out,
 	}}))
+}
+
+// refusal is the error of a call that did not run, for errors.Is: its
+// cause when the refusal had one, else the outcome's sentinel.
+func refusal(outcome Outcome, msg string, cause error) error {
+	if cause != nil {
+		return cause
+	}
+	switch outcome {
+	case OutcomeDenied:
+		return fmt.Errorf("%s: %w", msg, tools.ErrDenied)
+	case OutcomeSandboxDenied:
+		return fmt.Errorf("%s: %w", msg, tools.ErrSandboxDenied)
+	case OutcomeUnknown:
+		return fmt.Errorf("%s: %w", msg, tools.ErrUnknownTool)
+	case OutcomeCanceled:
+		return context.Canceled
+	}
+	return errors.New(msg)
 }
 
 func (m *Machine) callDone(o CallDone) []Action {

@@ -828,3 +828,22 @@ func fuzzRun(t *testing.T, seed uint64, turns int, stateless bool) []string {
 	}
 	return slices.DeleteFunc(s.actions, func(a string) bool { return strings.HasPrefix(a, "agent.ListTools") })
 }
+
+// A refused call's event carries an error for errors.Is.
+func TestRefusedCallErr(t *testing.T) {
+	m := agent.NewMachine(agent.Config{Model: "m"}, nil)
+	s := &sim{t: t, m: m, tools: []agent.ToolInfo{{Definition: responses.ToolDefinition{Type: "function", Name: "sh"}, Reviews: true}, fnTool("rm")}}
+	s.review = func(call tools.Call) tools.Review {
+		return tools.Review{Decision: tools.Deny, Reason: "policy", Err: fmt.Errorf("rule rm: %w", tools.ErrSandboxDenied)}
+	}
+	s.model = script(callsResp("resp_1", fcall("c1", "sh", `{}`), fcall("c2", "nope", `{}`)), textResp("resp_2", "x"))
+	s.run(m.Start(t0, []responses.Item{responses.UserMessage("go")}))
+	errs := map[string]error{}
+	for _, ev := range s.events {
+		if ev.Kind == agent.EventToolFinished {
+			errs[ev.Tool.CallID] = ev.Tool.Err
+		}
+	}
+	assert.ErrorIs(t, errs["c1"], tools.ErrSandboxDenied)
+	assert.ErrorIs(t, errs["c2"], tools.ErrUnknownTool)
+}
