@@ -153,7 +153,9 @@ func TestInputGuardrailTrips(t *testing.T) {
 		return "x", nil
 	}, nil)
 	a := agent.New(client(srv), "m", &agent.Options{Tools: []tools.Tool{x}, InputGuardrails: []agent.InputGuardrail{
-		{Name: "ok", Check: func(ctx context.Context, in []responses.Item) (agent.GuardrailResult, error) { return agent.GuardrailResult{}, nil }},
+		{Name: "ok", Check: func(ctx context.Context, in []responses.Item) (agent.GuardrailResult, error) {
+			return agent.GuardrailResult{}, nil
+		}},
 		{Name: "topic", Check: func(ctx context.Context, in []responses.Item) (agent.GuardrailResult, error) {
 			<-release
 			return agent.GuardrailResult{Tripped: true, Message: "off topic", Info: 0.9}, nil
@@ -199,7 +201,9 @@ func TestOutputAndToolGuardrails(t *testing.T) {
 		srv := rt.New(t, rt.Output(rt.Text("hi")))
 		boom := errors.New("classifier down")
 		a := agent.New(client(srv), "m", &agent.Options{OutputGuardrails: []agent.OutputGuardrail{{Name: "c",
-			Check: func(ctx context.Context, res *agent.Result) (agent.GuardrailResult, error) { return agent.GuardrailResult{}, boom }}}})
+			Check: func(ctx context.Context, res *agent.Result) (agent.GuardrailResult, error) {
+				return agent.GuardrailResult{}, boom
+			}}}})
 		_, err := a.Run(t.Context(), "x")
 		require.ErrorIs(t, err, boom)
 		var tw *agent.TripwireError
