@@ -30,6 +30,7 @@ func TestPromptAndConversation(t *testing.T) {
 				rt.Output(rt.Text("Said hi.")),
 				rt.Output(rt.Text("Still here.")),
 			)
+			require.Equal(t, "conv_1", srv.CreateConversation())
 			opts := tc.opts
 			opts.Tools = []tools.Tool{echoTool(nil)}
 			a := agent.New(client(srv), "test-model", &opts)
@@ -63,18 +64,19 @@ func TestPromptAndConversation(t *testing.T) {
 // conversation, as the API does; the loop never sends both.
 func TestConversationExcludesChaining(t *testing.T) {
 	srv := rt.New(t, rt.Output(rt.Text("one")), rt.Output(rt.Text("two")))
+	conv := srv.CreateConversation()
 	a := agent.New(client(srv), "test-model", nil)
 	res, err := a.Run(t.Context(), "first")
 	require.NoError(t, err)
-	_, err = a.Run(t.Context(), "second", agent.WithPreviousResponse(res.ResponseID), agent.WithConversation("conv_9"))
+	_, err = a.Run(t.Context(), "second", agent.WithPreviousResponse(res.ResponseID), agent.WithConversation(conv))
 	require.NoError(t, err)
 	reqs := served(srv)
 	require.Len(t, reqs, 2)
 	assert.Empty(t, reqs[1].Params.PreviousResponseID)
-	assert.Equal(t, "conv_9", reqs[1].Params.Conversation)
+	assert.Equal(t, conv, reqs[1].Params.Conversation)
 
 	c := responses.NewClient(&responses.ClientOptions{Provider: responses.Compatible, BaseURL: srv.URL})
-	_, err = c.Create(t.Context(), &responses.Request{Model: "m", Input: responses.TextInput("x"), PreviousResponseID: res.ResponseID, Conversation: "conv_9"})
+	_, err = c.Create(t.Context(), &responses.Request{Model: "m", Input: responses.TextInput("x"), PreviousResponseID: res.ResponseID, Conversation: conv})
 	var ae *responses.APIError
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, "mutually_exclusive_parameters", ae.Code)

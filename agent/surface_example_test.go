@@ -74,15 +74,16 @@ func ExampleWithConversation() {
 	client := responses.NewClient(&responses.ClientOptions{Provider: responses.Compatible, BaseURL: srv.URL})
 	a := agent.New(client, "gpt-4.1-mini", nil)
 	ctx := context.Background()
+	conv := srv.CreateConversation() // with OpenAI: POST /v1/conversations
 	for _, prompt := range []string{"My name is Ada.", "What is my name?"} {
-		res, err := a.Run(ctx, prompt, agent.WithConversation("conv_42"))
+		res, err := a.Run(ctx, prompt, agent.WithConversation(conv))
 		if err != nil {
 			fmt.Println(err)
 			return
 		}
 		fmt.Println(res.Text)
 	}
-	fmt.Println(len(srv.Conversation("conv_42")), "items in the conversation")
+	fmt.Println(len(srv.Conversation(conv)), "items in the conversation")
 	// Output:
 	// Noted: your name is Ada.
 	// Your name is Ada.

@@ -12,8 +12,7 @@ import (
 
 // A Rule names a group of the request checks the server applies the way the
 // real API does (see docs/responsestest-rules.md for every check and its
-// source). All are enforced by default except [RuleConversationExists];
-// [Server.Lenient] turns rules off for a test that sends odd requests on
+// source). All are enforced by default; [Server.Lenient] turns rules off for a test that sends odd requests on
 // purpose, and [Server.Enforce] turns them on.
 type Rule string
 
@@ -32,11 +31,6 @@ const (
 	RuleTools Rule = "tools"
 	// RuleConversationExists rejects a conversation id that was never
 	// created (POST /conversations or [Server.CreateConversation]).
-	//
-	// TODO(issue 17): off by default because agent/conversation_test.go and
-	// agent/surface_example_test.go run in conversations ("conv_1",
-	// "conv_9", "conv_42") they never create; enforce it by default once
-	// they call Server.CreateConversation.
 	RuleConversationExists Rule = "conversation_exists"
 )
 
@@ -44,7 +38,7 @@ const (
 var allRules = []Rule{RuleParams, RuleItems, RuleTools, RuleConversationExists}
 
 // defaultRules are enforced by a new server.
-var defaultRules = []Rule{RuleParams, RuleItems, RuleTools}
+var defaultRules = []Rule{RuleParams, RuleItems, RuleTools, RuleConversationExists}
 
 // Lenient turns the given rules off, or every rule when none is given, so
 // that a test can send a request the real API would reject (to test a
