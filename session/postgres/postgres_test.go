@@ -2,7 +2,6 @@ package postgres_test
 
 import (
 	"context"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -31,15 +30,16 @@ func serverURL(t testing.TB) string {
 	return u
 }
 
-// withSearchPath returns base with search_path set to schema.
-func withSearchPath(t testing.TB, base, schema string) string {
+// withSearchPath returns base with search_path set to schema (letters,
+// digits and underscores). The rest of base is kept as it is: re-encoding
+// its query would turn the spaces of an options parameter into "+", which
+// the server does not read back.
+func withSearchPath(base, schema string) string {
 	if strings.HasPrefix(base, "postgres://") || strings.HasPrefix(base, "postgresql://") {
-		u, err := url.Parse(base)
-		require.NoError(t, err)
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String()
+		if strings.Contains(base, "?") {
+			return base + "&search_path=" + schema
+		}
+		return base + "?search_path=" + schema
 	}
 	return base + " search_path=" + schema
 }
@@ -60,7 +60,7 @@ func schema(t testing.TB) string {
 	}
 	admin("CREATE SCHEMA " + name)
 	t.Cleanup(func() { admin("DROP SCHEMA " + name + " CASCADE") })
-	return withSearchPath(t, base, name)
+	return withSearchPath(base, name)
 }
 
 func open(t testing.TB, u string) *postgres.Store {
