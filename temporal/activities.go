@@ -147,6 +147,7 @@ func (x *activities) model(ctx context.Context, in ModelInput) (*responses.Respo
 		return nil, temporal.NewNonRetryableApplicationError("no request", ErrTypeModel, nil)
 	}
 	req := *in.Request
+	defer heartbeat(ctx)() // also while the server thinks before its first event
 	var resp *responses.Response
 	var err error
 	if x.opts.DisableStreaming {
@@ -322,25 +323,7 @@ func (x *activities) call(ctx context.Context, in CallInput) (*CallOutput, error
 	ctx = tools.WithAttempt(ctx, tools.Attempt{Key: in.RunID + "/" + call.CallID, Number: int(info.Attempt)})
 	call.Progress = func(p tools.Progress) { activity.RecordHeartbeat(ctx, p) }
 
-	hb := info.HeartbeatTimeout
-	stop := make(chan struct{})
-	defer close(stop)
-	if hb > 0 {
-		go func() {
-			tick := time.NewTicker(hb / 3)
-			defer tick.Stop()
-			for {
-				select {
-				case <-stop:
-					return
-				case <-ctx.Done():
-					return
-				case <-tick.C:
-					activity.RecordHeartbeat(ctx, nil)
-				}
-			}
-		}()
-	}
+	defer heartbeat(ctx)()
 	start := time.Now()
 	out, err := invoke(ctx, t, call)
 	co := &CallOutput{Output: out, Duration: time.Since(start)}
@@ -352,6 +335,37 @@ func (x *activities) call(ctx context.Context, in CallInput) (*CallOutput, error
 		return co, ctx.Err()
 	}
 	return co, nil
+}
+
+// heartbeat heartbeats every third of the activity's heartbeat timeout
+// until the returned function is called: the process is alive, so the
+// activity is.
+func heartbeat(ctx context.Context) (stop func()) {
+	hb := activity.GetInfo(ctx).HeartbeatTimeout
+	if hb <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		tick := time.NewTicker(hb / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				activity.RecordHeartbeat(ctx, nil)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
 }
 
 func invoke(ctx context.Context, t tools.Tool, call tools.Call) (out responses.Item, err error) {
