@@ -355,18 +355,8 @@ func (s *Store) Append(ctx context.Context, conv string, version int64, t sessio
 		if err != nil {
 			return s.fail(fmt.Errorf("append to %q: %w", conv, err))
 		}
-		if n > 0 {
-			stmt, err := tx.PrepareContext(ctx, `INSERT INTO items (conversation, seq, item, size, response_id, base) VALUES (?, ?, ?, ?, ?, ?)`)
-			if err != nil {
-				return s.fail(err)
-			}
-			defer stmt.Close()
-			for i, it := range t.Items {
-				raw := it.Raw()
-				if _, err := stmt.ExecContext(ctx, conv, length+int64(i), []byte(raw), len(raw), responseID, base); err != nil {
-					return s.fail(fmt.Errorf("append to %q: %w", conv, err))
-				}
-			}
+		if err := insertItems(ctx, tx, conv, length, responseID, base, t.Items); err != nil {
+			return s.fail(fmt.Errorf("append to %q: %w", conv, err))
 		}
 		if t.Pending != nil {
 			return s.putPending(ctx, tx, conv, t.Pending.ID, t.Pending.State, now)
@@ -377,6 +367,34 @@ func (s *Store) Append(ctx context.Context, conv string, version int64, t sessio
 		return 0, err
 	}
 	return version + 1, nil
+}
+
+// insertRows is how many items one INSERT statement writes (6 parameters
+// each, well below SQLite's limit of 32766).
+const insertRows = 256
+
+// insertItems writes items as the rows from index first on, a few hundred
+// per statement: one statement per row costs twice as much.
+func insertItems(ctx context.Context, tx *sql.Tx, conv string, first int64, responseID string, base int64, items []responses.Item) error {
+	for len(items) > 0 {
+		chunk := items[:min(len(items), insertRows)]
+		var q strings.Builder
+		q.WriteString("INSERT INTO items (conversation, seq, item, size, response_id, base) VALUES ")
+		args := make([]any, 0, 6*len(chunk))
+		for i, it := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, ?, ?)")
+			raw := it.Raw()
+			args = append(args, conv, first+int64(i), []byte(raw), len(raw), responseID, base)
+		}
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+		items, first = items[len(chunk):], first+int64(len(chunk))
+	}
+	return nil
 }
 
 func (s *Store) putPending(ctx context.Context, tx *sql.Tx, conv, id string, state []byte, now int64) error {
