@@ -3,7 +3,6 @@ package mcp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -147,8 +146,6 @@ func (s *clientSession) handshake(ctx context.Context, name string, sc *ServerCo
 		return nil, &exitError{state: s.exitState()}
 	case timedOut:
 		return nil, fmt.Errorf("initialize: no answer within %s", timeout)
-	case out.err == nil:
-		return nil, errors.New("initialize: the server exited")
 	}
 	return nil, fmt.Errorf("initialize: %w", out.err)
 }

@@ -315,3 +315,41 @@ func fmtSscanDropped(s string, n *int) (int, error) {
 	}
 	return fmt.Sscan(m[1], n)
 }
+
+// FuzzConvertResult: whatever a server sends, the output is valid JSON, and
+// the base64 of binary content never appears in the text the model reads.
+func FuzzConvertResult(f *testing.F) {
+	f.Add("hello", []byte("\x89PNG\r\n\x1a\nIHDR some image bytes"), "image/png", true, false)
+	f.Add("", []byte("RIFF....WAVEfmt audio"), "audio/wav", false, true)
+	f.Add(`{"a":1}`, []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}, "", true, true)
+	f.Fuzz(func(t *testing.T, text string, data []byte, mime string, images, isError bool) {
+		b64 := base64.StdEncoding.EncodeToString(data)
+		res := &mcpgo.CallToolResult{IsError: isError, Content: []mcpgo.Content{
+			mcpgo.NewTextContent(text),
+			mcpgo.NewImageContent(b64, mime),
+			mcpgo.NewAudioContent(b64, mime),
+			mcpgo.NewEmbeddedResource(mcpgo.BlobResourceContents{URI: "mem://b", MIMEType: mime, Blob: b64}),
+		}, StructuredContent: map[string]any{"data": b64}}
+		it := convertResult(fnCall("s__t", "{}"), res, 1<<20, images)
+		var out responses.FunctionCallOutput
+		require.NoError(t, it.Decode(&out))
+		require.True(t, json.Valid(out.Output))
+		var texts []string
+		var s string
+		if json.Unmarshal(out.Output, &s) == nil {
+			texts = []string{s}
+		} else {
+			var parts []responses.ContentPart
+			require.NoError(t, json.Unmarshal(out.Output, &parts))
+			for _, p := range parts {
+				texts = append(texts, p.Text)
+			}
+		}
+		if len(b64) < 16 || strings.Contains(text, b64) || strings.Contains(mime, b64) {
+			return
+		}
+		for _, s := range texts {
+			assert.NotContains(t, s, b64)
+		}
+	})
+}
