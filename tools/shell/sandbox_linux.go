@@ -1,28 +1,21 @@
 package shell
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
-	"time"
 
-	"github.com/landlock-lsm/go-landlock/landlock"
 	ll "github.com/landlock-lsm/go-landlock/landlock/syscall"
 	"golang.org/x/sys/unix"
-)
 
-// helperArg is the hidden first argument that makes a program started by an
-// Executor act as the sandbox helper.
-const helperArg = "__agentloop_shell_sandbox_helper__"
+	"github.com/agentloop/agentloop/tools/shell/internal/helper"
+)
 
 // minLandlockABI is the oldest Landlock ABI whose filesystem rights cover
 // every write (ABI 3 adds truncate).
@@ -31,8 +24,8 @@ const minLandlockABI = 3
 // helperFailed is the helper's exit status when it cannot apply the sandbox;
 // its stderr then starts with helperFailurePrefix.
 const (
-	helperFailed        = 126
-	helperFailurePrefix = "agentloop sandbox: "
+	helperFailed        = helper.Failed
+	helperFailurePrefix = helper.FailurePrefix
 )
 
 // helperInstalled is set by RunSandboxHelperIfRequested: re-executing this
@@ -53,193 +46,25 @@ var helperInstalled atomic.Bool
 //
 // A sandboxed command is started by re-executing this program (through
 // /proc/self/exe) with a hidden first argument, in fresh user, PID and (for
-// no network) network namespaces. In that process RunSandboxHelperIfRequested
-// applies the Landlock rules and executes the command; it never returns
-// there, and exits with status 126 if the sandbox cannot be applied. In
-// every other process it only records that the helper is available and
+// no network) network namespaces. In that process the helper applies the
+// Landlock rules and executes the command; it exits with status 126 if the
+// sandbox cannot be applied. The helper takes over from a package
+// initialiser of this package's internal helper package, which runs after
+// the standard library's and before those of the program's other packages
+// (see package [github.com/agentloop/agentloop/tools/shell/internal/helper]):
+// the helper never reaches main, and packages with costly initialisers do
+// not slow each command down. RunSandboxHelperIfRequested itself only
+// records that the program accepts being re-executed as the helper, and
 // returns at once. Without the call, sandboxed modes fail with
 // [ErrSandboxUnavailable] instead of running the command unsandboxed.
 //
-// Package init functions of the program run in the helper too, before
-// main: they must not have effects outside their own process (such as
-// writing files or opening network connections). Code in main before the
-// call runs in the helper as well, so make the call first.
+// The initialisers of the standard library and of the few packages the
+// helper imports run in the helper too: a program's own initialisers do
+// not, as long as its packages sort after the helper's by import path or
+// import a package that does (a test of this package checks it for its own
+// test binary).
 func RunSandboxHelperIfRequested() {
-	if len(os.Args) > 1 && os.Args[1] == helperArg {
-		err := runHelper(os.Args[2:])
-		fmt.Fprintf(os.Stderr, "%s%v\n", helperFailurePrefix, err)
-		os.Exit(helperFailed)
-	}
 	helperInstalled.Store(true)
-}
-
-// helperSpec is what the parent tells the helper, as JSON in argv.
-type helperSpec struct {
-	Path     string   // the program to execute, absolute
-	Writable []string // directories writable (besides a few device files)
-	Network  bool
-	ABI      int // the kernel's Landlock ABI, as probed by the parent
-
-	// Masks are bind-mounted over denied paths: an unreadable directory or
-	// file each (see maskSources).
-	Masks []maskSpec
-
-	// Reaper runs the command unsandboxed, with the helper as its child
-	// subreaper (see reap); Grace is the time between a stopping signal
-	// and SIGKILL.
-	Reaper bool
-	Grace  time.Duration
-}
-
-// maskSpec hides Target behind Source, a directory or file of the same kind
-// that no one in the sandbox can read.
-type maskSpec struct {
-	Target, Source string
-}
-
-func jsonSpec(spec helperSpec) (string, error) {
-	js, err := json.Marshal(spec)
-	return string(js), err
-}
-
-// runHelper applies the sandbox to this thread and executes the command.
-// It returns only on failure.
-func runHelper(args []string) error {
-	if len(args) < 2 {
-		return errors.New("helper: missing arguments")
-	}
-	var spec helperSpec
-	if err := json.Unmarshal([]byte(args[0]), &spec); err != nil {
-		return fmt.Errorf("helper: %w", err)
-	}
-	argv := args[1:]
-	if spec.Reaper {
-		return reap(spec, argv)
-	}
-	if err := readOnlyMounts(spec.Writable, spec.Masks); err != nil {
-		return err
-	}
-
-	cfg := landlock.Config{HandledAccessFS: landlock.V3.HandledAccessFS}
-	if !spec.Network && spec.ABI >= 4 {
-		cfg.HandledAccessNet = landlock.V4.HandledAccessNet
-	}
-	if spec.ABI >= 6 {
-		cfg.Scoped = ll.ScopeSignal
-		if !spec.Network {
-			cfg.Scoped |= ll.ScopeAbstractUnixSocket
-		}
-	}
-	rules := []landlock.Rule{
-		landlock.RODirs("/"),
-		landlock.RWFiles("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty").IgnoreIfMissing(),
-		landlock.RWDirs(spec.Writable...).WithRefer(),
-	}
-	fd, flags, err := cfg.NewRulesetFD(rules...)
-	if err != nil {
-		return fmt.Errorf("landlock: %w", err)
-	}
-	if fd < 0 {
-		return errors.New("landlock: nothing to enforce")
-	}
-	runtime.LockOSThread() // never unlocked: the restricted thread executes the command
-	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
-		return fmt.Errorf("no_new_privs: %w", err)
-	}
-	if err := ll.LandlockRestrictSelf(fd, flags); err != nil {
-		return fmt.Errorf("landlock restrict: %w", err)
-	}
-	unix.Close(fd)
-	if os.Getuid() != 0 {
-		// Without ambient capabilities a non-root command gets none.
-		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0); err != nil {
-			return fmt.Errorf("drop capabilities: %w", err)
-		}
-	}
-	return supervise(spec.Path, argv)
-}
-
-// supervise runs the command as a child of this helper, which stays as the
-// init of the PID namespace: an init ignores the signals it has no handler
-// for, so a command that were init itself would ignore the SIGTERM that
-// stops it politely. The helper forwards the stopping signals, reaps the
-// orphans reparented to it, and exits with the command's status. The child
-// is forked from this locked thread, which carries the Landlock domain and
-// no_new_privs. It returns only on failure.
-func supervise(path string, argv []string) error {
-	sigs := make(chan os.Signal, 4)
-	// Handled (not ignored) signals are reset to their default on exec, so
-	// the command sees SIGTERM as usual.
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}})
-	if err != nil {
-		return fmt.Errorf("exec %s: %w", argv[0], err)
-	}
-	go func() {
-		for sig := range sigs {
-			_ = syscall.Kill(pid, sig.(syscall.Signal))
-		}
-	}()
-	for {
-		var ws syscall.WaitStatus
-		wpid, err := syscall.Wait4(-1, &ws, 0, nil)
-		switch {
-		case errors.Is(err, syscall.EINTR):
-			continue
-		case err != nil:
-			return fmt.Errorf("wait for %s: %w", argv[0], err)
-		case wpid != pid:
-			continue // an orphan of the command, reaped
-		// syscall.Exit, not os.Exit: nothing is left to flush, and a
-		// race-enabled build would otherwise linger a second at exit.
-		case ws.Exited():
-			syscall.Exit(ws.ExitStatus())
-		case ws.Signaled():
-			syscall.Exit(128 + int(ws.Signal()))
-		}
-	}
-}
-
-// readOnlyMounts makes every mount of this process's private mount namespace
-// read-only except bind mounts of the writable directories. Landlock does
-// not cover metadata changes (chmod, chown, utimes, xattrs); a read-only
-// mount does. Device files stay usable: a read-only mount does not stop
-// writing to /dev/null.
-//
-// Each mask is bind-mounted over its target after the writable directories,
-// so a denied path inside one stays hidden, and becomes read-only with the
-// rest: its mode cannot be changed.
-func readOnlyMounts(writable []string, masks []maskSpec) error {
-	wd, err := os.Getwd()
-	if err != nil {
-		return fmt.Errorf("mounts: %w", err)
-	}
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("mounts: make private: %w (user namespaces without capabilities: restricted by the system, e.g. kernel.apparmor_restrict_unprivileged_userns?)", err)
-	}
-	for _, w := range writable {
-		if err := unix.Mount(w, w, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return fmt.Errorf("mounts: bind %s: %w", w, err)
-		}
-	}
-	for _, m := range masks {
-		if err := unix.Mount(m.Source, m.Target, "", unix.MS_BIND, ""); err != nil {
-			return fmt.Errorf("mounts: deny reading %s: %w", m.Target, err)
-		}
-	}
-	if err := unix.MountSetattr(-1, "/", unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}); err != nil {
-		return fmt.Errorf("mounts: make / read-only: %w", err)
-	}
-	for _, w := range writable {
-		if err := unix.MountSetattr(-1, w, 0, &unix.MountAttr{Attr_clr: unix.MOUNT_ATTR_RDONLY}); err != nil {
-			return fmt.Errorf("mounts: make %s writable: %w", w, err)
-		}
-	}
-	// The working directory still refers to the mount it was entered on.
-	if err := os.Chdir(wd); err != nil {
-		return fmt.Errorf("mounts: %w", err)
-	}
-	return nil
 }
 
 // sandboxConfig is the sandbox set-up of one executor.
@@ -292,7 +117,7 @@ func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.
 		cleanup()
 		return nil, nil, fmt.Errorf("shell: private temp dir: %w", err)
 	}
-	spec := helperSpec{Path: path, Writable: []string{tmp}, Network: b.network, ABI: b.abi}
+	spec := helper.Spec{Path: path, Writable: []string{tmp}, Network: b.network, ABI: b.abi}
 	if b.mode == WorkspaceWrite {
 		spec.Writable = append(spec.Writable, b.root)
 		spec.Writable = append(spec.Writable, b.writable...)
@@ -301,7 +126,7 @@ func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.
 		cleanup()
 		return nil, nil, err
 	}
-	js, err := json.Marshal(spec)
+	args, err := helper.Args("agentloop-sandbox", spec, argv)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -338,7 +163,7 @@ func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.
 	}
 	cmd := &exec.Cmd{
 		Path:        "/proc/self/exe",
-		Args:        append([]string{"agentloop-sandbox", helperArg, string(js)}, argv...),
+		Args:        args,
 		Dir:         dir,
 		Env:         env,
 		SysProcAttr: attr,
@@ -355,8 +180,8 @@ const maskID = 1<<32 - 2
 // maskID as root). A rule whose path holds one of keep (the workspace root,
 // the writable roots, the private temp dir) is skipped: the workspace is
 // never hidden, though a denied path inside it is.
-func (b *sandboxConfig) masks(base string, keep []string) ([]maskSpec, error) {
-	var out []maskSpec
+func (b *sandboxConfig) masks(base string, keep []string) ([]helper.Mask, error) {
+	var out []helper.Mask
 	var dirSrc, fileSrc string
 	for _, r := range b.deny {
 		target, err := filepath.EvalSymlinks(r.path)
@@ -379,7 +204,7 @@ func (b *sandboxConfig) masks(base string, keep []string) ([]maskSpec, error) {
 				return nil, err
 			}
 		}
-		out = append(out, maskSpec{Target: target, Source: *src})
+		out = append(out, helper.Mask{Target: target, Source: *src})
 	}
 	return out, nil
 }
