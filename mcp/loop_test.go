@@ -134,6 +134,34 @@ func TestLoopMCPServerFailureIsOutput(t *testing.T) {
 	require.NoError(t, set.Close())
 }
 
+// TestLoopMCPIsErrorOutcome: an isError result reaches the model as the
+// server's message and the loop reports the outcome "error"; a plain result
+// is "ok".
+func TestLoopMCPIsErrorOutcome(t *testing.T) {
+	checkLeaks(t)
+	sc := testServer(t, "serve")
+	sc.Approval = ApprovalPolicy{Mode: ApprovalNever}
+	set := connectTest(t, &Config{Servers: map[string]ServerConfig{"test": sc}}, nil)
+	srv := rt.New(t,
+		rt.Output(rt.FunctionCall("call_1", "test__fail", `{}`), rt.FunctionCall("call_2", "test__echo", `{"text":"fine"}`)),
+		rt.Output(rt.Text("noted")),
+	)
+	a := agent.New(loopClient(srv), "m", &agent.Options{Toolsets: []tools.Toolset{set}})
+	outcomes := map[string]agent.Outcome{}
+	for ev, err := range a.Stream(t.Context(), "fail it") {
+		require.NoError(t, err)
+		if ev.Kind == agent.EventToolFinished {
+			outcomes[ev.Tool.CallID] = ev.Tool.Outcome
+		}
+	}
+	assert.Equal(t, map[string]agent.Outcome{"call_1": agent.OutcomeError, "call_2": agent.OutcomeOK}, outcomes)
+	reqs := servedRequests(srv)
+	require.Len(t, reqs, 2)
+	assert.Equal(t, []string{fnOutputJSON("call_1", "error: disk full"), fnOutputJSON("call_2", "fine")}, inputJSON(reqs[1]),
+		"the model reads the server's own message")
+	require.NoError(t, set.Close())
+}
+
 // TestLoopHostedMCP: the hosted tool's definition is sent as configured;
 // one approval request is approved and one denied, and the next request
 // carries exactly those mcp_approval_response items; a deferred approval
