@@ -107,24 +107,49 @@ while IFS= read -r m; do
 done < <(find . \( -name .git -o -name node_modules -o -name testdata -o -path "./${cache#"$repo"/}" \) -prune \
 	-o -name go.mod -type f -print | sort)
 
-each_module() { # go subcommand and args, in every module; fails after trying all
-	local m failed=()
+# run_fg CMD... runs CMD in a process group of its own and waits for it, so
+# that a signal to this script stops it at once: cleanup stops the group.
+fg_pid=
+run_fg() {
+	local rc=0
+	setsid "$@" &
+	fg_pid=$!
+	wait "$fg_pid" || rc=$?
+	fg_pid=
+	return $rc
+}
+
+# each_module runs go with the given arguments in every module, all of them
+# even when one fails, and adds the failures to $failed.
+failed=()
+each_module() {
+	local m
 	for m in "${modules[@]}"; do
-		echo "-- (cd $m && go $*)"
-		(cd "$m" && go "$@") || failed+=("$m")
+		echo "-- go -C $m $*"
+		run_fg go -C "$m" "$@" || failed+=("go $1 in $m")
 	done
-	[ ${#failed[@]} -eq 0 ] || fail "go $1 failed in: ${failed[*]}"
+}
+
+report() {
+	if [ ${#failed[@]} -gt 0 ]; then
+		printf 'test.sh: FAIL: %s\n' "${failed[@]}" >&2
+		exit 1
+	fi
+	echo "test.sh: PASS"
 }
 
 if [ $quick -eq 1 ]; then
-	trap print_timings EXIT
+	trap '[ -z "$fg_pid" ] || kill -TERM -- "-$fg_pid" 2>/dev/null; print_timings' EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
 	if [ ${#args[@]} -gt 0 ]; then
 		phase "go test ${args[*]}"
-		go test "${args[@]}"
+		run_fg go test "${args[@]}" || failed+=("go test ${args[*]}")
 	else
 		phase "go test (${#modules[@]} modules)"
 		each_module test ./...
 	fi
+	report
 	exit 0
 fi
 
@@ -212,6 +237,7 @@ cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
 	set +e
+	[ -n "$fg_pid" ] && stop_group "$fg_pid" 10
 	[ -n "$temporal_pid" ] && stop_group "$temporal_pid"
 	[ -n "$jaeger_pid" ] && stop_group "$jaeger_pid"
 	if [ -n "$pg_data" ] && [ -f "$pg_data/postmaster.pid" ]; then
@@ -386,8 +412,15 @@ echo "Jaeger started, answered and stopped in $(tenths $((${EPOCHREALTIME/./} - 
 
 if [ ${#args[@]} -gt 0 ]; then
 	phase "go test -race ${args[*]}"
-	go test -race "${args[@]}"
+	if [ "${args[0]}" = -C ] && [ ${#args[@]} -ge 2 ]; then # go wants -C first
+		args=(-C "${args[1]}" -race "${args[@]:2}")
+	else
+		args=(-race "${args[@]}")
+	fi
+	run_fg go test "${args[@]}" || failed+=("go test ${args[*]}")
 else
 	phase "go test -race (${#modules[@]} modules)"
 	each_module test -race ./...
 fi
+end_phase
+report
