@@ -57,6 +57,7 @@ type Machine struct {
 
 	// The tools of the current turn.
 	tools  []ToolInfo
+	defs   []responses.ToolDefinition // their definitions, for requests
 	routes map[string]int // route key → index in tools
 	names  []string
 
@@ -313,7 +314,7 @@ type compactState struct {
 // gives it) says how the conversation continues: its last response id or
 // transcript, the approvals granted always, and the per-run parameters.
 func NewMachine(cfg Config, st *RunState) *Machine {
-	m := &Machine{cfg: cfg.withDefaults(), always: map[string]bool{}}
+	m := &Machine{cfg: cfg.withDefaults()}
 	m.st.Version = runStateVersion
 	if st != nil {
 		m.st.PreviousResponseID = st.PreviousResponseID
@@ -323,12 +324,19 @@ func NewMachine(cfg Config, st *RunState) *Machine {
 		m.st.Agent = st.Agent
 	}
 	for _, k := range m.st.AlwaysApproved {
-		m.always[k] = true
+		m.setAlways(k)
 	}
 	if m.st.Agent == "" {
 		m.st.Agent = m.cfg.Agent
 	}
 	return m
+}
+
+func (m *Machine) setAlways(k string) {
+	if m.always == nil {
+		m.always = map[string]bool{}
+	}
+	m.always[k] = true
 }
 
 func (c Config) withDefaults() Config {
@@ -363,7 +371,7 @@ func (m *Machine) grant(k string) {
 	if k == "" || m.always[k] {
 		return
 	}
-	m.always[k] = true
+	m.setAlways(k)
 	i, _ := slices.BinarySearch(m.st.AlwaysApproved, k)
 	m.st.AlwaysApproved = slices.Insert(m.st.AlwaysApproved, i, k)
 }
@@ -399,7 +407,7 @@ func (m *Machine) Resume(now time.Time, st *RunState, decisions []Decision) []Ac
 		m.st.Agent = m.cfg.Agent
 	}
 	for _, k := range st.AlwaysApproved {
-		m.always[k] = true
+		m.setAlways(k)
 	}
 	slices.Sort(m.st.AlwaysApproved)
 	m.turnBase = st.Turns
@@ -480,9 +488,11 @@ func (m *Machine) beginTurn(acts []Action, input []responses.Item) []Action {
 	m.resetTurn()
 	m.input = input
 	m.st.Input = input // the state between turns: what the next request sends
-	for _, it := range input {
-		if isUserMessage(it) {
-			m.compact.users = append(m.compact.users, it)
+	if m.cfg.Compaction.ContextWindow > 0 {
+		for _, it := range input {
+			if isUserMessage(it) {
+				m.compact.users = append(m.compact.users, it)
+			}
 		}
 	}
 	return append(acts, ListTools{})
@@ -506,6 +516,12 @@ func (m *Machine) toolsListed(o ToolsListed) []Action {
 	if o.Err != nil {
 		m.st.Input = m.input
 		return m.finish(nil, o.Err)
+	}
+	if !sameTools(m.tools, o.Tools) {
+		m.defs = make([]responses.ToolDefinition, len(o.Tools))
+		for i, t := range o.Tools {
+			m.defs[i] = t.Definition
+		}
 	}
 	m.tools = o.Tools
 	if m.routes == nil {
@@ -569,10 +585,7 @@ func (m *Machine) request(input []responses.Item) *responses.Request {
 	m.st.Params.apply(&req)
 	req.Model = c.Model
 	req.Instructions = c.Instructions
-	req.Tools = make([]responses.ToolDefinition, len(m.tools))
-	for i, t := range m.tools {
-		req.Tools[i] = t.Definition
-	}
+	req.Tools = slices.Clip(m.defs)
 	req.Stream = false
 	req.ParallelToolCalls = c.ParallelToolCalls
 	if req.ParallelToolCalls == nil && len(m.tools) > 0 {
@@ -1082,10 +1095,31 @@ func (m *Machine) stopAt(acts []Action, next []responses.Item, reason string) []
 	return m.finishResult(acts, res, nil)
 }
 
+// sameTools reports whether two tool lists are the same slice (a driver
+// that lists static tools passes the same one every turn).
+func sameTools(a, b []ToolInfo) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 // ordered returns the turn's calls in response order: the order of the
 // final response's answerable items, then any streamed call it lacks.
 func (m *Machine) ordered() []*callState {
 	if m.resp == nil || len(m.resp.Output) == 0 {
+		return m.calls
+	}
+	// Usually the calls were seen in response order already.
+	i := 0
+	inOrder := true
+	for _, it := range m.resp.Output {
+		if cs := m.byKey[it.CallKey()]; cs != nil && isAnswerable(it) {
+			if i >= len(m.calls) || m.calls[i] != cs {
+				inOrder = false
+				break
+			}
+			i++
+		}
+	}
+	if inOrder && i == len(m.calls) {
 		return m.calls
 	}
 	out := make([]*callState, 0, len(m.calls))
@@ -1134,6 +1168,7 @@ func (m *Machine) finishResult(acts []Action, res *Result, err error) []Action {
 		res.Transcript = slices.Clone(m.st.Transcript)
 	}
 	res.State = m.State()
+	res.State.Items = res.Items // both read-only: one copy
 	return append(acts, Finish{Result: res, Err: err})
 }
 

@@ -847,3 +847,30 @@ func TestRefusedCallErr(t *testing.T) {
 	assert.ErrorIs(t, errs["c1"], tools.ErrSandboxDenied)
 	assert.ErrorIs(t, errs["c2"], tools.ErrUnknownTool)
 }
+
+// BenchmarkMachineRun is the Machine's own cost for the run that
+// BenchmarkTurnOverhead measures (two requests, one call), without I/O: the
+// part of the loop's overhead that its rules take.
+func BenchmarkMachineRun(b *testing.B) {
+	ts := []agent.ToolInfo{fnTool("add")}
+	call := fcall("call_1", "add", `{"a":2,"b":3}`)
+	first, second := callsResp("resp_1", call), textResp("resp_2", "5")
+	input := []responses.Item{responses.UserMessage("add")}
+	out := tools.TextOutput(callOf(call), "5", false)
+	b.ReportAllocs()
+	for b.Loop() {
+		m := agent.NewMachine(agent.Config{Model: "m"}, nil)
+		m.Start(t0, input)
+		m.Step(t0, agent.ToolsListed{Tools: ts})
+		m.Step(t0, agent.CallStreamed{Item: call})
+		m.Step(t0, agent.ResponseDone{Response: first})
+		m.Step(t0, agent.CallDone{CallID: "call_1", Output: out})
+		m.Step(t0, agent.TurnEnded{})
+		m.Step(t0, agent.ToolsListed{Tools: ts})
+		m.Step(t0, agent.ResponseDone{Response: second})
+		acts := m.Step(t0, agent.TurnEnded{})
+		if _, ok := acts[len(acts)-1].(agent.Finish); !ok {
+			b.Fatal("no finish")
+		}
+	}
+}
