@@ -58,7 +58,7 @@ type Machine struct {
 	// The tools of the current turn.
 	tools  []ToolInfo
 	defs   []responses.ToolDefinition // their definitions, for requests
-	routes map[string]int // route key → index in tools
+	routes map[string]int             // route key → index in tools
 	names  []string
 
 	runInput []responses.Item // the input the run started with
