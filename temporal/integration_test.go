@@ -131,7 +131,9 @@ func runTestWorker(addr string) error {
 }
 
 // devServer starts a Temporal dev server from AGENTLOOP_TEMPORAL_CLI.
-func devServer(t *testing.T) *testsuite.DevServer {
+func devServer(t *testing.T) *testsuite.DevServer { return benchDevServer(t) }
+
+func benchDevServer(t testing.TB) *testsuite.DevServer {
 	t.Helper()
 	cli := os.Getenv("AGENTLOOP_TEMPORAL_CLI")
 	if cli == "" {
@@ -162,7 +164,7 @@ func devServer(t *testing.T) *testsuite.DevServer {
 	return srv
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -288,6 +290,7 @@ func fc(id, name string, block bool) responses.Item {
 // failed or timed out, and retried (started on an attempt after the first).
 type activityCounts struct {
 	Scheduled, Completed, Failed, TimedOut, Retried int
+	Local                                           int // local activities (markers): tool listings and reviews
 	ByType                                          map[string]int
 }
 
@@ -312,6 +315,8 @@ func countActivities(t *testing.T, c client.Client, id string) (activityCounts, 
 			}
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
 			n.Completed++
+		case enumspb.EVENT_TYPE_MARKER_RECORDED:
+			n.Local++
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED:
 			n.Failed++
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
@@ -421,9 +426,11 @@ func TestKillWorkerDuringTools(t *testing.T) {
 
 	n, h := countActivities(t, c, "kill-tools")
 	t.Logf("activities: %+v", n)
-	// 5 turns: 5 ListTools, 5 Model; 6 calls: 6 Review, 6 Call.
-	want := activityCounts{Scheduled: 22, Completed: 21, TimedOut: 1, Retried: 1}
-	if n.Scheduled != want.Scheduled || n.Completed != want.Completed || n.TimedOut != want.TimedOut || n.Retried != want.Retried || n.Failed != 0 {
+	// 5 turns: 5 Model activities and 5 ListTools local activities; 6
+	// calls: 6 Call activities and 6 Review local activities. call_3 timed
+	// out (its worker died; not retried), call_4 was retried once.
+	want := activityCounts{Scheduled: 11, Completed: 10, TimedOut: 1, Retried: 1, Local: 11}
+	if n.Scheduled != want.Scheduled || n.Completed != want.Completed || n.TimedOut != want.TimedOut || n.Retried != want.Retried || n.Failed != 0 || n.Local != want.Local {
 		t.Errorf("activities %+v, want %+v", n, want)
 	}
 	saveHistory(t, "kill-tools", h)
@@ -472,10 +479,11 @@ func TestKillWorkerDuringModelCall(t *testing.T) {
 	}
 	n, h := countActivities(t, c, "kill-model")
 	t.Logf("activities: %+v", n)
-	// 2 turns: 2 ListTools, 2 Model; 1 call: 1 Review, 1 Call. The model
-	// call of turn 2 ran twice: one retry, no failure recorded.
-	want := activityCounts{Scheduled: 6, Completed: 6, Retried: 1}
-	if n.Scheduled != want.Scheduled || n.Completed != want.Completed || n.Retried != want.Retried || n.Failed != 0 || n.TimedOut != 0 {
+	// 2 turns: 2 Model activities, 2 ListTools local activities; 1 call:
+	// 1 Call activity, 1 Review local activity. The model call of turn 2
+	// ran twice: one retry, no failure recorded.
+	want := activityCounts{Scheduled: 3, Completed: 3, Retried: 1, Local: 3}
+	if n.Scheduled != want.Scheduled || n.Completed != want.Completed || n.Retried != want.Retried || n.Failed != 0 || n.TimedOut != 0 || n.Local != want.Local {
 		t.Errorf("activities %+v, want %+v", n, want)
 	}
 	saveHistory(t, "kill-model", h)

@@ -218,7 +218,7 @@ func (d *driver) drive(ctx workflow.Context) (*agent.Result, error) {
 			}
 			betweenTurns = false
 			var listed ToolsListed
-			err := workflow.ExecuteActivity(d.localOptions(ctx), ListToolsActivity).Get(ctx, &listed)
+			err := workflow.ExecuteLocalActivity(d.localOptions(ctx), ListToolsActivity).Get(ctx, &listed)
 			d.tools = listed.Tools
 			infos := make([]agent.ToolInfo, len(listed.Tools))
 			for i, t := range listed.Tools {
@@ -312,8 +312,11 @@ func (d *driver) continueAsNew(ctx workflow.Context) error {
 	return workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 }
 
+// localOptions are those of the local activities: listing tools and
+// reviewing calls, which have no side effects and run in the worker that
+// runs the workflow task, their results recorded as markers.
 func (d *driver) localOptions(ctx workflow.Context) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5},
 	})
@@ -561,8 +564,7 @@ func outcomeError(msg string, outcome tools.Outcome) error {
 
 func (d *driver) review(ctx workflow.Context, act agent.ReviewCall) {
 	var out ReviewOutput
-	err := workflow.ExecuteActivity(d.callOptions(ctx, "review", act.Call.CallID, ToolSpec{Idempotent: true, Options: d.spec(act.Call.Item).Options}),
-		ReviewActivity, CallInput{RunID: d.runID, Item: act.Call.Item}).Get(ctx, &out)
+	err := workflow.ExecuteLocalActivity(d.localOptions(ctx), ReviewActivity, CallInput{RunID: d.runID, Item: act.Call.Item}).Get(ctx, &out)
 	o := agent.Reviewed{CallID: act.Call.CallID}
 	switch {
 	case err != nil:

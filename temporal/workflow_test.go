@@ -52,11 +52,13 @@ func newEnv(t *testing.T, s *responsestest.Server, a *agent.Agent, opts agenttem
 		opts.Client = responses.NewClient(&responses.ClientOptions{Provider: responses.Compatible, BaseURL: s.URL})
 	}
 	agenttemporal.Register(e, a, opts)
-	e.SetOnActivityStartedListener(func(info *activity.Info, _ context.Context, _ converter.EncodedValues) {
+	count := func(info *activity.Info, _ context.Context, _ []any) {
 		e.mu.Lock()
 		e.counts[info.ActivityType.Name]++
 		e.mu.Unlock()
-	})
+	}
+	e.SetOnActivityStartedListener(func(info *activity.Info, ctx context.Context, _ converter.EncodedValues) { count(info, ctx, nil) })
+	e.SetOnLocalActivityStartedListener(count)
 	return e
 }
 
@@ -433,5 +435,43 @@ func TestPreviousResponseNotFoundFallsBack(t *testing.T) {
 	last := reqs[2]
 	if last.Params.PreviousResponseID != "" || strings.Join(last.InputTypes(), ",") != "message,function_call,function_call_output" {
 		t.Errorf("fall-back request: previous %q, input %v", last.Params.PreviousResponseID, last.InputTypes())
+	}
+}
+
+func TestStateless(t *testing.T) {
+	s := responsestest.New(t,
+		responsestest.Output(responsestest.Reasoning("think", "enc"), responsestest.FunctionCall("call_1", "add", `{"a":1,"b":2}`)),
+		responsestest.Output(responsestest.Text("3")),
+	)
+	add := function.New("add", "adds", func(ctx context.Context, in addIn) (int, error) { return in.A + in.B, nil }, nil)
+	a := agent.New(nil, "m", &agent.Options{Tools: []tools.Tool{add}, Stateless: true})
+	e := newEnv(t, s, a, agenttemporal.WorkerOptions{})
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, agenttemporal.RunInput{Config: a.Config(), Input: input("add")})
+	res := result(t, e)
+	if res.Text != "3" || len(res.Transcript) != 5 {
+		t.Fatalf("text %q, transcript of %d items", res.Text, len(res.Transcript))
+	}
+	second := s.Requests()[1]
+	if second.Params.PreviousResponseID != "" || strings.Join(second.InputTypes(), ",") != "message,reasoning,function_call,function_call_output" {
+		t.Errorf("stateless request: previous %q, input %v", second.Params.PreviousResponseID, second.InputTypes())
+	}
+}
+
+func TestUnknownToolIsAnOutput(t *testing.T) {
+	s := responsestest.New(t,
+		responsestest.Output(responsestest.FunctionCall("call_1", "nope", `{}`)),
+		responsestest.Output(responsestest.Text("sorry")),
+	)
+	add := function.New("add", "adds", func(ctx context.Context, in addIn) (int, error) { return in.A + in.B, nil }, nil)
+	a := agent.New(nil, "m", &agent.Options{Tools: []tools.Tool{add}})
+	e := newEnv(t, s, a, agenttemporal.WorkerOptions{})
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, agenttemporal.RunInput{Config: a.Config(), Input: input("call nope")})
+	res := result(t, e)
+	out, _ := s.Requests()[1].Output("call_1")
+	if res.Text != "sorry" || !strings.Contains(string(out.Raw()), `unknown tool \"nope\"`) {
+		t.Fatalf("text %q, output %s", res.Text, out.Raw())
+	}
+	if got := e.count(agenttemporal.CallActivity); got != 0 {
+		t.Errorf("call activities = %d, want 0", got)
 	}
 }
