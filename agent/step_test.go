@@ -50,6 +50,7 @@ type sim struct {
 	tick time.Duration
 
 	requests []*responses.Request
+	handoffs []agent.HandOff
 	events   []agent.Event
 	actions  []string // a trace of every action, for determinism checks
 	ran      int
@@ -92,6 +93,9 @@ func (s *sim) run(acts []agent.Action) agent.Finish {
 			return a
 		case agent.ListTools:
 			acts = append(acts, s.m.Step(s.now, agent.ToolsListed{Tools: s.tools})...)
+		case agent.HandOff:
+			s.handoffs = append(s.handoffs, a)
+			acts = append(acts, s.m.Step(s.now, agent.HandedOff{Config: agent.Config{Agent: a.To, Model: "model-" + a.To}})...)
 		case agent.Compact:
 			out := []responses.Item{responses.UserMessage("first"), responses.MustItem(map[string]string{"type": "compaction", "id": "cmp_1", "encrypted_content": "x"})}
 			acts = append(acts, s.m.Step(s.now, agent.Compacted{Output: out, Usage: &responses.Usage{InputTokens: 5}})...)
@@ -623,6 +627,26 @@ func TestMachineRules(t *testing.T) {
 			},
 		},
 		{
+			name: "handoff: the first wins, the next request runs under the new agent",
+			setup: func(s *sim) {
+				s.tools = []agent.ToolInfo{fnTool("a"), {Definition: responses.ToolDefinition{Type: "function", Name: "transfer_to_b"}, Handoff: "b"},
+					{Definition: responses.ToolDefinition{Type: "function", Name: "transfer_to_c"}, Handoff: "c"}}
+				s.model = script(callsResp("resp_1", fcall("c1", "transfer_to_b", `{"reason":"x"}`), fcall("c2", "a", `{}`), fcall("c3", "transfer_to_c", `{}`)), textResp("resp_2", "b here"))
+			},
+			check: func(t *testing.T, s *sim, fin agent.Finish) {
+				require.NoError(t, fin.Err)
+				require.Len(t, s.handoffs, 1)
+				assert.Equal(t, "b", s.handoffs[0].To)
+				assert.JSONEq(t, `{"reason":"x"}`, string(s.handoffs[0].Arguments))
+				assert.Equal(t, "model-b", s.requests[1].Model)
+				assert.Equal(t, "b", fin.Result.Agent)
+				in := inputOf(t, s.requests[1])
+				assert.Equal(t, []string{"c1", "c2", "c3"}, outputKeys(in))
+				assert.Contains(t, string(in[2].Raw()), "Ignored")
+				assert.Equal(t, 1, countKind(s.events, agent.EventHandoff))
+			},
+		},
+		{
 			name: "chain validation: a call left unanswered is never sent",
 			setup: func(s *sim) {
 				s.tools = []agent.ToolInfo{fnTool("a")}
@@ -713,6 +737,7 @@ func fuzzRun(t *testing.T, seed uint64, turns int, stateless bool) []string {
 		{Definition: responses.ToolDefinition{Type: "function", Name: "t1"}, Exclusive: true},
 		{Definition: responses.ToolDefinition{Type: "function", Name: "t2"}, Reviews: true},
 		{Definition: responses.ToolDefinition{Type: "shell"}, Reviews: true, Declines: true},
+		{Definition: responses.ToolDefinition{Type: "function", Name: "transfer_to_x"}, Handoff: "x"},
 	}
 	m := agent.NewMachine(cfg, nil)
 	s := &sim{t: t, m: m, tools: ts}
@@ -747,13 +772,15 @@ func fuzzRun(t *testing.T, seed uint64, turns int, stateless bool) []string {
 			n++
 			id := fmt.Sprintf("c%d", n)
 			var it responses.Item
-			switch rng.IntN(6) {
+			switch rng.IntN(7) {
 			case 0, 1:
 				it = fcall(id, fmt.Sprintf("t%d", rng.IntN(3)), `{}`)
 			case 2:
 				it = fcall(id, "missing", `{}`)
 			case 3:
 				it = responses.MustItem(map[string]any{"type": "shell_call", "id": "sh_" + id, "call_id": id, "status": "completed", "action": map[string]any{"commands": []string{"ls"}}})
+			case 5:
+				it = fcall(id, "transfer_to_x", `{"reason":"r"}`)
 			case 4:
 				it = responses.MustItem(responses.MCPApprovalRequest{Type: responses.TypeMCPApprovalRequest, ID: "mcpr_" + id, ServerLabel: "s", Name: "x", Arguments: "{}"})
 			default:
