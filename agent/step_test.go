@@ -901,3 +901,29 @@ func BenchmarkMachineRun(b *testing.B) {
 		}
 	}
 }
+
+// A call that finished with its output when the run was canceled keeps the
+// outcome that happened (it ran, wrote its file): not "canceled".
+func TestOutcomeIsWhatHappened(t *testing.T) {
+	m := agent.NewMachine(agent.Config{Model: "m"}, nil)
+	m.Start(t0, []responses.Item{responses.UserMessage("go")})
+	m.Step(t0, agent.ToolsListed{Tools: []agent.ToolInfo{fnTool("a")}})
+	c1, c2 := fcall("c1", "a", `{}`), fcall("c2", "a", `{}`)
+	m.Step(t0, agent.ResponseDone{Response: callsResp("resp_1", c1, c2)})
+	var evs []agent.Event
+	collect := func(acts []agent.Action) {
+		for _, a := range acts {
+			if e, ok := a.(agent.Emit); ok {
+				evs = append(evs, e.Event)
+			}
+		}
+	}
+	collect(m.Step(t0, agent.CallDone{CallID: "c1", Output: tools.TextOutput(callOf(c1), "written", false), Canceled: true}))
+	collect(m.Step(t0, agent.CallDone{CallID: "c2", Err: context.Canceled, Canceled: true}))
+	acts := m.Step(t0, agent.TurnEnded{Err: context.Canceled})
+	collect(acts)
+	assert.Equal(t, map[string]agent.Outcome{"c1": agent.OutcomeOK, "c2": agent.OutcomeCanceled}, toolOutcomes(evs))
+	fin := acts[len(acts)-1].(agent.Finish)
+	assert.Contains(t, string(fin.Result.State.Input[0].Raw()), "written")
+	assert.Contains(t, string(fin.Result.State.Input[1].Raw()), "Canceled")
+}
