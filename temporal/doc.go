@@ -1,2 +1,106 @@
-// Package temporal runs agent loops as Temporal workflows.
+// Package temporal runs agent runs as Temporal workflows, so that a run
+// survives the crash of its process, waits hours for an approval without
+// holding a goroutine, and spreads over many workers.
+//
+// It is a nested module (github.com/agentloop/agentloop/temporal): a
+// program that does not import it downloads none of the Temporal SDK.
+//
+// # One loop, two drivers
+//
+// The loop's rules live in one place, [agent.Machine] (agent/step.go): max
+// turns, budgets, the request to send (chained or stateless), which calls
+// to run, parallel or alone, approvals, stop-at-tools, one output per call
+// in call order, cancellation outputs and the final result. [agent.Agent.Run]
+// drives a Machine in process (agent/run.go, agent/dispatch.go);
+// [RunWorkflow] drives the same Machine inside a workflow (workflow.go,
+// driver.drive), performing each action the Machine returns:
+//
+//	Machine action   performed as                                  reported as
+//	ListTools        local activity agentloop.ListTools            ToolsListed
+//	SendRequest      activity agentloop.Model (the Responses call)  ResponseDone / RequestFailed
+//	Compact          activity agentloop.Compact                     Compacted
+//	ReviewCall       local activity agentloop.Review                Reviewed
+//	AskApproval      durable wait for the "approve" Update          Approved
+//	RunCall          activity agentloop.Call, one per call          CallDone
+//	DeclineCall      activity agentloop.Decline                     CallDone
+//	Emit             dropped (events are for in-process consumers)
+//	Finish           the workflow's result (an agent.Result)
+//
+// # What is deterministic, what is an activity
+//
+// The workflow code is the Machine and its driver: no I/O, no clock but
+// workflow.Now, no goroutine but workflow.Go, no map iteration that
+// matters. Everything that touches the world is an activity, run by a
+// [Worker] built from an ordinary [*agent.Agent]: the model request (the
+// client's own retries are off; Temporal's retry policy retries 408, 409,
+// 429 and 5xx after the wait the server asked for in retry-after, and never
+// other 4xx), each tool call (its activity id is the workflow id, the call
+// id and "call", so a replayed workflow task never schedules a call twice),
+// declines and compaction. Listing tools and reviewing a call have no side
+// effects and run as local activities, recorded as markers.
+//
+// Calls of one response run as parallel activities, at most MaxParallel at
+// once, and a call of a tool that is not parallel-safe alone, exactly as
+// the Machine says. Reviews and approvals are taken one at a time in call
+// order, as in process.
+//
+// # What happens on a crash
+//
+// Temporal records each activity's result in the workflow's history. When a
+// worker dies, another replays the history through the same Machine and
+// goes on: completed calls and model requests are not run again. A call
+// that was running when its worker died is noticed after its heartbeat
+// timeout ([ToolOptions.Heartbeat]; calls heartbeat every third of it).
+// Then:
+//
+//   - a tool that says it is idempotent ([tools.Idempotent]) is run again,
+//     up to [ToolOptions.MaxAttempts];
+//   - any other tool (a shell command, a patch) is not: the model gets an
+//     output saying that the call was interrupted and may or may not have
+//     taken effect ([InterruptedMessage]), unless
+//     [ToolOptions.RetryInterrupted] is set.
+//
+// Every attempt carries [tools.Attempt] in its context: Key is the workflow
+// id and the call id ("run-1/call_abc"), the same on every attempt and
+// after continue-as-new, and Number counts attempts from 1, so a tool can
+// deduplicate its effect.
+//
+// A model request in flight when its worker died is sent again (it
+// heartbeats while it streams and while it waits for the first event). No
+// call of its response was started before the response was complete, so
+// nothing is acted on twice.
+//
+// # Approvals
+//
+// A call that needs approval waits durably for the [ApproveUpdate] Update
+// ([Approve] sends it); the validator rejects an unknown call id and a
+// second answer. [RunOptions.ApprovalTimeout] ends the wait with a denial.
+// The [StateQuery] Query ([Pending]) returns the run's [agent.RunState] and
+// the approvals it waits for.
+//
+// # History and payload limits
+//
+// Temporal refuses a payload over 2 MiB and a history over 50 MiB or
+// 51,200 events. The workflow continues as new between two turns after
+// [RunOptions.ContinueAsNewAfter] turns (10 by default) or when Temporal
+// suggests it, carrying the Machine's state between turns
+// ([agent.Machine.State]; its Input is the next request's input) and
+// resuming with [agent.Machine.Resume]. A tool output larger than
+// [WorkerOptions.MaxOutputBytes] (512 KiB by default) is cut in the call
+// activity to its head and tail around a marker saying how many bytes were
+// left out, the rule the shell tool uses for long output: an output travels
+// in the call's result, in the next request and in the run's items, and
+// must stay well under the 2 MiB limit each time. A stateless run sends its
+// whole transcript in every model request, and so records it in the
+// history every turn: prefer chaining (previous_response_id) for long runs.
+//
+// # Recovery that understands chaining
+//
+// The workflow keeps the transcript of a chained run (what it sent and
+// received, without reasoning items). When the server answers 400
+// previous_response_not_found (the response expired, or another store), it
+// sends that transcript instead of the chain, once, and records it in the
+// [StateView]'s Events. The transcript covers this run only: a run that
+// continued an earlier conversation by its response id cannot recover
+// what came before it.
 package temporal
