@@ -155,7 +155,9 @@ type eventWire struct {
 // "error", or it has no type and a top-level error object.
 func decodeEvent(raw []byte) (ev Event, isErr bool, err error) {
 	var w eventWire
-	if !json.Valid(raw) || !w.scan(raw) {
+	// One pass: the scan checks the grammar as it goes; encoding/json
+	// (which reports the error) only sees what the scan cannot read.
+	if !w.scan(raw) {
 		w = eventWire{}
 		if err := json.Unmarshal(raw, &w); err != nil {
 			return Event{}, false, err
@@ -187,10 +189,13 @@ func decodeWire(raw []byte, w *eventWire) (ev Event, isErr bool, err error) {
 		}
 	}
 	if isObject(w.Item) {
-		ev.Item = new(Item)
-		if err := ev.Item.UnmarshalJSON(w.Item); err != nil {
+		// raw belongs to the event and is never modified: the item
+		// shares it.
+		it, err := itemFrom(bytes.TrimSpace(w.Item), false)
+		if err != nil {
 			return Event{}, false, err
 		}
+		ev.Item = &it
 	}
 	if isObject(w.Response) {
 		ev.Response = new(Response)
@@ -237,13 +242,14 @@ var eventKeys = []string{"type", "sequence_number", "output_index", "content_ind
 	"command_index", "item_id", "delta", "text", "refusal", "arguments", "input", "code", "command",
 	"item", "response", "part", "error"}
 
-// scan fills w from b, a valid JSON document, without reflection: each
-// member's value is sliced out of b. It reports false, leaving the work to
-// encoding/json, for anything unusual: b not an object, escaped or
+// scan fills w from b without reflection: each member's value is checked
+// against the JSON grammar and sliced out of b. It reports false, leaving
+// the work to encoding/json, for invalid JSON and anything unusual: b not
+// an object, escaped or
 // differently cased keys, a type that is not a plain string, a quoted
 // number.
 func (w *eventWire) scan(b []byte) bool {
-	return members(b, func(key, value []byte) bool {
+	return validMembers(b, func(key, value []byte) bool {
 		v := json.RawMessage(value)
 		var num *json.Number
 		switch string(key) {

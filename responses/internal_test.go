@@ -217,3 +217,16 @@ func TestShouldRetryStatuses(t *testing.T) {
 		assert.Equal(t, want, shouldRetry(&http.Response{StatusCode: status, Header: http.Header{}}, &APIError{StatusCode: status}), "%d", status)
 	}
 }
+
+// FuzzValidValue checks the grammar of validValue against json.Valid.
+func FuzzValidValue(f *testing.F) {
+	for _, s := range []string{`{}`, `[1,-0.5e+3,"a\u00e9\n",true,false,null]`, `{"a":{"b":[]}}`, `01`, `1.`, `"\x"`, `"a`, ` 1 `, `-`, `[1,]`, `{"a":1,}`, "\"\x01\"", `1e`, `"\ud800"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		b := []byte(in)
+		end := validValue(b, skipSpace(b, 0))
+		ours := end >= 0 && skipSpace(b, end) == len(b)
+		require.Equal(t, json.Valid(b), ours, "%q", in)
+	})
+}

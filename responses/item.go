@@ -65,11 +65,8 @@ func NewItem(v any) (Item, error) {
 	if err != nil {
 		return Item{}, fmt.Errorf("marshal item: %w", err)
 	}
-	var it Item
-	if err := it.UnmarshalJSON(b); err != nil {
-		return Item{}, err
-	}
-	return it, nil
+	// b is fresh, valid and compact: the item keeps it without a copy.
+	return itemFrom(b, false)
 }
 
 // MustItem is like [NewItem] but panics on error. It is meant for values
@@ -82,6 +79,55 @@ func MustItem(v any) Item {
 	return it
 }
 
+// RawItem returns the item whose JSON is b, trusted: b is kept as it is,
+// neither copied nor validated nor compacted, so the caller must not modify
+// it afterwards and must know it to be one valid JSON object (as
+// json.Marshal writes it). It is the cheap way to wrap JSON this program
+// has just written; use [Item.UnmarshalJSON] for JSON from elsewhere. It
+// fails only when b does not start with '{'.
+func RawItem(b json.RawMessage) (Item, error) {
+	return itemFrom(b, false)
+}
+
+// OutputItem returns an output item of type typ ("function_call_output",
+// "custom_tool_call_output") answering callID, whose output member is
+// output and whose caller member, when not empty, is caller, written
+// directly: the same JSON as [MustItem] of a [FunctionCallOutput] or
+// [CustomToolCallOutput], without marshalling (and so without compacting
+// and validating) output again. output and caller are trusted like
+// [RawItem]'s JSON: they must be valid JSON values.
+func OutputItem(typ, callID string, output, caller json.RawMessage) Item {
+	if len(caller) == 0 || string(caller) == "null" {
+		caller = nil
+	}
+	b := make([]byte, 0, len(typ)+len(callID)+len(output)+len(caller)+48)
+	b = append(b, `{"type":`...)
+	b = appendString(b, typ)
+	b = append(b, `,"call_id":`...)
+	b = appendString(b, callID)
+	b = append(b, `,"output":`...)
+	b = append(b, output...)
+	if caller != nil {
+		b = append(b, `,"caller":`...)
+		b = append(b, caller...)
+	}
+	b = append(b, '}')
+	return Item{Type: typ, CallID: callID, raw: b}
+}
+
+// appendString appends s as a JSON string, escaped as json.Marshal does.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			js, _ := json.Marshal(s) // rare in types and call ids
+			return append(b, js...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
 // UnmarshalJSON keeps a copy of b and decodes the header fields leniently:
 // header fields of an unexpected JSON type are left empty rather than failing.
 // JSON null gives the zero Item.
@@ -91,8 +137,19 @@ func (it *Item) UnmarshalJSON(b []byte) error {
 		*it = Item{}
 		return nil
 	}
+	v, err := itemFrom(b, true)
+	if err != nil {
+		return err
+	}
+	*it = v
+	return nil
+}
+
+// itemFrom reads the header of the item b, trimmed, keeping b itself or a
+// copy of it.
+func itemFrom(b []byte, clone bool) (Item, error) {
 	if len(b) == 0 || b[0] != '{' {
-		return errors.New("responses: item is not a JSON object")
+		return Item{}, errors.New("responses: item is not a JSON object")
 	}
 	h, ok := scanHeader(b)
 	if !ok {
@@ -101,7 +158,7 @@ func (it *Item) UnmarshalJSON(b []byte) error {
 			// Lenient: decode field by field so one odd field does not lose the item.
 			var m map[string]json.RawMessage
 			if err2 := json.Unmarshal(b, &m); err2 != nil {
-				return fmt.Errorf("responses: decode item: %w", err2)
+				return Item{}, fmt.Errorf("responses: decode item: %w", err2)
 			}
 			h = itemHeader{}
 			str := func(k string) string {
@@ -115,8 +172,10 @@ func (it *Item) UnmarshalJSON(b []byte) error {
 	if h.Type == "" && h.Role != "" {
 		h.Type = TypeMessage
 	}
-	*it = Item{Type: h.Type, ID: h.ID, CallID: h.CallID, Name: h.Name, Status: h.Status, raw: bytes.Clone(b)}
-	return nil
+	if clone {
+		b = bytes.Clone(b)
+	}
+	return Item{Type: h.Type, ID: h.ID, CallID: h.CallID, Name: h.Name, Status: h.Status, raw: b}, nil
 }
 
 // MarshalJSON returns the item's JSON unchanged.

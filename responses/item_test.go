@@ -97,3 +97,31 @@ func TestResponseErrorLenient(t *testing.T) {
 		assert.Equal(t, want, *r.Error, in)
 	}
 }
+
+func TestOutputItemMatchesMustItem(t *testing.T) {
+	for _, tc := range []struct {
+		name, typ, callID string
+		output, caller    json.RawMessage
+	}{
+		{"text", TypeFunctionCallOutput, "call_1", MustJSON("hi <b> & \"q\"\n"), nil},
+		{"parts", TypeFunctionCallOutput, "call_2", json.RawMessage(`[{"type":"input_text","text":"x"}]`), nil},
+		{"caller", TypeCustomToolCallOutput, "call_3", MustJSON("ok"), json.RawMessage(`{"type":"agent","id":"a"}`)},
+		{"null caller", TypeFunctionCallOutput, "call_4", MustJSON(""), json.RawMessage(`null`)},
+		{"escaped id", TypeFunctionCallOutput, "call_\"é<", MustJSON("x"), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			want := MustItem(FunctionCallOutput{Type: tc.typ, CallID: tc.callID, Output: tc.output, Caller: tc.caller})
+			if string(tc.caller) == "null" {
+				want = MustItem(FunctionCallOutput{Type: tc.typ, CallID: tc.callID, Output: tc.output})
+			}
+			got := OutputItem(tc.typ, tc.callID, tc.output, tc.caller)
+			assert.Equal(t, string(want.Raw()), string(got.Raw()))
+			assert.Equal(t, want, got)
+			raw, err := RawItem(got.Raw())
+			require.NoError(t, err)
+			assert.Equal(t, want, raw)
+		})
+	}
+	_, err := RawItem(json.RawMessage(`[]`))
+	assert.Error(t, err)
+}

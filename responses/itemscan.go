@@ -38,6 +38,17 @@ func scanHeader(b []byte) (h itemHeader, ok bool) {
 // false when b is not an object it can read this way (a key with escapes or
 // non-ASCII bytes, malformed input) or when fn returns false.
 func members(b []byte, fn func(key, value []byte) bool) bool {
+	return eachMember(b, skipValue, fn)
+}
+
+// validMembers is members for input not known to be valid JSON: each
+// value is checked against the JSON grammar as it is skipped, so that
+// true means b is a valid JSON object (as json.Valid would say).
+func validMembers(b []byte, fn func(key, value []byte) bool) bool {
+	return eachMember(b, validValue, fn)
+}
+
+func eachMember(b []byte, skip func(b []byte, i int) int, fn func(key, value []byte) bool) bool {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
@@ -59,7 +70,7 @@ func members(b []byte, fn func(key, value []byte) bool) bool {
 			return false
 		}
 		i = skipSpace(b, i+1)
-		end := skipValue(b, i)
+		end := skip(b, i)
 		if end < 0 || !fn(key, b[i:end]) {
 			return false
 		}
@@ -168,4 +179,162 @@ func skipValue(b []byte, i int) int {
 		return -1
 	}
 	return j
+}
+
+// validValue returns the index after the JSON value starting at b[i], or -1
+// when it is not valid JSON (RFC 8259 grammar, as encoding/json checks it:
+// invalid UTF-8 inside strings is accepted).
+func validValue(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return validString(b, i)
+	case c == '{':
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == '}' {
+			return i + 1
+		}
+		for {
+			if i >= len(b) || b[i] != '"' {
+				return -1
+			}
+			if i = validString(b, i); i < 0 {
+				return -1
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) || b[i] != ':' {
+				return -1
+			}
+			if i = validValue(b, skipSpace(b, i+1)); i < 0 {
+				return -1
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case ',':
+				i = skipSpace(b, i+1)
+			case '}':
+				return i + 1
+			default:
+				return -1
+			}
+		}
+	case c == '[':
+		i = skipSpace(b, i+1)
+		if i < len(b) && b[i] == ']' {
+			return i + 1
+		}
+		for {
+			if i = validValue(b, i); i < 0 {
+				return -1
+			}
+			i = skipSpace(b, i)
+			if i >= len(b) {
+				return -1
+			}
+			switch b[i] {
+			case ',':
+				i = skipSpace(b, i+1)
+			case ']':
+				return i + 1
+			default:
+				return -1
+			}
+		}
+	case c == 't':
+		return literal(b, i, "true")
+	case c == 'f':
+		return literal(b, i, "false")
+	case c == 'n':
+		return literal(b, i, "null")
+	case c == '-' || c >= '0' && c <= '9':
+		return validNumber(b, i)
+	}
+	return -1
+}
+
+func literal(b []byte, i int, lit string) int {
+	if len(b)-i >= len(lit) && string(b[i:i+len(lit)]) == lit {
+		return i + len(lit)
+	}
+	return -1
+}
+
+// validString returns the index after the string starting at b[i] == '"',
+// or -1 when it is unterminated, holds a control character or a bad escape.
+func validString(b []byte, i int) int {
+	for j := i + 1; j < len(b); j++ {
+		switch c := b[j]; {
+		case c == '"':
+			return j + 1
+		case c < 0x20:
+			return -1
+		case c == '\\':
+			j++
+			if j >= len(b) {
+				return -1
+			}
+			switch b[j] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if len(b)-j < 5 {
+					return -1
+				}
+				for _, h := range b[j+1 : j+5] {
+					if !(h >= '0' && h <= '9' || h >= 'a' && h <= 'f' || h >= 'A' && h <= 'F') {
+						return -1
+					}
+				}
+				j += 4
+			default:
+				return -1
+			}
+		}
+	}
+	return -1
+}
+
+// validNumber returns the index after the number starting at b[i], or -1.
+func validNumber(b []byte, i int) int {
+	digits := func(i int) int {
+		j := i
+		for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+			j++
+		}
+		return j
+	}
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(i + 1)
+	default:
+		return -1
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(i + 1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
 }
