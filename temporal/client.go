@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -11,6 +12,25 @@ import (
 	"github.com/agentloop/agentloop/agent"
 	"github.com/agentloop/agentloop/responses"
 )
+
+// Dial connects to the Temporal frontend of opts.HostPort (default
+// 127.0.0.1:7233) and checks that it answers, within ctx. A server that is
+// not there is an error that says where it was looked for, not a hang.
+func Dial(ctx context.Context, opts client.Options) (client.Client, error) {
+	if opts.HostPort == "" {
+		opts.HostPort = "127.0.0.1:7233"
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("temporal: cannot reach the Temporal server at %s (is it running? a local one: temporal server start-dev --ip 127.0.0.1 --headless): %w", opts.HostPort, err)
+	}
+	return c, nil
+}
 
 // Start starts a run of the agent whose configuration is cfg on the task
 // queue of opts, with input as its first request's input, and returns at

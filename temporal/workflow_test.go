@@ -475,3 +475,15 @@ func TestUnknownToolIsAnOutput(t *testing.T) {
 		t.Errorf("call activities = %d, want 0", got)
 	}
 }
+
+func TestDialUnreachable(t *testing.T) {
+	addr := freeAddr(t) // nothing listens there
+	start := time.Now()
+	_, err := agenttemporal.Dial(context.Background(), client.Options{HostPort: addr, Logger: quietLogger()})
+	if err == nil || !strings.Contains(err.Error(), "cannot reach the Temporal server at "+addr) {
+		t.Fatalf("error = %v", err)
+	}
+	if d := time.Since(start); d > 15*time.Second {
+		t.Errorf("took %v", d)
+	}
+}

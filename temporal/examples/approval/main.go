@@ -58,11 +58,10 @@ func run(args []string) error {
 	if fs.NArg() == 0 {
 		return errors.New(usage)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	c, err := client.DialContext(ctx, client.Options{HostPort: *addr, Logger: log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))})
-	cancel()
+	c, err := agenttemporal.Dial(context.Background(), client.Options{HostPort: *addr,
+		Logger: log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))})
 	if err != nil {
-		return fmt.Errorf("cannot reach the Temporal server at %s (start one with: temporal server start-dev --ip 127.0.0.1 --headless): %w", *addr, err)
+		return err
 	}
 	defer c.Close()
 	cmd, rest := fs.Arg(0), fs.Args()[1:]
