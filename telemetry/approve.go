@@ -58,8 +58,8 @@ func (rs *runState) takeApproval(callID string) (approval, bool) {
 // Approver wraps next so that approvals show in the trace: an approved
 // call's execute_tool span gets the events agentloop.approval.requested
 // and agentloop.approval.decided at the times they happened, with who
-// decided (by, for example "user" for a person at a prompt or "policy" for
-// a rule) and how. A call that is declined or deferred never runs; it gets
+// decided (by returns it for a request, for example "user" for a person at
+// a prompt or "policy" for a rule; nil records "approver") and how. A call that is declined or deferred never runs; it gets
 // an execute_tool span of its own that lasts the wait for the decision,
 // with agentloop.tool.outcome "denied" or "deferred". A hosted MCP approval
 // request has no call to run here: its events go on the run's span.
@@ -67,7 +67,7 @@ func (rs *runState) takeApproval(callID string) (approval, bool) {
 // Approvals that "approve always" answered earlier never reach an approver
 // and are not recorded. A nil next returns nil, so that the agent keeps
 // declining every call that asks.
-func (i *Instrumentation) Approver(next agent.Approver, by string) agent.Approver {
+func (i *Instrumentation) Approver(next agent.Approver, by func(tools.ApprovalRequest) string) agent.Approver {
 	if next == nil {
 		return nil
 	}
@@ -78,7 +78,11 @@ func (i *Instrumentation) Approver(next agent.Approver, by string) agent.Approve
 		if rs == nil || !rs.span.IsRecording() {
 			return d, err
 		}
-		a := approval{req: req, asked: asked, decided: time.Now(), decision: d, err: err, by: by}
+		who := "approver"
+		if by != nil {
+			who = by(req)
+		}
+		a := approval{req: req, asked: asked, decided: time.Now(), decision: d, err: err, by: who}
 		switch {
 		case req.Kind == "hosted_mcp":
 			a.addEvents(rs.span)

@@ -9,7 +9,7 @@
 //	ins := telemetry.New(&telemetry.Options{Endpoint: client.Endpoint()})
 //	a := agent.New(client, "gpt-5", &agent.Options{
 //		Middleware: []agent.Middleware{ins.Middleware()},
-//		Approver:   ins.Approver(myApprover, "user"),
+//		Approver:   ins.Approver(myApprover, nil),
 //	})
 //
 // # Spans

@@ -335,7 +335,7 @@ func TestApproval(t *testing.T) {
 		}
 		return agent.Deny("not the moon"), nil
 	})
-	a := newAgent(h, srv, agent.Options{Tools: []tools.Tool{deploy}, Approver: h.ins.Approver(approver, "user")})
+	a := newAgent(h, srv, agent.Options{Tools: []tools.Tool{deploy}, Approver: h.ins.Approver(approver, func(tools.ApprovalRequest) string { return "user" })})
 	_, err := a.Run(t.Context(), "deploy")
 	require.NoError(t, err)
 

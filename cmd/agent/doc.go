@@ -44,6 +44,8 @@
 // Output:
 //
 //	    --json              one JSON event per line on stdout
+//	    --timeline FILE     write an HTML timeline of the runs to FILE at exit
+//	                        (model requests, calls, approval waits, tokens)
 //	    --no-color          no colours (also: NO_COLOR set to anything)
 //	-h, --help              show this help
 //	    --version           print the version
@@ -106,6 +108,13 @@
 //	                       folders in trusted.json (default:
 //	                       $XDG_STATE_HOME/agentloop, or ~/.local/state/agentloop)
 //	NO_COLOR               disable colours
+//	OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_PROTOCOL (http/protobuf or
+//	grpc), OTEL_SERVICE_NAME, OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER
+//	(otlp, console or none)  export traces and metrics (OpenTelemetry, GenAI
+//	                       conventions); on when an endpoint is set. A collector
+//	                       that is down costs one warning, never the run.
+//	OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true  put prompts,
+//	                       outputs and tool arguments in spans (off by default)
 //
 // The config file, config.json in the config directory, sets defaults that
 // flags override:

@@ -40,6 +40,7 @@ type flags struct {
 	network                  *bool
 	maxTurns                 *int
 	json, noColor            bool
+	timeline                 string // --timeline FILE (timeline.go)
 	help, version            bool
 	trustWorkspace           bool // load the workspace configuration without asking
 
@@ -124,6 +125,7 @@ func parseFlags(args []string) (*flags, error) {
 	fs.BoolVar(&f.trustList, "list", false, "")
 	both("", "revoke", optString{&f.trustRevoke})
 	fs.BoolVar(&f.json, "json", false, "")
+	fs.StringVar(&f.timeline, "timeline", "", "")
 	fs.BoolVar(&f.noColor, "no-color", false, "")
 	fs.BoolVar(&f.help, "h", false, "")
 	fs.BoolVar(&f.help, "help", false, "")

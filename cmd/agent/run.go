@@ -33,6 +33,7 @@ type env struct {
 	environ        func() []string
 	interrupts     <-chan os.Signal // SIGINT and SIGTERM; nil: none
 	exit           func(code int)   // exits at once (a second Ctrl-C)
+	tracing        *tracing         // OpenTelemetry (telemetry.go); nil when off
 }
 
 // Exit statuses.
@@ -93,6 +94,8 @@ func run(ctx context.Context, e *env) int {
 	if f.trust {
 		return runTrust(e, f)
 	}
+	e.tracing = startTracing(e, f.timeline)
+	defer e.tracing.shutdown()
 	a, err := newApp(ctx, e, f)
 	if errors.Is(err, errInterrupted) {
 		return exitInterrupted
@@ -340,7 +343,8 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 		Instructions: instr,
 		Tools:        tl,
 		Toolsets:     toolsets,
-		Approver:     &approver{policy: a.policy, sandbox: a.sandbox, ui: a.ui, in: a.in},
+		Approver:     e.tracing.approver(&approver{policy: a.policy, sandbox: a.sandbox, ui: a.ui, in: a.in}, provider, client.Endpoint(), a.mcp),
+		Middleware:   e.tracing.middleware(provider, client.Endpoint(), a.sandbox, a.mcp),
 		MaxTurns:     maxTurns,
 		Stateless:    a.stateless,
 		Approved:     approved,
