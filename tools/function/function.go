@@ -93,8 +93,10 @@ func If[In any](pred func(In) bool) ApprovalFunc {
 // Tool is a Go function offered to the model as a function tool or a custom
 // tool. It implements [tools.Tool], [tools.Reviewer] and [tools.ParallelSafe].
 // Build one with [New], [NewRaw] or [NewCustom]; the zero Tool is not usable.
-// A Tool is immutable and safe for concurrent use: calls may run in parallel
-// if the function itself allows it.
+// A Tool is safe for concurrent use: calls may run in parallel if the
+// function itself allows it. Its configuration is immutable; it only
+// remembers, for a few calls, the arguments [Tool.Review] has checked, so
+// that [Tool.Call] of the same call item does not parse them again.
 type Tool struct {
 	name      string
 	kind      string // "function" or "custom"
@@ -110,6 +112,8 @@ type Tool struct {
 	serial   bool
 	timeout  time.Duration
 	logger   *slog.Logger
+
+	checked checkedArgs // arguments Review checked, for Call
 }
 
 var (
@@ -305,7 +309,7 @@ func (t *Tool) Review(ctx context.Context, call tools.Call) (tools.Review, error
 	if t.approval == nil {
 		return tools.Review{Decision: tools.Allow}, nil
 	}
-	input, _, err := t.input(call)
+	input, caller, err := t.input(call)
 	if err != nil {
 		return tools.Review{Decision: tools.Allow}, nil
 	}
@@ -313,6 +317,7 @@ func (t *Tool) Review(ctx context.Context, call tools.Call) (tools.Review, error
 	if err != nil {
 		return tools.Review{Decision: tools.Allow}, nil
 	}
+	t.checked.put(call.CallID, call.Item.Raw(), input, caller)
 	args := json.RawMessage(input)
 	if t.kind == "custom" {
 		args = responses.MustJSON(input)
@@ -412,13 +417,18 @@ func (t *Tool) input(call tools.Call) (string, json.RawMessage, error) {
 // context being done is abandoned (and a warning logged) so that Call always
 // returns promptly.
 func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error) {
-	input, _, err := t.input(call)
-	if err != nil {
-		return responses.Item{}, err
-	}
-	input, err = t.arguments(input)
-	if err != nil {
-		return responses.Item{}, err
+	var input string
+	var caller json.RawMessage
+	if c, ok := t.checked.take(call.CallID, call.Item.Raw()); ok {
+		input, caller = c.input, c.caller // Review decoded, validated and completed them
+	} else {
+		var err error
+		if input, caller, err = t.input(call); err != nil {
+			return responses.Item{}, err
+		}
+		if input, err = t.arguments(input); err != nil {
+			return responses.Item{}, err
+		}
 	}
 	invoke, err := t.prepare(input)
 	if err != nil {
@@ -432,7 +442,13 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (responses.Item, error
 	if err != nil {
 		return responses.Item{}, err
 	}
-	return tools.Output(call, output), nil
+	// The output is fresh, valid JSON: written once into the item, not
+	// marshalled and checked again.
+	typ := responses.TypeFunctionCallOutput
+	if call.Type == responses.TypeCustomToolCall {
+		typ = responses.TypeCustomToolCallOutput
+	}
+	return responses.OutputItem(typ, call.CallID, output, caller), nil
 }
 
 type result struct {
