@@ -35,8 +35,13 @@ type RunInput struct {
 	// nil starts afresh.
 	State *agent.RunState `json:",omitempty"`
 	// Input is the new input of the run's first request.
-	Input   []responses.Item
-	Options RunOptions
+	Input []responses.Item
+	// Resume continues State as [agent.Agent.Resume] does (a run stopped
+	// with pending approvals, a budget or a failure) instead of starting a
+	// new run of its conversation; Decisions answer its pending calls.
+	Resume    bool
+	Decisions []agent.Decision `json:",omitempty"`
+	Options   RunOptions
 
 	// Continued is set by the workflow when it continues as new: State is
 	// then the state between two turns of this run.
@@ -182,6 +187,10 @@ func (o RunOptions) continueAfter() int {
 func (d *driver) machine(ctx workflow.Context) []agent.Action {
 	now := workflow.Now(ctx)
 	if d.in.Continued == nil {
+		if d.in.Resume {
+			d.m = agent.NewMachine(d.in.Config, nil)
+			return d.m.Resume(now, d.in.State, d.in.Decisions)
+		}
 		d.m = agent.NewMachine(d.in.Config, d.in.State)
 		return d.m.Start(now, d.in.Input)
 	}
@@ -308,7 +317,7 @@ func (d *driver) continueAsNew(ctx workflow.Context) error {
 	next.State = d.m.State()
 	cont := d.cont
 	next.Continued = &cont
-	next.Input = nil
+	next.Input, next.Resume, next.Decisions = nil, false, nil
 	return workflow.NewContinueAsNewError(ctx, WorkflowName, next)
 }
 

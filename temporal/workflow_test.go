@@ -487,3 +487,34 @@ func TestDialUnreachable(t *testing.T) {
 		t.Errorf("took %v", d)
 	}
 }
+
+// TestDeferThenResume: an answer that defers ends the run with the call
+// pending; a new run resumes its state with the decision.
+func TestDeferThenResume(t *testing.T) {
+	s := responsestest.New(t,
+		responsestest.Output(responsestest.FunctionCall("call_1", "delete", `{"a":1,"b":0}`)),
+		responsestest.Output(responsestest.Text("deleted")),
+	)
+	ran := 0
+	del := function.New("delete", "deletes", func(ctx context.Context, in addIn) (string, error) {
+		ran++
+		return "deleted", nil
+	}, &function.Options{NeedsApproval: function.Always})
+	a := agent.New(nil, "m", &agent.Options{Tools: []tools.Tool{del}})
+	e := newEnv(t, s, a, agenttemporal.WorkerOptions{})
+	e.RegisterDelayedCallback(func() {
+		e.UpdateWorkflow(agenttemporal.ApproveUpdate, "u1", &updateCallback{t: t, what: "defer"}, agenttemporal.ApprovalAnswer{CallID: "call_1", Approval: agent.Defer})
+	}, time.Minute)
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, agenttemporal.RunInput{Config: a.Config(), Input: input("delete")})
+	res := result(t, e)
+	if res.StopReason != "pending_approval" || len(res.Pending) != 1 || ran != 0 {
+		t.Fatalf("first run: stop %q, pending %v, ran %d", res.StopReason, res.Pending, ran)
+	}
+	e = newEnv(t, s, a, agenttemporal.WorkerOptions{})
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, agenttemporal.RunInput{Config: a.Config(), State: res.State, Resume: true,
+		Decisions: []agent.Decision{{CallID: "call_1", Approval: agent.Approve}}})
+	res = result(t, e)
+	if res.Text != "deleted" || ran != 1 || res.Turns != 2 {
+		t.Fatalf("resumed run: text %q, ran %d, turns %d", res.Text, ran, res.Turns)
+	}
+}
