@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -289,7 +291,7 @@ func (c *Client) Create(ctx context.Context, req *Request) (*Response, error) {
 // post sends a non-streaming request and reads the whole reply. A reply
 // whose body breaks off is retried like a failed connection: nothing of it
 // has been used.
-func (c *Client) post(ctx context.Context, body []byte) (*http.Response, []byte, error) {
+func (c *Client) post(ctx context.Context, body payload) (*http.Response, []byte, error) {
 	b := c.budget(ctx)
 	for {
 		resp, err := c.send(ctx, body, false, b)
@@ -312,20 +314,47 @@ func (c *Client) post(ctx context.Context, body []byte) (*http.Response, []byte,
 	}
 }
 
-func (c *Client) encode(req *Request, stream bool) ([]byte, error) {
+func (c *Client) encode(req *Request, stream bool) (payload, error) {
 	if c.cfgErr != nil {
-		return nil, c.cfgErr
+		return payload{}, c.cfgErr
 	}
 	if req == nil {
-		return nil, errors.New("responses: nil request")
+		return payload{}, errors.New("responses: nil request")
 	}
 	r := *req
 	r.Stream = stream
-	body, err := encodeRequest(&r)
+	body, err := encodeParts(&r)
 	if err != nil {
-		return nil, fmt.Errorf("responses: encode request: %w", err)
+		return payload{}, fmt.Errorf("responses: encode request: %w", err)
 	}
 	return body, nil
+}
+
+// payload is a request body held as parts written one after the other, so
+// that the input items' JSON is never copied into one buffer: a stateless
+// request resends the whole transcript, and copying it for every request
+// made the client's cost per turn grow with the transcript.
+type payload struct {
+	parts [][]byte // read-only
+	n     int64    // their total length
+}
+
+func bytesPayload(b []byte) payload { return payload{parts: [][]byte{b}, n: int64(len(b))} }
+
+// bytes returns the body in one buffer.
+func (p payload) bytes() []byte {
+	b := make([]byte, 0, p.n)
+	for _, part := range p.parts {
+		b = append(b, part...)
+	}
+	return b
+}
+
+// reader returns a fresh reader of the body (net.Buffers consumes the
+// slice it reads, so each reader gets its own copy of the part list).
+func (p payload) reader() io.ReadCloser {
+	bufs := net.Buffers(slices.Clone(p.parts))
+	return io.NopCloser(&bufs)
 }
 
 // encodeRequest marshals r. The input items are spliced in as they are:
@@ -334,46 +363,64 @@ func (c *Client) encode(req *Request, stream bool) ([]byte, error) {
 // every Marshaler's output, once per nesting level) would cost more than the
 // rest of the request. This also keeps each item's bytes exactly.
 func encodeRequest(r *Request) ([]byte, error) {
+	p, err := encodeParts(r)
+	if err != nil {
+		return nil, err
+	}
+	return p.bytes(), nil
+}
+
+// encodeParts is encodeRequest without copying the items: the payload's
+// parts are the head of the request and each item's own JSON.
+func encodeParts(r *Request) (payload, error) {
 	items := r.Input.Items
 	if _, ok := r.Extra["input"]; ok || len(items) == 0 {
-		return json.Marshal(r)
-	}
-	size := 0
-	for _, it := range items {
-		size += len(it.Raw()) + 1
+		b, err := json.Marshal(r)
+		return bytesPayload(b), err
 	}
 	rest := *r
 	rest.Input = Input{}
 	head, err := json.Marshal(&rest)
 	if err != nil {
-		return nil, err
+		return payload{}, err
 	}
 	if len(head) < 2 || head[0] != '{' || head[len(head)-1] != '}' {
-		return nil, fmt.Errorf("request encodes as %.20q, not an object", head)
+		return payload{}, fmt.Errorf("request encodes as %.20q, not an object", head)
 	}
-	buf := make([]byte, 0, len(head)+size+16)
-	buf = append(buf, head[:len(head)-1]...)
+	open := head[: len(head)-1 : len(head)-1]
 	if len(head) > 2 {
-		buf = append(buf, ',')
+		open = append(open, ',')
 	}
-	buf = append(buf, `"input":[`...)
+	open = append(open, `"input":[`...)
+	p := payload{parts: make([][]byte, 0, 2*len(items)+1)}
+	p.parts = append(p.parts, open)
 	for i, it := range items {
 		if i > 0 {
-			buf = append(buf, ',')
+			p.parts = append(p.parts, comma)
 		}
 		if raw := it.Raw(); raw != nil {
-			buf = append(buf, raw...)
+			p.parts = append(p.parts, raw)
 		} else {
-			buf = append(buf, "null"...)
+			p.parts = append(p.parts, null)
 		}
 	}
-	return append(buf, "]}"...), nil
+	p.parts = append(p.parts, closing)
+	for _, part := range p.parts {
+		p.n += int64(len(part))
+	}
+	return p, nil
 }
+
+var (
+	comma   = []byte(",")
+	null    = []byte("null")
+	closing = []byte("]}")
+)
 
 // send posts body and returns the first 2xx reply, retrying what the policy
 // allows within b. A 2xx reply whose content type is neither JSON nor an
 // event stream is a *ContentTypeError, not retried.
-func (c *Client) send(ctx context.Context, body []byte, stream bool, b *RetryBudget) (*http.Response, error) {
+func (c *Client) send(ctx context.Context, body payload, stream bool, b *RetryBudget) (*http.Response, error) {
 	for {
 		attempt := b.Used() + 1
 		resp, err := c.attempt(ctx, body, stream)
@@ -526,11 +573,13 @@ func (c *Client) ctxOr(ctx context.Context, err error) error {
 	return err
 }
 
-func (c *Client) attempt(ctx context.Context, body []byte, stream bool) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+func (c *Client) attempt(ctx context.Context, body payload, stream bool) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, body.reader())
 	if err != nil {
 		return nil, err
 	}
+	req.ContentLength = body.n
+	req.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
 	h := req.Header
 	h.Set("Content-Type", "application/json")
 	if stream {

@@ -74,7 +74,7 @@ func (c *Client) Compact(ctx context.Context, req *CompactRequest) (*Compaction,
 	}
 	cc := *c // same options and transport, another path
 	cc.endpoint = c.endpoint + "/compact"
-	resp, data, err := cc.post(ctx, body)
+	resp, data, err := cc.post(ctx, bytesPayload(body))
 	if err != nil {
 		return nil, err
 	}

@@ -86,7 +86,7 @@ func NewStream(ctx context.Context, r io.Reader) *Stream {
 type Stream struct {
 	c    *Client
 	ctx  context.Context // the caller's; spans the reads and reconnections
-	body []byte          // the request, for reconnections
+	body payload         // the request, for reconnections
 
 	budget    *RetryBudget
 	trace     func(*Event) // ClientTrace.StreamEvent of ctx
