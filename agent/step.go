@@ -778,6 +778,8 @@ func (m *Machine) decide(acts []Action, cs *callState, ap Approval, report bool)
 		return acts
 	}
 	if ap.Approved {
+		req := cs.request
+		cs.call.Approved = &req
 		return m.run(acts, cs)
 	}
 	msg := "The user declined this call"

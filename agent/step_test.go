@@ -216,6 +216,9 @@ func traceOf(act agent.Action) string {
 	case agent.Finish:
 		b, _ := json.Marshal(a.Result)
 		return fmt.Sprintf("finish %s %v", b, a.Err)
+	case agent.RunCall:
+		approved, _ := json.Marshal(a.Call.Approved)
+		return fmt.Sprintf("run %s exclusive=%v approved=%s resume=%v", a.Call.Item.Raw(), a.Exclusive, approved, a.Resume != nil)
 	}
 	return fmt.Sprintf("%T %+v", act, act)
 }
@@ -404,8 +407,8 @@ func TestMachineRules(t *testing.T) {
 			},
 			check: func(t *testing.T, s *sim, fin agent.Finish) {
 				require.NoError(t, fin.Err)
-				assert.Contains(t, s.actions, "agent.RunCall "+fmt.Sprintf("%+v", agent.RunCall{Call: callOf(fcall("c1", "a", `{}`)), Exclusive: false}))
-				assert.Contains(t, s.actions, "agent.RunCall "+fmt.Sprintf("%+v", agent.RunCall{Call: callOf(fcall("c2", "b", `{}`)), Exclusive: true}))
+				assert.Contains(t, s.actions, traceOf(agent.RunCall{Call: callOf(fcall("c1", "a", `{}`)), Exclusive: false}))
+				assert.Contains(t, s.actions, traceOf(agent.RunCall{Call: callOf(fcall("c2", "b", `{}`)), Exclusive: true}))
 			},
 		},
 		{
@@ -416,7 +419,7 @@ func TestMachineRules(t *testing.T) {
 				s.model = script(callsResp("resp_1", fcall("c1", "a", `{}`)), textResp("resp_2", "x"))
 			},
 			check: func(t *testing.T, s *sim, fin agent.Finish) {
-				assert.Contains(t, s.actions, "agent.RunCall "+fmt.Sprintf("%+v", agent.RunCall{Call: callOf(fcall("c1", "a", `{}`)), Exclusive: true}))
+				assert.Contains(t, s.actions, traceOf(agent.RunCall{Call: callOf(fcall("c1", "a", `{}`)), Exclusive: true}))
 				assert.Equal(t, false, *s.requests[0].ParallelToolCalls)
 			},
 		},

@@ -55,6 +55,14 @@ type Call struct {
 	// notifications); the loop turns each report into an event. It is never
 	// nil when the loop calls a tool, and is safe for concurrent use.
 	Progress func(Progress)
+
+	// Approved is the request that was approved for this call (by a
+	// person, by an earlier "approve always", or by a decision given to a
+	// resumed run), exactly as the approver saw it; nil when the call
+	// needed no approval. A tool whose Review shows what it will do (a
+	// patch's diff) checks it here, so it does only what was approved,
+	// with no state kept between Review and Call.
+	Approved *ApprovalRequest `json:"-"`
 }
 
 // NewCall returns the Call for a call item, with a no-op Progress.

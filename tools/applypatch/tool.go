@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"runtime/debug"
 	"strings"
-	"sync"
 
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/tools"
@@ -68,27 +67,17 @@ type ToolOptions struct {
 // policy refused a path (an absolute or escaping path, [ErrPath]; a
 // protected or non-writable one, [ErrProtected]; a deny-read one,
 // [ErrReadDenied]), a plain error when the patch does not parse or apply.
-// When a call was reviewed with a diff, Call writes only if the patch
-// still produces exactly that diff.
+// A patch that its policy says needs approval is written only if the call
+// carries the approved request ([tools.Call].Approved, which the loop sets)
+// and the patch still produces exactly the diff shown there: nothing is
+// kept between Review and Call, and a run resumed in another process
+// checks against what the person saw.
 //
 // A Tool is safe for concurrent use.
 type Tool struct {
 	ws   *Workspace
 	opts ToolOptions
 	def  responses.ToolDefinition
-
-	// reviewed is what Review showed (or saw fail), by call id, until the
-	// call runs: the one piece of state kept between Review and Call, so
-	// that Call writes only the change a person approved. It cannot be
-	// recomputed in Call without knowing what was shown; it would go if
-	// tools.Call carried the approved request.
-	mu       sync.Mutex
-	reviewed map[string]reviewed
-}
-
-type reviewed struct {
-	diff string
-	err  string // the error the review saw, if the patch did not apply
 }
 
 var (
@@ -114,7 +103,7 @@ func NewTool(ws *Workspace, opts *ToolOptions) (*Tool, error) {
 	if o.Name == "" {
 		o.Name = "apply_patch"
 	}
-	t := &Tool{ws: ws, opts: o, reviewed: map[string]reviewed{}}
+	t := &Tool{ws: ws, opts: o}
 	switch o.Form {
 	case Native:
 		t.def = responses.MustToolDefinition(map[string]string{"type": "apply_patch"})
@@ -200,22 +189,14 @@ func (t *Tool) Review(ctx context.Context, call tools.Call) (tools.Review, error
 		if ctx.Err() != nil {
 			return tools.Review{}, ctx.Err()
 		}
-		// The call will fail and write nothing, unless the files change
-		// before it runs: remember that this patch was never shown.
-		t.remember(call.CallID, reviewed{err: err.Error()})
+		// The call will fail and write nothing; should the files change
+		// before it runs, Call refuses a patch that was never approved.
 		return tools.Review{Decision: tools.Allow}, nil
 	}
-	if t.opts.Approval == ApproveOutside {
-		trusted := true
-		for _, p := range res.Paths() {
-			trusted = trusted && matchAny(t.opts.Trusted, p)
-		}
-		if trusted {
-			return tools.Review{Decision: tools.Allow}, nil
-		}
+	if !t.needsApproval(res) {
+		return tools.Review{Decision: tools.Allow}, nil
 	}
 	diff := res.Diff()
-	t.remember(call.CallID, reviewed{diff: diff})
 	var sum []string
 	for _, c := range res.Changes {
 		sum = append(sum, fmt.Sprintf("%s %s (+%d -%d)", c.Kind.letter(), c.Path, c.Added, c.Removed))
@@ -248,19 +229,20 @@ func (t *Tool) DryRun(ctx context.Context, call tools.Call) (*Result, error) {
 	return t.ws.DryRun(ctx, p)
 }
 
-// maxReviewed bounds the reviews remembered for calls that never ran.
-const maxReviewed = 1024
-
-func (t *Tool) remember(callID string, r reviewed) {
-	if callID == "" {
-		return
+// needsApproval reports whether the policy asks before applying res.
+func (t *Tool) needsApproval(res *Result) bool {
+	switch t.opts.Approval {
+	case ApproveNever:
+		return false
+	case ApproveOutside:
+		for _, p := range res.Paths() {
+			if !matchAny(t.opts.Trusted, p) {
+				return true
+			}
+		}
+		return false
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.reviewed) >= maxReviewed {
-		clear(t.reviewed)
-	}
-	t.reviewed[callID] = r
+	return true
 }
 
 // Call applies the call's patch and returns its output item: for an
@@ -279,23 +261,18 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (out responses.Item, e
 			out = tools.FailedOutput(call, err)
 		}
 	}()
-	t.mu.Lock()
-	rv, wasReviewed := t.reviewed[call.CallID]
-	delete(t.reviewed, call.CallID)
-	t.mu.Unlock()
-
 	p, err := PatchOf(call)
 	if err != nil {
 		return responses.Item{}, err
 	}
-	var verify func(*Result) error
-	if wasReviewed {
-		verify = func(r *Result) error {
-			if rv.err != "" || r.Diff() != rv.diff {
-				return errors.New("the files changed after the patch was reviewed; nothing was written, send the patch again")
-			}
+	verify := func(r *Result) error {
+		if !t.needsApproval(r) {
 			return nil
 		}
+		if call.Approved == nil || call.Approved.Diff != r.Diff() {
+			return errors.New("the files changed after the patch was reviewed, or it was not approved as it is now; nothing was written, send the patch again")
+		}
+		return nil
 	}
 	res, err := t.ws.apply(ctx, p, false, verify)
 	if err != nil {

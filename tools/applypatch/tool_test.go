@@ -196,6 +196,7 @@ func TestToolReview(t *testing.T) {
 			Paths: []string{"src/a.txt"}, Diff: "--- a/src/a.txt\n+++ b/src/a.txt\n@@ -1 +1 @@\n-a\n+A\n", Key: "apply_patch",
 		}, rv.Request)
 		assert.Equal(t, files, readTree(t, dir), "review writes nothing")
+		call.Approved = &rv.Request // as the loop does once it is approved
 		_, err = tool.Call(t.Context(), call)
 		require.NoError(t, err)
 		assert.Equal(t, "A\n", readTree(t, dir)["src/a.txt"])
@@ -243,13 +244,32 @@ func TestToolReview(t *testing.T) {
 	})
 }
 
-func TestToolReviewedMemoryBounded(t *testing.T) {
-	tool, _ := newTestTool(t, &ToolOptions{Approval: ApproveAlways}, map[string]string{"a.txt": "a\n"})
-	for i := range maxReviewed + 10 {
-		_, err := tool.Review(t.Context(), patchCall("c"+string(rune(i)), "update_file", "a.txt", "@@\n-a\n+A\n"))
-		require.NoError(t, err)
-	}
-	assert.LessOrEqual(t, len(tool.reviewed), maxReviewed)
+// No state between Review and Call: a call approved in one process is
+// applied by another Tool (a resumed run) only with the approved diff.
+func TestToolApprovedElsewhere(t *testing.T) {
+	files := map[string]string{"a.txt": "a\n"}
+	reviewer, _ := newTestTool(t, &ToolOptions{Approval: ApproveAlways}, files)
+	call := patchCall("c1", "update_file", "a.txt", "@@\n-a\n+A\n")
+	rv, err := reviewer.Review(t.Context(), call)
+	require.NoError(t, err)
+	require.Equal(t, tools.Ask, rv.Decision)
+
+	tool, dir := newTestTool(t, &ToolOptions{Approval: ApproveAlways}, files)
+	_, err = tool.Call(t.Context(), call)
+	require.ErrorContains(t, err, "not approved as it is now", "no approval, no write")
+	assert.Equal(t, "a\n", readTree(t, dir)["a.txt"])
+
+	other := rv.Request
+	other.Diff = "--- a/a.txt\n+++ b/a.txt\n"
+	call.Approved = &other
+	_, err = tool.Call(t.Context(), call)
+	require.Error(t, err, "another diff was approved")
+	assert.Equal(t, "a\n", readTree(t, dir)["a.txt"])
+
+	call.Approved = &rv.Request
+	_, err = tool.Call(t.Context(), call)
+	require.NoError(t, err)
+	assert.Equal(t, "A\n", readTree(t, dir)["a.txt"])
 }
 
 func TestToolDryRun(t *testing.T) {
