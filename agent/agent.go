@@ -135,7 +135,7 @@ type Agent struct {
 
 	static *router // the tools of Options.Tools, routed once
 
-	hasModelMW, hasToolMW bool
+	hasModelMW, hasToolMW, hasEventMW bool
 
 	mu     sync.Mutex
 	always map[string]bool // approval keys approved for the session
@@ -162,6 +162,7 @@ func New(client Client, model string, opts *Options) *Agent {
 	for _, mw := range a.opts.Middleware {
 		a.hasModelMW = a.hasModelMW || mw.Model != nil
 		a.hasToolMW = a.hasToolMW || mw.Tool != nil
+		a.hasEventMW = a.hasEventMW || mw.Event != nil
 	}
 	if a.opts.MaxTurns <= 0 {
 		a.opts.MaxTurns = 32

@@ -80,7 +80,16 @@ func TestMiddleware(t *testing.T) {
 		return "ran", nil
 	}, nil)
 
+	var firstDelta int
 	mw := agent.Middleware{
+		Event: func(ctx context.Context, ev *agent.Event) {
+			if ctx.Value(ctxKey{}) != "run-span" {
+				note("event without the run's context")
+			}
+			if ev.Kind == agent.EventTextDelta {
+				firstDelta++
+			}
+		},
 		Run: func(next agent.RunHandler) agent.RunHandler {
 			return func(ctx context.Context, info *agent.RunInfo) (*agent.Result, error) {
 				note("run start " + info.Model)
@@ -117,6 +126,7 @@ func TestMiddleware(t *testing.T) {
 		}
 	}
 	assert.True(t, httpSawValue, "the model's HTTP request carries the run middleware's context")
+	assert.Positive(t, firstDelta, "the Event hook sees the text deltas")
 	assert.True(t, toolSawValue, "tools get the run middleware's context")
 	assert.False(t, guardedRan, "a refused call never runs")
 	assert.Equal(t, map[string]agent.Outcome{"call_1": agent.OutcomeOK, "call_2": agent.OutcomeDenied}, outcomes)

@@ -34,6 +34,12 @@ type Middleware struct {
 	// event's outcome is [tools.OutcomeOf] the error (wrap
 	// [tools.ErrDenied] to refuse a call).
 	Tool func(next ToolHandler) ToolHandler
+	// Event, when set, sees every event of the run as it is handed to the
+	// run's consumer, on the run's goroutine, with the context the Run
+	// middleware passed on (so a tracer finds its run span there): a hook
+	// for what has no call of its own (the first text delta of a turn,
+	// approvals, handoffs). It must not block.
+	Event func(ctx context.Context, ev *Event)
 }
 
 // RunInfo describes a run to [Middleware.Run].

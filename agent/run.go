@@ -300,6 +300,13 @@ func (r *run) emit(ev Event) {
 	if ev.Turn == 0 {
 		ev.Turn = r.turn
 	}
+	if r.top.hasEventMW {
+		for _, mw := range r.top.opts.Middleware {
+			if mw.Event != nil {
+				mw.Event(r.ctx, &ev)
+			}
+		}
+	}
 	if !r.yield(ev, nil) {
 		r.stopped = true
 		r.cancel()
@@ -344,7 +351,15 @@ func (r *run) finish(res *Result, err error) {
 	if err != nil && r.ctx != nil && r.ctx.Err() != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		err = fmt.Errorf("%w (%w)", err, context.Cause(r.ctx))
 	}
-	r.yield(Event{Kind: EventRunCompleted, Turn: res.Turns, Time: time.Now(), Result: res}, err)
+	done := Event{Kind: EventRunCompleted, Turn: res.Turns, Time: time.Now(), Result: res}
+	if r.top.hasEventMW && r.ctx != nil {
+		for _, mw := range r.top.opts.Middleware {
+			if mw.Event != nil {
+				mw.Event(r.ctx, &done)
+			}
+		}
+	}
+	r.yield(done, err)
 	r.stopped = true
 }
 
