@@ -4,8 +4,12 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/agentloop/agentloop/agent"
 	"github.com/agentloop/agentloop/responses"
@@ -89,4 +93,49 @@ func BenchmarkTurn(b *testing.B) {
 		}
 		b.ReportMetric(float64(benchTurns*b.N)/b.Elapsed().Seconds(), "turns/s")
 	})
+
+	// The floor: a workflow doing per turn what a turn does on Temporal
+	// (a local activity, an activity, a local activity, an activity), each
+	// a no-op, with no model, no tool and no Machine.
+	b.Run("temporal-floor", func(b *testing.B) {
+		srv := benchDevServer(b)
+		w := worker.New(srv.Client(), "floor", worker.Options{})
+		w.RegisterWorkflowWithOptions(floorWorkflow, workflow.RegisterOptions{Name: "floor"})
+		w.RegisterActivityWithOptions(func(context.Context) error { return nil }, activity.RegisterOptions{Name: "noop"})
+		if err := w.Start(); err != nil {
+			b.Fatal(err)
+		}
+		defer w.Stop()
+		i := 0
+		for b.Loop() {
+			i++
+			run, err := srv.Client().ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("floor-%d", i), TaskQueue: "floor"}, "floor")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := run.Get(ctx, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(benchTurns*b.N)/b.Elapsed().Seconds(), "turns/s")
+	})
+}
+
+func floorWorkflow(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute})
+	for range benchTurns {
+		for _, local := range []bool{true, false, true, false} {
+			var f workflow.Future
+			if local {
+				f = workflow.ExecuteLocalActivity(ctx, "noop")
+			} else {
+				f = workflow.ExecuteActivity(ctx, "noop")
+			}
+			if err := f.Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

@@ -144,7 +144,21 @@ func benchDevServer(t testing.TB) *testsuite.DevServer {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	logPath := filepath.Join(t.TempDir(), "server.log")
+	logFile, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		logFile.Close()
+		if t.Failed() {
+			b, _ := os.ReadFile(logPath)
+			t.Logf("dev server output:\n%s", b[max(0, len(b)-4096):])
+		}
+	})
 	srv, err := testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
+		Stdout:       logFile,
+		Stderr:       logFile,
 		ExistingPath: cli,
 		DBFilename:   filepath.Join(t.TempDir(), "t.db"),
 		LogLevel:     "error",
