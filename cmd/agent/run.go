@@ -501,6 +501,7 @@ func (a *app) task(ctx context.Context, prompt string) (*agent.Result, error) {
 	case !a.stateless && prev != "":
 		opts = append(opts, agent.WithPreviousResponse(prev))
 	}
+	opts = append(opts, agent.WithRecorder(a.sess.Recorder())) // every turn saved as it completes
 	if err := a.sess.AppendPrompt(prompt); err != nil {
 		a.ui.notice(err.Error())
 	}
