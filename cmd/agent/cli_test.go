@@ -4,10 +4,12 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/agentloop/agentloop/cmd/agent/internal/session"
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/tools"
 	"github.com/agentloop/agentloop/tools/shell"
@@ -22,28 +24,28 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{"prompt and flags after it", []string{"fix it", "-m", "gpt-x", "--json"}, func(t *testing.T, f *flags) {
 			assert.Equal(t, []string{"fix it"}, f.args)
-			assert.Equal(t, "gpt-x", *f.model)
+			assert.Equal(t, "gpt-x", *f.set.Model)
 			assert.True(t, f.json)
 		}, ""},
 		{"long and short forms", []string{"--cd", "/tmp", "-s", "read-only", "--ask-for-approval=never", "x"}, func(t *testing.T, f *flags) {
 			assert.Equal(t, "/tmp", f.dir)
-			assert.Equal(t, "read-only", *f.sandbox)
-			assert.Equal(t, "never", *f.approval)
+			assert.Equal(t, "read-only", *f.set.Sandbox)
+			assert.Equal(t, "never", *f.set.AskForApproval)
 		}, ""},
 		{"resume with id and prompt", []string{"resume", "20260101T000000-abcdef", "go on", "--stateless"}, func(t *testing.T, f *flags) {
 			assert.True(t, f.resume)
 			assert.Equal(t, []string{"20260101T000000-abcdef", "go on"}, f.args)
-			assert.True(t, *f.stateless)
+			assert.True(t, *f.set.Stateless)
 		}, ""},
 		{"double dash", []string{"--", "-m is not a flag here"}, func(t *testing.T, f *flags) {
 			assert.Equal(t, []string{"-m is not a flag here"}, f.args)
-			assert.Nil(t, f.model)
+			assert.Nil(t, f.set.Model)
 		}, ""},
 		{"unset options stay nil", []string{"x"}, func(t *testing.T, f *flags) {
-			assert.Nil(t, f.model)
-			assert.Nil(t, f.sandbox)
-			assert.Nil(t, f.stateless)
-			assert.Nil(t, f.maxTurns)
+			assert.Nil(t, f.set.Model)
+			assert.Nil(t, f.set.Sandbox)
+			assert.Nil(t, f.set.Stateless)
+			assert.Nil(t, f.set.MaxTurns)
 		}, ""},
 		{"help", []string{"-h"}, func(t *testing.T, f *flags) { assert.True(t, f.help) }, ""},
 		{"trust workspace", []string{"--trust-workspace", "x"}, func(t *testing.T, f *flags) {
@@ -64,10 +66,33 @@ func TestParseFlags(t *testing.T) {
 		{"list and revoke", []string{"trust", "--list", "--revoke", "/a"}, nil, "not both"},
 		{"list with a folder", []string{"trust", "--list", "/a"}, nil, `unexpected argument "/a"`},
 		{"revoke nothing", []string{"trust", "--revoke="}, nil, "--revoke needs a folder"},
-		{"unknown flag", []string{"--nope"}, nil, "unknown flag -nope"},
+		{"unknown flag", []string{"--nope"}, nil, "unknown flag --nope"},
+		{"unknown flag near a known one", []string{"--sandbx", "x"}, nil, "unknown flag --sandbx (did you mean --sandbox?)"},
+		{"unknown single-dash flag", []string{"-sandbox=x", "y", "-modle", "m"}, nil, "unknown flag -modle (did you mean --model?)"},
+		{"exec", []string{"exec", "--full-auto", "say hi"}, func(t *testing.T, f *flags) {
+			assert.True(t, f.exec)
+			assert.Equal(t, []string{"say hi"}, f.args)
+			assert.Equal(t, "workspace-write", *f.set.Sandbox)
+			assert.Equal(t, "on-request", *f.set.AskForApproval)
+		}, ""},
+		{"exec bypass", []string{"exec", "--dangerously-bypass-approvals-and-sandbox", "-"}, func(t *testing.T, f *flags) {
+			assert.Equal(t, "danger-full-access", *f.set.Sandbox)
+			assert.Equal(t, "never", *f.set.AskForApproval)
+		}, ""},
+		{"full auto and sandbox", []string{"exec", "--full-auto", "-s", "read-only", "x"}, nil, "without -s/--sandbox"},
+		{"overrides and profile", []string{"-c", "model=x", "--config", "sandbox='read-only'", "--profile", "fast", "x"}, func(t *testing.T, f *flags) {
+			assert.Equal(t, []string{"model=x", "sandbox='read-only'"}, f.overrides)
+			assert.Equal(t, "fast", f.profile)
+		}, ""},
+		{"budgets", []string{"--max-turns", "0", "--max-tokens", "1000", "--max-duration", "1h", "x"}, func(t *testing.T, f *flags) {
+			assert.Equal(t, 0, *f.set.MaxTurns)
+			assert.Equal(t, int64(1000), *f.set.MaxTokens)
+			assert.Equal(t, "1h", *f.set.MaxDuration)
+		}, ""},
+		{"bad duration", []string{"--max-duration", "soon", "x"}, nil, "--max-duration: want a duration"},
 		{"missing value", []string{"x", "-m"}, nil, "-m needs a value"},
 		{"empty model", []string{"-m", " ", "x"}, nil, "needs a model name"},
-		{"bad max turns", []string{"--max-turns", "0", "x"}, nil, "positive whole number"},
+		{"bad max turns", []string{"--max-turns", "-1", "x"}, nil, "--max-turns: want a whole number"},
 		{"bad provider", []string{"--provider", "azure", "x"}, nil, `--provider: unknown value "azure"`},
 		{"bad sandbox", []string{"-s", "yes", "x"}, nil, "--sandbox: unknown value"},
 		{"empty dir", []string{"-C", "", "x"}, nil, "needs a directory"},
@@ -156,33 +181,156 @@ func indexOf(s, sub string) int {
 
 func TestConfigFile(t *testing.T) {
 	dir := t.TempDir()
-	c, path, err := loadConfig(dir)
+	c, path, note, err := loadConfig(dir)
 	require.NoError(t, err)
 	assert.Empty(t, path)
+	assert.Empty(t, note)
 	assert.Equal(t, &config{}, c)
 
-	for _, tc := range []struct{ name, content, want string }{
-		{"typo", `{"modle": "x"}`, `unknown field "modle"`},
-		{"bad sandbox", `{"sandbox": "open"}`, `sandbox: unknown value "open"`},
-		{"bad json", `{`, "unexpected EOF"},
-		{"empty rule", `{"shell": {"allow": [""]}}`, "empty command prefix"},
+	for _, tc := range []struct{ name, file, content, want string }{
+		{"json typo", "config.json", `{"modle": "x"}`, `unknown field "modle"`},
+		{"json bad sandbox", "config.json", `{"sandbox": "open"}`, `config.json: sandbox: unknown value "open"`},
+		{"json bad", "config.json", `{`, "unexpected EOF"},
+		{"json empty rule", "config.json", `{"shell": {"allow": [""]}}`, "shell: empty command prefix"},
+		{"toml typo", "config.toml", "model = \"x\"\nmodle = \"y\"\n", `config.toml:2: modle: unknown key (did you mean model?)`},
+		{"toml bad value", "config.toml", "# mine\n\nsandbox = \"open\"\n", `config.toml:3: sandbox: unknown value "open"`},
+		{"toml bad profile value", "config.toml", "model = \"m\"\n[profiles.fast]\nmodel = \"f\"\nask_for_approval = \"sometimes\"\n", `config.toml:4: profiles.fast.ask_for_approval: unknown value "sometimes"`},
+		{"toml wrong type", "config.toml", "max_turns = \"ten\"\n", `config.toml:1: max_turns:`},
+		{"toml syntax", "config.toml", "model = \n", `config.toml:1`},
+		{"toml default profile missing", "config.toml", "profile = \"x\"\n", `config.toml:1: profile: no profile "x"`},
+		{"toml bad duration", "config.toml", "max_duration = \"soon\"\n", `config.toml:1: max_duration: "soon" is not a duration`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(tc.content), 0o644))
-			_, _, err := loadConfig(dir)
+			d := t.TempDir()
+			require.NoError(t, os.WriteFile(filepath.Join(d, tc.file), []byte(tc.content), 0o644))
+			_, _, _, err := loadConfig(d)
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tc.want)
-			assert.Contains(t, err.Error(), "config.json")
+			var ce *configError
+			assert.ErrorAs(t, err, &ce)
 		})
 	}
 
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model": "m1", "sandbox": "read-only", "max_turns": 5}`), 0o644))
-	c, _, err = loadConfig(dir)
+	c, _, note, err = loadConfig(dir)
 	require.NoError(t, err)
-	assert.Equal(t, "m1", pick(nil, c.Model, defaultModel))
-	flag := "m2"
-	assert.Equal(t, "m2", pick(&flag, c.Model, defaultModel), "flags win")
-	assert.Equal(t, defaultModel, pick(nil, "", defaultModel))
+	assert.Contains(t, note, "config.json is deprecated")
+	assert.Equal(t, "m1", *c.Model)
+	assert.Equal(t, 5, *c.MaxTurns)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "config.toml"), []byte("model = \"t1\"\n"), 0o644))
+	c, path, note, err = loadConfig(dir)
+	require.NoError(t, err)
+	assert.Empty(t, note, "config.toml wins, silently")
+	assert.Equal(t, filepath.Join(dir, "config.toml"), path)
+	assert.Equal(t, "t1", *c.Model)
+}
+
+func TestOverrides(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		kvs     []string
+		check   func(t *testing.T, c *config)
+		wantErr string
+	}{
+		{"quoted string", []string{`model="gpt-x"`}, func(t *testing.T, c *config) { assert.Equal(t, "gpt-x", *c.Model) }, ""},
+		{"bare string", []string{`model=gpt-5.1-codex`}, func(t *testing.T, c *config) { assert.Equal(t, "gpt-5.1-codex", *c.Model) }, ""},
+		{"later wins", []string{`model=a`, `model=b`}, func(t *testing.T, c *config) { assert.Equal(t, "b", *c.Model) }, ""},
+		{"number and bool", []string{`max_turns=100`, `network=true`}, func(t *testing.T, c *config) {
+			assert.Equal(t, 100, *c.MaxTurns)
+			assert.True(t, *c.Network)
+		}, ""},
+		{"dotted key", []string{`profiles.fast.model="mini"`, `shell.allow=["go test", "make"]`}, func(t *testing.T, c *config) {
+			assert.Equal(t, "mini", *c.Profiles["fast"].Model)
+			assert.Equal(t, []string{"go test", "make"}, c.Shell.Allow)
+		}, ""},
+		{"unknown key", []string{`modle=x`}, nil, `-c modle=x: modle: unknown key (did you mean model?)`},
+		{"bad value", []string{`sandbox=open`}, nil, `-c sandbox=open: sandbox: unknown value "open"`},
+		{"wrong type", []string{`max_turns=many`}, nil, `-c max_turns=many: max_turns`},
+		{"no equals", []string{`model`}, nil, `want key=value`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := overridesOf(tc.kvs)
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			tc.check(t, c)
+		})
+	}
+}
+
+func TestResolve(t *testing.T) {
+	s := func(v string) *string { return &v }
+	b := func(v bool) *bool { return &v }
+	n := func(v int) *int { return &v }
+	cfg := &config{
+		layer:    layer{Model: s("cfg-model"), Sandbox: s("read-only"), MaxTurns: n(10)},
+		Profiles: map[string]*layer{"fast": {Model: s("prof-model"), AskForApproval: s("never")}},
+	}
+	for _, tc := range []struct {
+		name    string
+		src     sources
+		want    settings
+		wantErr string
+	}{
+		{"defaults", sources{}, settings{Model: defaultModel, Sandbox: "workspace-write", Approval: "on-request"}, ""},
+		{"config", sources{cfg: cfg}, settings{Model: "cfg-model", Sandbox: "read-only", Approval: "on-request", MaxTurns: 10}, ""},
+		{"profile over config", sources{cfg: cfg, profile: "fast"},
+			settings{Model: "prof-model", Sandbox: "read-only", Approval: "never", MaxTurns: 10, Profile: "fast"}, ""},
+		{"config's default profile", sources{cfg: &config{layer: cfg.layer, Profile: "fast", Profiles: cfg.Profiles}},
+			settings{Model: "prof-model", Sandbox: "read-only", Approval: "never", MaxTurns: 10, Profile: "fast"}, ""},
+		{"session over profile", sources{cfg: cfg, profile: "fast", session: &session.Header{Model: "sess-model", Stateless: true}},
+			settings{Model: "sess-model", Sandbox: "read-only", Approval: "never", MaxTurns: 10, Profile: "fast", Stateless: true}, ""},
+		{"-c over session", sources{cfg: cfg, overrides: layer{Model: s("c-model"), Stateless: b(false)}, session: &session.Header{Model: "sess-model", Stateless: true}},
+			settings{Model: "c-model", Sandbox: "read-only", Approval: "on-request", MaxTurns: 10, Stateless: true}, ""},
+		{"flag over all", sources{cfg: cfg, profile: "fast", flags: layer{Model: s("flag-model"), MaxTurns: n(0), MaxDuration: s("2m")}, overrides: layer{Model: s("c-model")}},
+			settings{Model: "flag-model", Sandbox: "read-only", Approval: "never", Profile: "fast", MaxDuration: 2 * time.Minute}, ""},
+		{"unknown profile", sources{cfg: cfg, profile: "slow"}, settings{}, "--profile slow: no such profile in the config file's [profiles] (profiles: fast)"},
+		{"session mode is fixed", sources{flags: layer{Stateless: b(false)}, session: &session.Header{ID: "x", Stateless: true}}, settings{}, "cannot switch"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := resolve(tc.src)
+			if tc.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.wantErr)
+				var ue *usageError
+				assert.ErrorAs(t, err, &ue)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+		})
+	}
+}
+
+func TestKeyLine(t *testing.T) {
+	doc := []byte("model = 'a'\n\n[profiles.fast]\nmodel = 'b'\n[shell]\nallow = []\nprofiles.slow.sandbox = 'x'\n")
+	assert.Equal(t, 1, keyLine(doc, "model"))
+	assert.Equal(t, 4, keyLine(doc, "profiles.fast.model"))
+	assert.Equal(t, 6, keyLine(doc, "shell.allow"))
+	assert.Equal(t, 0, keyLine(doc, "nope"))
+}
+
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte("model = 'a'\n[profiles.x]\nsandbox = 'read-only'\n"))
+	f.Add([]byte("[[hooks.pre_tool_use]]\ncommand = 'true'\ntimeout = '1s'\n"))
+	f.Add([]byte("max_turns = -1"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := parseConfig("config.toml", data)
+		if err != nil {
+			var ce *configError
+			require.ErrorAs(t, err, &ce)
+			return
+		}
+		// A config that loads resolves with each of its profiles.
+		for name := range c.Profiles {
+			_, err := resolve(sources{cfg: c, profile: name})
+			require.NoError(t, err)
+		}
+		keyLine(data, "profiles.x.model")
+	})
 }
 
 func TestClientOptionsFromEnv(t *testing.T) {
@@ -205,7 +353,9 @@ func TestClientOptionsFromEnv(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f, err := parseFlags(append(tc.flags, "x"))
 			require.NoError(t, err)
-			o, _, err := clientOptions(f, &config{}, func(k string) string { return tc.env[k] })
+			set, err := resolve(sources{flags: f.set})
+			require.NoError(t, err)
+			o, _, err := clientOptions(set, func(k string) string { return tc.env[k] })
 			if tc.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tc.wantErr)

@@ -6,6 +6,8 @@
 //	agent [flags] PROMPT...       run one task and exit
 //	agent [flags] -               read the task from stdin
 //	agent [flags]                 chat in the terminal (a multi-turn session)
+//	agent exec [flags] PROMPT|-   run one task for a script: never asks, no
+//	                              chat; see "agent exec" below
 //	agent resume [ID] [PROMPT]    continue a saved session (the latest without ID)
 //	agent trust [PATH]            trust a folder's workspace configuration
 //	agent trust --list            list the trusted folders
@@ -20,7 +22,17 @@
 //	                        SGP_CLIENT_BASE_URL, else the provider's)
 //	    --stateless         send the whole transcript every turn (store:false)
 //	                        instead of chaining by previous_response_id
-//	    --max-turns N       requests per task before giving up (default 64)
+//	-p, --profile NAME      apply the config file's [profiles.NAME]
+//	-c, --config KEY=VALUE  override a config file key for this run: a dotted
+//	                        key and a TOML value (-c model="gpt-5",
+//	                        -c shell.allow='["make"]'); a value that is not
+//	                        TOML is a string (-c model=gpt-5); repeatable
+//	    --max-turns N       requests per task before it stops (default: no
+//	                        limit; 0 is no limit)
+//	    --max-tokens N      tokens per task before it stops (default: none)
+//	    --max-duration D    time per task before it stops, such as 30m
+//	                        (default: none); a task a budget stops can be
+//	                        continued with agent resume
 //	    --reasoning-effort LEVEL
 //	                        none, minimal, low, medium, high or xhigh, for
 //	                        reasoning models (default: the model's); also
@@ -40,6 +52,8 @@
 //	    --trust-workspace   load the workspace configuration (.mcp.json)
 //	                        for this run without asking; nothing is
 //	                        remembered
+//	-i, --image FILE        attach a png, jpeg, webp or gif image to the
+//	                        first message (repeatable, or FILE,FILE)
 //
 // Output:
 //
@@ -49,6 +63,26 @@
 //	    --no-color          no colours (also: NO_COLOR set to anything)
 //	-h, --help              show this help
 //	    --version           print the version
+//
+// agent exec runs one task for a script, as codex exec does: the task is
+// its argument, or stdin with -; nothing is ever asked (what needs approval
+// is declined and the model is told so), and it refuses to run outside a
+// git repository. Besides the flags above it takes:
+//
+//	-o, --output-last-message FILE
+//	                        write the final answer to FILE
+//	    --output-schema FILE
+//	                        a JSON Schema (an object) the final answer must
+//	                        match; the model is asked for it (strict when
+//	                        the schema allows), and an answer that does not
+//	                        match fails the task (exit 1)
+//	    --skip-git-repo-check
+//	                        run outside a git repository too
+//	    --full-auto         -s workspace-write -a on-request
+//	    --dangerously-bypass-approvals-and-sandbox
+//	                        -s danger-full-access -a never: commands run
+//	                        unsandboxed and nothing is asked; only for an
+//	                        environment that is itself a sandbox
 //
 // Approval policies:
 //
@@ -89,7 +123,7 @@
 // asks again). Without a terminal nothing is asked:
 // the configuration is skipped and one line on stderr says what and how to
 // trust. Trust is given only by that answer, by agent trust PATH, by
-// --trust-workspace (one run), or by "trusted_folders" in config.json
+// --trust-workspace (one run), or by "trusted_folders" in config.toml
 // (folders, and everything below them, trusted whatever their content).
 //
 // Trust is tied to content: the state directory's trusted.json keeps a
@@ -116,19 +150,45 @@
 //	OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true  put prompts,
 //	                       outputs and tool arguments in spans (off by default)
 //
-// The config file, config.json in the config directory, sets defaults that
-// flags override:
+// The config file, config.toml in the config directory, sets defaults that
+// flags override. A setting comes from, in order: a flag, a -c override,
+// the resumed session (its model and mode), the profile (--profile, else
+// the file's "profile" key), the file, the default. A mistake in the file
+// is reported with its line and key, and is a usage error (exit 2).
 //
-//	{"model": "gpt-5-codex", "provider": "openai", "base_url": "",
-//	 "sandbox": "workspace-write", "ask_for_approval": "on-request",
-//	 "stateless": false, "network": false, "max_turns": 64, "mcp_config": "",
-//	 "reasoning_effort": "medium", "trusted_folders": ["~/src/mine"],
-//	 "shell": {"allow": ["go test", "make"], "deny": ["git push"]}}
+//	model = "gpt-5-codex"
+//	provider = "openai"             # or "sgp"
+//	base_url = ""
+//	sandbox = "workspace-write"
+//	ask_for_approval = "on-request"
+//	reasoning_effort = "medium"
+//	stateless = false
+//	network = false
+//	max_turns = 0                   # 0: no limit
+//	max_tokens = 0                  # 0: no limit
+//	max_duration = "1h"
+//	mcp_config = ""
+//	trusted_folders = ["~/src/mine"]
+//	profile = "fast"                # the profile used without --profile
+//
+//	[profiles.fast]
+//	model = "gpt-5-mini"
+//	reasoning_effort = "low"
+//
+//	[shell]
+//	allow = ["go test", "make"]     # argv prefixes that run without asking
+//	deny = ["git push"]             # argv prefixes that are refused
+//
+// A config.json of earlier versions (the same keys, in JSON) is still read
+// when there is no config.toml, with a note to move it.
 //
 // Instructions: built-in coding-agent instructions, then every AGENTS.md
 // from the repository root down to the workspace directory.
 //
-// Every run is saved as a session (JSON lines in the state directory); its
-// id is printed at the end. Exit status: 0 done, 1 the task failed, 2 usage
-// error, 130 interrupted.
+// Every task that got an answer is saved as a session in the state
+// directory; its id is printed at the end. A task that never reached the
+// model saves nothing.
+//
+// Exit status: 0 done, 1 the task failed (or a budget stopped it), 2 usage
+// or configuration error, 130 interrupted.
 package main

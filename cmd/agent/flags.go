@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/agentloop/agentloop/tools/shell"
 )
@@ -28,26 +30,33 @@ const (
 // reasoningEfforts are the values of --reasoning-effort.
 var reasoningEfforts = []string{"none", "minimal", "low", "medium", "high", "xhigh"}
 
-// flags are the parsed command line. Pointers distinguish "not given" from
-// a zero value, so the config file can supply defaults.
+// flags are the parsed command line. The settings flags fill a layer whose
+// nil fields were not given, so the config file can supply them.
 type flags struct {
-	model, provider, baseURL *string
-	dir                      string
-	sandbox, approval        *string
-	mcpConfig                *string
-	effort                   *string
-	stateless                *bool
-	network                  *bool
-	maxTurns                 *int
-	json, noColor            bool
-	timeline                 string // --timeline FILE (timeline.go)
-	help, version            bool
-	trustWorkspace           bool // load the workspace configuration without asking
+	set            layer
+	dir            string
+	mcpConfig      *string
+	json, noColor  bool
+	timeline       string // --timeline FILE (timeline.go)
+	help, version  bool
+	trustWorkspace bool     // load the workspace configuration without asking
+	overrides      []string // -c key=value, in order
+	profile        string
+	images         []string // -i FILE
+
+	// agent exec
+	exec              bool
+	lastMessage       string // --output-last-message FILE
+	outputSchema      string // --output-schema FILE
+	skipGitRepoCheck  bool
+	fullAuto          bool
+	dangerouslyBypass bool
 
 	resume      bool     // the "resume" subcommand
 	trust       bool     // the "trust" subcommand
 	trustList   bool     // trust --list
 	trustRevoke *string  // trust --revoke PATH
+	mcpServer   bool     // the "mcp-server" subcommand
 	args        []string // positional arguments
 }
 
@@ -89,17 +98,46 @@ type optInt struct{ p **int }
 func (o optInt) String() string { return "" }
 func (o optInt) Set(s string) error {
 	var v int
-	if _, err := fmt.Sscan(s, &v); err != nil || v <= 0 || fmt.Sprint(v) != s {
-		return fmt.Errorf("want a positive whole number, got %q", s)
+	if _, err := fmt.Sscan(s, &v); err != nil || v < 0 || fmt.Sprint(v) != s {
+		return fmt.Errorf("want a whole number, 0 for no limit, got %q", s)
 	}
 	*o.p = &v
 	return nil
 }
 
-// parseFlags parses args. Flags may come before or after the positional
-// arguments; "--" ends the flags.
-func parseFlags(args []string) (*flags, error) {
-	f := &flags{}
+type optInt64 struct{ p **int64 }
+
+func (o optInt64) String() string { return "" }
+func (o optInt64) Set(s string) error {
+	var v int64
+	if _, err := fmt.Sscan(s, &v); err != nil || v < 0 || fmt.Sprint(v) != s {
+		return fmt.Errorf("want a whole number, 0 for no limit, got %q", s)
+	}
+	*o.p = &v
+	return nil
+}
+
+type optDuration struct{ p **string }
+
+func (o optDuration) String() string { return "" }
+func (o optDuration) Set(s string) error {
+	if d, err := time.ParseDuration(s); err != nil || d < 0 {
+		return fmt.Errorf("want a duration such as 30m or 1h30m, got %q", s)
+	}
+	*o.p = &s
+	return nil
+}
+
+type strList struct{ p *[]string }
+
+func (o strList) String() string     { return "" }
+func (o strList) Set(s string) error { *o.p = append(*o.p, s); return nil }
+
+// flagNames are the long flags, for "did you mean".
+var flagNames []string
+
+// newFlagSet returns the flag set that fills f.
+func newFlagSet(f *flags, dir **string) *flag.FlagSet {
 	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
@@ -109,27 +147,57 @@ func parseFlags(args []string) (*flags, error) {
 		}
 		fs.Var(v, long, "")
 	}
-	both("m", "model", optString{&f.model})
-	both("", "provider", optString{&f.provider})
-	both("", "base-url", optString{&f.baseURL})
-	var dir *string
-	both("C", "cd", optString{&dir})
-	both("s", "sandbox", optString{&f.sandbox})
-	both("a", "ask-for-approval", optString{&f.approval})
+	l := &f.set
+	both("m", "model", optString{&l.Model})
+	both("", "provider", optString{&l.Provider})
+	both("", "base-url", optString{&l.BaseURL})
+	both("C", "cd", optString{dir})
+	both("s", "sandbox", optString{&l.Sandbox})
+	both("a", "ask-for-approval", optString{&l.AskForApproval})
 	both("", "mcp-config", optString{&f.mcpConfig})
-	both("", "reasoning-effort", optString{&f.effort})
-	both("", "stateless", optBool{&f.stateless})
-	both("", "network", optBool{&f.network})
-	both("", "max-turns", optInt{&f.maxTurns})
+	both("", "reasoning-effort", optString{&l.ReasoningEffort})
+	both("", "stateless", optBool{&l.Stateless})
+	both("", "network", optBool{&l.Network})
+	both("", "max-turns", optInt{&l.MaxTurns})
+	both("", "max-tokens", optInt64{&l.MaxTokens})
+	both("", "max-duration", optDuration{&l.MaxDuration})
+	both("c", "config", strList{&f.overrides})
+	fs.StringVar(&f.profile, "profile", "", "")
+	fs.StringVar(&f.profile, "p", "", "")
+	both("i", "image", strList{&f.images})
 	fs.BoolVar(&f.trustWorkspace, "trust-workspace", false, "")
 	fs.BoolVar(&f.trustList, "list", false, "")
 	both("", "revoke", optString{&f.trustRevoke})
 	fs.BoolVar(&f.json, "json", false, "")
 	fs.StringVar(&f.timeline, "timeline", "", "")
+	fs.StringVar(&f.lastMessage, "output-last-message", "", "")
+	fs.StringVar(&f.lastMessage, "o", "", "")
+	fs.StringVar(&f.outputSchema, "output-schema", "", "")
+	fs.BoolVar(&f.skipGitRepoCheck, "skip-git-repo-check", false, "")
+	fs.BoolVar(&f.fullAuto, "full-auto", false, "")
+	fs.BoolVar(&f.dangerouslyBypass, "dangerously-bypass-approvals-and-sandbox", false, "")
 	fs.BoolVar(&f.noColor, "no-color", false, "")
 	fs.BoolVar(&f.help, "h", false, "")
 	fs.BoolVar(&f.help, "help", false, "")
 	fs.BoolVar(&f.version, "version", false, "")
+	return fs
+}
+
+func init() {
+	var d *string
+	newFlagSet(&flags{}, &d).VisitAll(func(fl *flag.Flag) {
+		if len(fl.Name) > 1 {
+			flagNames = append(flagNames, fl.Name)
+		}
+	})
+}
+
+// parseFlags parses args. Flags may come before or after the positional
+// arguments; "--" ends the flags.
+func parseFlags(args []string) (*flags, error) {
+	f := &flags{}
+	var dir *string
+	fs := newFlagSet(f, &dir)
 
 	rest := args
 	for {
@@ -138,14 +206,7 @@ func parseFlags(args []string) (*flags, error) {
 				f.help = true
 				return f, nil
 			}
-			msg := strings.TrimPrefix(err.Error(), "flag ")
-			if name, ok := strings.CutPrefix(msg, "provided but not defined: "); ok {
-				msg = "unknown flag " + name
-			}
-			if name, ok := strings.CutPrefix(msg, "needs an argument: "); ok {
-				msg = name + " needs a value"
-			}
-			return nil, usagef("%s", msg)
+			return nil, flagError(err, rest)
 		}
 		rest = fs.Args()
 		if len(rest) == 0 {
@@ -165,12 +226,23 @@ func parseFlags(args []string) (*flags, error) {
 			return nil, usagef("-C/--cd needs a directory")
 		}
 	}
-	if len(f.args) > 0 && f.args[0] == "resume" {
-		f.resume = true
-		f.args = f.args[1:]
+	if len(f.args) > 0 {
+		switch f.args[0] {
+		case "resume":
+			f.resume = true
+		case "trust":
+			f.trust = true
+		case "exec":
+			f.exec = true
+		case "mcp-server":
+			f.mcpServer = true
+		}
+		if f.resume || f.trust || f.exec || f.mcpServer {
+			f.args = f.args[1:]
+		}
 	}
-	if len(f.args) > 0 && f.args[0] == "trust" && !f.resume {
-		f.trust = true
+	if f.exec && len(f.args) > 0 && f.args[0] == "resume" {
+		f.resume = true
 		f.args = f.args[1:]
 	}
 	switch {
@@ -182,23 +254,111 @@ func parseFlags(args []string) (*flags, error) {
 		return nil, usagef("trust: unexpected argument %q", f.args[0])
 	case f.trustRevoke != nil && *f.trustRevoke == "":
 		return nil, usagef("trust: --revoke needs a folder")
+	case f.fullAuto && f.dangerouslyBypass:
+		return nil, usagef("--full-auto and --dangerously-bypass-approvals-and-sandbox contradict each other: give one")
+	case (f.fullAuto || f.dangerouslyBypass) && (f.set.Sandbox != nil || f.set.AskForApproval != nil):
+		return nil, usagef("--full-auto and --dangerously-bypass-approvals-and-sandbox set the sandbox and the approval policy: give them without -s/--sandbox and -a/--ask-for-approval")
 	}
-	if err := checkChoice("--sandbox", f.sandbox, string(shell.ReadOnly), string(shell.WorkspaceWrite), string(shell.DangerFullAccess)); err != nil {
+	switch {
+	case f.fullAuto:
+		f.set.Sandbox, f.set.AskForApproval = ptr(string(shell.WorkspaceWrite)), ptr(approveOnRequest)
+	case f.dangerouslyBypass:
+		f.set.Sandbox, f.set.AskForApproval = ptr(string(shell.DangerFullAccess)), ptr(approveNever)
+	}
+	if err := checkChoice("--sandbox", f.set.Sandbox, sandboxes...); err != nil {
 		return nil, err
 	}
-	if err := checkChoice("--ask-for-approval", f.approval, approveUntrusted, approveOnRequest, approveNever); err != nil {
+	if err := checkChoice("--ask-for-approval", f.set.AskForApproval, policies...); err != nil {
 		return nil, err
 	}
-	if err := checkChoice("--reasoning-effort", f.effort, reasoningEfforts...); err != nil {
+	if err := checkChoice("--reasoning-effort", f.set.ReasoningEffort, reasoningEfforts...); err != nil {
 		return nil, err
 	}
-	if err := checkChoice("--provider", f.provider, "openai", "sgp"); err != nil {
+	if err := checkChoice("--provider", f.set.Provider, providers...); err != nil {
 		return nil, err
 	}
-	if f.model != nil && strings.TrimSpace(*f.model) == "" {
+	if f.set.Model != nil && strings.TrimSpace(*f.set.Model) == "" {
 		return nil, usagef("-m/--model needs a model name")
 	}
 	return f, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// flagError rewrites an error of the flag package: the flag as the user
+// typed it (the package drops a dash of --flag), and the closest known flag.
+func flagError(err error, args []string) error {
+	msg := strings.TrimPrefix(err.Error(), "flag ")
+	typed := func(name string) string {
+		for _, a := range args {
+			if a == "--" {
+				break
+			}
+			n, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+			if strings.HasPrefix(a, "-") && n == name {
+				a, _, _ = strings.Cut(a, "=")
+				return a
+			}
+		}
+		return "-" + name
+	}
+	if name, ok := strings.CutPrefix(msg, "provided but not defined: -"); ok {
+		return usagef("unknown flag %s%s", typed(name), didYouMean(name, flagNames))
+	}
+	if name, ok := strings.CutPrefix(msg, "needs an argument: -"); ok {
+		return usagef("%s needs a value", typed(name))
+	}
+	if rest, ok := strings.CutPrefix(msg, "invalid value "); ok {
+		// invalid value "x" for flag -name: reason
+		if i := strings.Index(rest, " for flag -"); i >= 0 {
+			name, reason, _ := strings.Cut(rest[i+len(" for flag -"):], ": ")
+			return usagef("%s: %s", typed(name), reason)
+		}
+	}
+	return usagef("%s", msg)
+}
+
+// didYouMean returns ` (did you mean --x?)` for the candidate closest to
+// name, or "" when none is close.
+func didYouMean(name string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		d := editDistance(name, c)
+		if strings.HasPrefix(c, name) && len(name) >= 3 {
+			d = min(d, 1)
+		}
+		if d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" || bestD > max(2, len(name)/3) {
+		return ""
+	}
+	if slices.Contains(flagNames, best) && slices.Equal(candidates, flagNames) {
+		return " (did you mean --" + best + "?)"
+	}
+	return " (did you mean " + best + "?)"
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func checkChoice(name string, v *string, choices ...string) error {

@@ -38,6 +38,8 @@ func TestOutcomesShown(t *testing.T) {
 	)
 	require.NoError(t, os.MkdirAll(filepath.Join(h.home, ".ssh"), 0o700))
 	require.NoError(t, os.WriteFile(filepath.Join(h.home, ".ssh", "id_ed25519"), []byte("SECRET KEY\n"), 0o600))
+	// Sessions of earlier tasks (this one's is saved once it has an answer).
+	require.NoError(t, os.MkdirAll(filepath.Join(h.home, "state", "sessions"), 0o700))
 	cfgDir := filepath.Join(h.home, "config")
 	require.NoError(t, os.MkdirAll(cfgDir, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(`{"shell": {"deny": ["rm"]}}`), 0o644))

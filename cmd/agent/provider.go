@@ -7,12 +7,18 @@ import (
 	"github.com/agentloop/agentloop/responses"
 )
 
-// clientOptions resolves the provider, key and base URL: flags win over the
-// config file, which wins over the environment. A missing key is a usage
-// error that says exactly what to set.
-func clientOptions(f *flags, cfg *config, getenv func(string) string) (*responses.ClientOptions, string, error) {
+// clientOptions resolves the provider, key and base URL: the settings win
+// over the environment. A missing key is a usage error that says exactly
+// what to set.
+func clientOptions(s settings, getenv func(string) string) (*responses.ClientOptions, string, error) {
 	env := func(k string) string { return strings.TrimSpace(getenv(k)) }
-	provider := pick(f.provider, cfg.Provider, "")
+	or := func(v, def string) string {
+		if v != "" {
+			return v
+		}
+		return def
+	}
+	provider := s.Provider
 	if provider == "" {
 		provider = "openai"
 		if env("SGP_API_KEY") != "" {
@@ -25,14 +31,14 @@ func clientOptions(f *flags, cfg *config, getenv func(string) string) (*response
 		o.Provider = responses.SGP
 		o.APIKey = env("SGP_API_KEY")
 		o.AccountID = env("SGP_ACCOUNT_ID")
-		o.BaseURL = pick(f.baseURL, cfg.BaseURL, env("SGP_CLIENT_BASE_URL"))
+		o.BaseURL = or(s.BaseURL, env("SGP_CLIENT_BASE_URL"))
 		if o.APIKey == "" {
 			return nil, provider, usagef("no API key for the Scale GenAI Platform: set SGP_API_KEY (and SGP_ACCOUNT_ID for your account)")
 		}
 	default:
 		o.Provider = responses.OpenAI
 		o.APIKey = env("OPENAI_API_KEY")
-		o.BaseURL = pick(f.baseURL, cfg.BaseURL, env("OPENAI_BASE_URL"))
+		o.BaseURL = or(s.BaseURL, env("OPENAI_BASE_URL"))
 		if o.APIKey == "" {
 			return nil, provider, usagef("no API key: set OPENAI_API_KEY (or SGP_API_KEY and SGP_ACCOUNT_ID for the Scale GenAI Platform)")
 		}

@@ -5,14 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"golang.org/x/term"
 
 	"github.com/agentloop/agentloop/agent"
@@ -127,6 +130,14 @@ type app struct {
 	policy    string
 	sandbox   shell.SandboxMode
 	stateless bool
+	set       settings
+	opts      agent.Options // the agent's, to rebuild it (/model)
+	client    *responses.Client
+	runOpts   []agent.RunOption
+	schema    *jsonschema.Schema // --output-schema, compiled
+	images    []responses.ContentPart
+	baseURL   string
+	retries   int
 
 	prompt      string // one-shot prompt; "" in a chat
 	interactive bool
@@ -140,86 +151,115 @@ func isTerminal(v any) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
-	cfgDir, err := configDir(e.getenv)
-	if err != nil {
-		return nil, err
-	}
-	cfg, _, err := loadConfig(cfgDir)
-	if err != nil {
-		return nil, &usageError{"config: " + err.Error()}
-	}
-	a := &app{e: e, f: f}
-	defer func() {
-		if err != nil {
-			a.close() // the session file, MCP servers
-		}
-	}()
+// setup is what newApp learns before it has side effects: the config, the
+// settings, the session to resume and the prompt.
+type setup struct {
+	cfg        *config
+	cfgDir     string
+	stDir      string
+	settings   settings
+	sess       *session.Session // resumed; nil for a new session
+	prompt     string
+	stdinUsed  bool
+	deprecated string // a note on the config file, shown once
+}
 
-	// Sessions first: a resumed session supplies the model, the mode and
-	// the workspace.
-	stDir, err := stateDir(e.getenv)
-	if err != nil {
+// prepare loads the config and the -c overrides, opens a resumed session,
+// reads the prompt and resolves the settings.
+func prepare(e *env, f *flags) (_ *setup, err error) {
+	st := &setup{}
+	if st.cfgDir, err = configDir(e.getenv); err != nil {
 		return nil, err
 	}
-	sessDir := filepath.Join(stDir, "sessions")
-	var resumeID string
+	cfg, _, note, err := loadConfig(st.cfgDir)
+	if err != nil {
+		return nil, configUsage(err)
+	}
+	st.deprecated = note
+	over, err := overridesOf(f.overrides)
+	if err != nil {
+		return nil, configUsage(err)
+	}
+	cfg.merge(over)
+	st.cfg = cfg
+	if st.stDir, err = stateDir(e.getenv); err != nil {
+		return nil, err
+	}
+
+	// A resumed session supplies the model, the mode and the workspace.
 	args := f.args
+	var header *session.Header
 	if f.resume {
+		id := ""
 		if len(args) > 0 && session.IsID(args[0]) {
-			resumeID, args = args[0], args[1:]
+			id, args = args[0], args[1:]
 		}
-		s, err := session.Open(sessDir, resumeID)
+		s, err := session.Open(filepath.Join(st.stDir, "sessions"), id)
 		if err != nil {
 			if errors.Is(err, session.ErrNotFound) {
 				return nil, &usageError{"resume: " + err.Error()}
 			}
 			return nil, fmt.Errorf("resume: %w", err)
 		}
-		a.sess, a.resumed = s, true
+		st.sess, header = s, &s.Header
+		defer func() {
+			if err != nil {
+				s.Close()
+			}
+		}()
+	}
+	st.settings, err = resolve(sources{flags: f.set, overrides: over.layer, session: header, cfg: cfg, profile: f.profile})
+	if err != nil {
+		return nil, err
 	}
 
-	// The prompt.
-	a.prompt = strings.TrimSpace(strings.Join(args, " "))
-	stdinUsed := false
-	if a.prompt == "-" {
+	st.prompt = strings.TrimSpace(strings.Join(args, " "))
+	if st.prompt == "-" {
 		data, err := io.ReadAll(e.stdin)
 		if err != nil {
 			return nil, fmt.Errorf("read the prompt from stdin: %w", err)
 		}
-		a.prompt = strings.TrimSpace(string(data))
-		stdinUsed = true
-		if a.prompt == "" {
+		st.prompt = strings.TrimSpace(string(data))
+		st.stdinUsed = true
+		if st.prompt == "" {
 			return nil, usagef("the prompt read from stdin is empty")
 		}
 	}
+	return st, nil
+}
+
+// configUsage makes a config error a usage error.
+func configUsage(err error) error {
+	var ce *configError
+	if errors.As(err, &ce) {
+		return &usageError{"config: " + ce.Error()}
+	}
+	return err
+}
+
+func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
+	st, err := prepare(e, f)
+	if err != nil {
+		return nil, err
+	}
+	cfg, s := st.cfg, st.settings
+	a := &app{e: e, f: f, sess: st.sess, resumed: st.sess != nil, prompt: st.prompt, set: s}
+	defer func() {
+		if err != nil {
+			a.close() // the session file, MCP servers
+		}
+	}()
+	a.model, a.stateless, a.sandbox, a.policy = s.Model, s.Stateless, s.Sandbox, s.Approval
+
 	stdinTTY, stdoutTTY, stderrTTY := isTerminal(e.stdin), isTerminal(e.stdout), isTerminal(e.stderr)
 	if a.prompt == "" {
+		if f.exec {
+			return nil, usagef("exec: no prompt: give the task as an argument, or - to read it from stdin")
+		}
 		if !stdinTTY {
 			return nil, usagef("no prompt: give the task as an argument, or - to read it from stdin (a chat needs a terminal)")
 		}
 		a.interactive = true
-	}
-
-	// Provider and model.
-	copts, provider, err := clientOptions(f, cfg, e.getenv)
-	if err != nil {
-		return nil, err
-	}
-	a.model = pick(f.model, cfg.Model, defaultModel)
-	a.stateless = cfg.Stateless
-	if f.stateless != nil {
-		a.stateless = *f.stateless
-	}
-	if a.resumed {
-		h := a.sess.Header
-		if f.model == nil && h.Model != "" {
-			a.model = h.Model
-		}
-		if f.stateless != nil && *f.stateless != h.Stateless {
-			return nil, usagef("resume: session %s is %s; it cannot switch to %s", h.ID, modeName(h.Stateless), modeName(*f.stateless))
-		}
-		a.stateless = h.Stateless
 	}
 
 	// Workspace.
@@ -238,14 +278,23 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 		return nil, usagef("-C/--cd %s: not a directory", dir)
 	}
 	a.dir = abs
-	a.sandbox = shell.SandboxMode(pick(f.sandbox, cfg.Sandbox, string(shell.WorkspaceWrite)))
-	a.policy = pick(f.approval, cfg.AskForApproval, approveOnRequest)
-	maxTurns := defaultMaxTurns
-	if cfg.MaxTurns > 0 {
-		maxTurns = cfg.MaxTurns
+	if _, ok := repoRoot(abs); f.exec && !ok && !f.skipGitRepoCheck {
+		return nil, usagef("exec: %s is not inside a git repository, where changes could not be reviewed or undone; run it in one, or pass --skip-git-repo-check", abs)
 	}
-	if f.maxTurns != nil {
-		maxTurns = *f.maxTurns
+	if f.outputSchema != "" {
+		tf, sch, err := loadOutputSchema(f.outputSchema)
+		if err != nil {
+			return nil, err
+		}
+		a.runOpts = append(a.runOpts, agent.WithTextFormat(tf))
+		a.schema = sch
+	}
+	if a.images, err = loadImages(f.images); err != nil {
+		return nil, err
+	}
+	copts, provider, err := clientOptions(s, e.getenv)
+	if err != nil {
+		return nil, err
 	}
 	mcpExplicit, err := mcpConfigExplicit(f.mcpConfig, cfg)
 	if err != nil {
@@ -268,8 +317,13 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 		json:   f.json,
 		spin:   stderrTTY && e.getenv("TERM") != "dumb",
 	}
+	if st.deprecated != "" {
+		a.ui.notice(st.deprecated)
+	}
 	switch {
-	case stdinTTY && !stdinUsed:
+	case f.exec:
+		// Scripts are never asked: what needs approval is declined.
+	case stdinTTY && !st.stdinUsed:
 		a.in = newLineReader(e.stdin)
 	case stderrTTY:
 		// The prompt came on stdin; ask on the terminal itself.
@@ -279,24 +333,20 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 	}
 
 	// Workspace configuration: nothing of it is used before this.
-	trusted, err := a.trusted(ctx, wc, cfg, stDir)
+	trusted, err := a.trusted(ctx, wc, cfg, st.stDir)
 	if err != nil {
 		return nil, err
 	}
-	mcpName, mcpData, err := mcpConfig(mcpExplicit, wc, trusted, cfgDir)
+	mcpName, mcpData, err := mcpConfig(mcpExplicit, wc, trusted, st.cfgDir)
 	if err != nil {
 		return nil, err
 	}
 
-	// Tools and instructions.
-	network := cfg.Network
-	if f.network != nil {
-		network = *f.network
-	}
-	// The user's credential stores and the agent's own state (sessions,
-	// trusted folders) are unreadable to commands and patches.
-	denyRead := shell.DefaultDenyRead(e.getenv("HOME"), stDir)
-	tl, err := workspaceTools(abs, a.sandbox, network, a.policy, cfg.Shell, denyRead)
+	// Tools and instructions. The user's credential stores and the agent's
+	// own state (sessions, trusted folders) are unreadable to commands and
+	// patches.
+	denyRead := shell.DefaultDenyRead(e.getenv("HOME"), st.stDir)
+	tl, err := workspaceTools(abs, a.sandbox, s.Network, a.policy, cfg.Shell, denyRead)
 	if err != nil {
 		return nil, err
 	}
@@ -320,44 +370,42 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 	}
 
 	if !a.resumed {
-		s, err := session.Create(sessDir, session.Header{
+		// Saved once the first task gets a response.
+		a.sess = session.New(filepath.Join(st.stDir, "sessions"), session.Header{
 			Model: a.model, Provider: provider, BaseURL: copts.BaseURL, Dir: abs, Stateless: a.stateless,
 		})
-		if err != nil {
-			return nil, fmt.Errorf("save the session: %w", err)
-		}
-		a.sess = s
+	}
+	a.baseURL, a.retries = copts.BaseURL, copts.MaxRetries
+	if a.retries == 0 {
+		a.retries = 2 // the client's default
 	}
 
-	var approved []string // "always" answers of the session being resumed
-	if a.sess != nil {
-		approved = a.sess.Approved()
-	}
 	var req responses.Request
-	if effort := pick(f.effort, cfg.ReasoningEffort, ""); effort != "" {
-		req.Reasoning = &responses.Reasoning{Effort: effort, Summary: "auto"}
+	if s.Effort != "" {
+		req.Reasoning = &responses.Reasoning{Effort: s.Effort, Summary: "auto"}
 	}
-	client := responses.NewClient(copts)
-	a.agent = agent.New(client, a.model, &agent.Options{
-		Request:      req,
-		Instructions: instr,
-		Tools:        tl,
-		Toolsets:     toolsets,
-		Approver:     e.tracing.approver(&approver{policy: a.policy, sandbox: a.sandbox, ui: a.ui, in: a.in}, provider, client.Endpoint(), a.mcp),
-		Middleware:   e.tracing.middleware(provider, client.Endpoint(), a.sandbox, a.mcp),
-		MaxTurns:     maxTurns,
-		Stateless:    a.stateless,
-		Approved:     approved,
-	})
+	maxTurns := s.MaxTurns
+	if maxTurns == 0 {
+		maxTurns = math.MaxInt32 // no cap; the library's zero means 32
+	}
+	a.opts = agent.Options{
+		Request:        req,
+		Instructions:   instr,
+		Tools:          tl,
+		Toolsets:       toolsets,
+		Approver:       &approver{policy: a.policy, sandbox: a.sandbox, ui: a.ui, in: a.in},
+		MaxTurns:       maxTurns,
+		MaxTotalTokens: s.MaxTokens,
+		MaxDuration:    s.MaxDuration,
+		Stateless:      a.stateless,
+		Approved:       a.sess.Approved(),
+	}
+	a.client = responses.NewClient(copts)
+	a.opts.Middleware = e.tracing.middleware(provider, a.client.Endpoint(), a.sandbox, a.mcp)
+	a.opts.Approver = e.tracing.approver(a.opts.Approver, provider, a.client.Endpoint(), a.mcp)
+	a.agent = agent.New(a.client, a.model, &a.opts)
 	a.intr = &interrupter{exit: e.exit, ui: a.ui}
 	return a, nil
-}
-
-func modeName(stateless bool) string {
-	if stateless {
-		return "stateless"
-	}
-	return "chained (previous_response_id)"
 }
 
 func (a *app) close() {
@@ -394,7 +442,9 @@ func (a *app) main(ctx context.Context) int {
 	if a.f.json {
 		a.ui.jsonEvent(jsonLine{Event: agent.Event{Kind: kindSessionEnded}, Session: a.info(&code)})
 	}
-	a.ui.line(a.ui.colors.dim(fmt.Sprintf("session %s · continue with: agent resume %s", a.sess.ID(), a.sess.ID())))
+	if a.sess.Saved() {
+		a.ui.line(a.ui.colors.dim(fmt.Sprintf("session %s · continue with: agent resume %s", a.sess.ID(), a.sess.ID())))
+	}
 	return code
 }
 
@@ -406,21 +456,34 @@ func (a *app) oneShot(ctx context.Context) int {
 	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	a.intr.arm(cancel, false)
-	_, err := a.task(tctx, a.prompt)
+	res, err := a.task(tctx, a.prompt)
 	a.intr.disarm()
-	return a.status(ctx, tctx, err)
+	code := a.status(ctx, tctx, res, err)
+	if code == exitOK {
+		a.writeLastMessage(res.Text)
+	}
+	return code
 }
 
-// status maps a task's error to an exit status, reporting it.
-func (a *app) status(ctx, tctx context.Context, err error) int {
+// status maps a task's end to an exit status, reporting it.
+func (a *app) status(ctx, tctx context.Context, res *agent.Result, err error) int {
 	switch {
-	case err == nil:
-		return exitOK
 	case a.intr.interrupted() || (tctx.Err() != nil && ctx.Err() != nil):
 		a.ui.notice("interrupted")
 		return exitInterrupted
+	case a.budgetStop(res, err) != "":
+		a.ui.line(a.ui.colors.yellow("agent: ") + a.budgetStop(res, err))
+		return exitFailed
+	case err == nil && a.schema != nil:
+		if err := checkOutput(a.schema, res.Text); err != nil {
+			a.ui.line(a.ui.colors.red("agent: ") + err.Error())
+			return exitFailed
+		}
+		return exitOK
+	case err == nil:
+		return exitOK
 	}
-	a.ui.line(a.ui.colors.red("agent: ") + err.Error())
+	a.ui.line(a.ui.colors.red("agent: ") + a.runFailure(err))
 	return exitFailed
 }
 
@@ -469,9 +532,14 @@ func (a *app) chat(ctx context.Context) int {
 		}
 		tctx, tcancel := context.WithCancel(ctx)
 		a.intr.arm(tcancel, false)
-		_, err = a.task(tctx, line)
+		res, err := a.task(tctx, line)
 		a.intr.disarm()
 		tcancel()
+		if stop := a.budgetStop(res, err); stop != "" {
+			a.ui.line(c.yellow("agent: ") + stop)
+			code = exitFailed
+			continue
+		}
 		if err != nil {
 			if a.intr.interrupted() {
 				a.ui.notice("task stopped")
@@ -481,7 +549,7 @@ func (a *app) chat(ctx context.Context) int {
 				}
 				continue
 			}
-			a.ui.line(c.red("agent: ") + err.Error())
+			a.ui.line(c.red("agent: ") + a.runFailure(err))
 			code = exitFailed
 		} else {
 			code = exitOK
@@ -493,8 +561,13 @@ func (a *app) chat(ctx context.Context) int {
 // records it.
 func (a *app) task(ctx context.Context, prompt string) (*agent.Result, error) {
 	prev, transcript, pending := a.sess.State()
-	input := append(pending, responses.UserMessage(prompt))
-	var opts []agent.RunOption
+	msg := responses.UserMessage(prompt)
+	if len(a.images) > 0 {
+		msg = responses.NewMessage(responses.RoleUser, append([]responses.ContentPart{responses.InputText(prompt)}, a.images...)...)
+		a.images = nil // the first message only
+	}
+	input := append(pending, msg)
+	opts := slices.Clone(a.runOpts)
 	switch {
 	case a.stateless && len(transcript) > 0:
 		opts = append(opts, agent.WithTranscript(transcript))
@@ -526,6 +599,12 @@ func (a *app) task(ctx context.Context, prompt string) (*agent.Result, error) {
 // it: the last response and the outputs the server has not seen yet (a run
 // stopped between sending a turn's outputs and the next response).
 func (a *app) record(res *agent.Result, runErr error, prior int, pending []responses.Item) {
+	if res.ResponseID == "" && len(res.Items) == 0 && !a.sess.Saved() {
+		return // nothing happened: a new session is not saved
+	}
+	if err := a.sess.Save(); err != nil {
+		a.ui.notice(err.Error())
+	}
 	items := res.Items
 	if a.stateless {
 		items = nil

@@ -56,7 +56,7 @@ func TestRunInProcess(t *testing.T) {
 
 	code, _, stderr := runInProcess(t, environ, "--bogus")
 	assert.Equal(t, 2, code)
-	assert.Contains(t, stderr, "unknown flag -bogus")
+	assert.Contains(t, stderr, "unknown flag --bogus")
 
 	code, stdout, stderr = runInProcess(t, environ, "--base-url", s.URL, "-C", ws, "what does a.txt say?")
 	require.Equal(t, 0, code, stderr)

@@ -362,9 +362,9 @@ func runTrust(e *env, f *flags) int {
 		if err != nil {
 			return fail(err)
 		}
-		cfg, _, err := loadConfig(cfgDir)
+		cfg, _, _, err := loadConfig(cfgDir)
 		if err != nil {
-			return fail(&usageError{"config: " + err.Error()})
+			return fail(configUsage(err))
 		}
 		if len(folders) == 0 && len(cfg.TrustedFolders) == 0 {
 			fmt.Fprintln(e.stderr, "no trusted folders")
