@@ -312,6 +312,10 @@ h2 { font-size: 15px; margin: 24px 0 2px; }
 .bar { position: absolute; top: 5px; height: calc(var(--lane) - 10px); min-width: 2px; box-sizing: border-box;
   border-radius: 3px; overflow: hidden; white-space: nowrap; font-size: 11px; line-height: calc(var(--lane) - 10px);
   color: #fff; padding: 0 4px; }
+.bar.tool, .bar.declined, .bar.wait { overflow: visible; }
+.bar.tool span, .bar.declined span { position: absolute; left: calc(100% + 4px); color: #1d2330; }
+.bar.wait span { position: absolute; right: calc(100% + 4px); color: #5a4300; }
+.bar.failed span { color: #b42318; font-weight: 600; }
 .bar .ttft { position: absolute; left: 0; top: 0; bottom: 0; background: rgba(0,0,0,.28); }
 .bar span { position: relative; }
 .chat { background: #3867d6; }

@@ -71,7 +71,7 @@ func tracedRun(t *testing.T) []sdktrace.ReadOnlySpan {
 	ins := telemetry.New(&telemetry.Options{TracerProvider: tp})
 	srv := rt.New(t,
 		rt.Reply{Output: []responses.Item{
-			rt.FunctionCall("call_a", "work", `{"ms":60}`), rt.FunctionCall("call_bad", "work", `{"ms":30}`), rt.FunctionCall("call_c", "work", `{"ms":90}`),
+			rt.FunctionCall("call_a", "work", `{"ms":150}`), rt.FunctionCall("call_bad", "work", `{"ms":120}`), rt.FunctionCall("call_c", "work", `{"ms":150}`),
 		}, EventDelay: 5 * time.Millisecond},
 		rt.Reply{Output: []responses.Item{rt.FunctionCall("call_ask", "work", `{"ms":40}`)}, Delay: 20 * time.Millisecond},
 		rt.Reply{Output: []responses.Item{rt.Text("all done, one failed")}, EventDelay: 5 * time.Millisecond})
@@ -190,7 +190,27 @@ func TestTimelineInBrowser(t *testing.T) {
 		}
 	}
 	assert.Equal(t, map[string]int{"chat": 3, "tool": 4, "wait": 1}, kinds)
-	assert.Len(t, map[string]bool{lanes["call_a"]: true, lanes["call_bad"]: true, lanes["call_c"]: true}, 3, "parallel calls on lanes of their own: %v", lanes)
+	// Calls that ran at the same time are on lanes of their own; a lane
+	// never holds two calls at once.
+	calls := []string{"call_a", "call_bad", "call_c", "call_ask"}
+	span := map[string]sdktrace.ReadOnlySpan{}
+	for _, s := range spans {
+		if id := attrOf(s, "gen_ai.tool.call.id").AsString(); id != "" {
+			span[id] = s
+		}
+	}
+	overlapping := 0
+	for i, x := range calls {
+		for _, y := range calls[i+1:] {
+			a, b := span[x], span[y]
+			overlap := callStart(a).Before(b.EndTime()) && callStart(b).Before(a.EndTime())
+			if overlap {
+				overlapping++
+				assert.NotEqual(t, lanes[x], lanes[y], "%s and %s ran together (lanes %v)", x, y, lanes)
+			}
+		}
+	}
+	assert.Positive(t, overlapping, "the three calls of the first turn ran in parallel")
 }
 
 // TestTimelineScreenshot writes the picture of a real multi-turn run of
@@ -202,9 +222,9 @@ func TestTimelineScreenshot(t *testing.T) {
 		t.Skip("set AGENTLOOP_TIMELINE_SCREENSHOT=FILE.png to draw the README's picture")
 	}
 	h := newHarness(t, map[string]string{"main.go": "package main\n\nfunc main() {}\n", "README.md": "# demo\n"},
-		rt.Reply{Output: []responses.Item{rt.Text("Let me look around."), rt.ShellCall("call_ls", "ls -la"), rt.ShellCall("call_cat", "cat README.md")}, EventDelay: 15 * time.Millisecond},
+		rt.Reply{Output: []responses.Item{rt.Text("Let me look around."), rt.ShellCall("call_ls", "ls -la && sleep 0.1"), rt.ShellCall("call_cat", "cat README.md")}, EventDelay: 15 * time.Millisecond},
 		rt.Reply{Output: []responses.Item{rt.ApplyPatchCall("call_patch", "update_file", "README.md", "@@\n # demo\n+\n+Run it with go run .\n")}, Delay: 120 * time.Millisecond, EventDelay: 10 * time.Millisecond},
-		rt.Reply{Output: []responses.Item{rt.ShellCall("call_test", "go vet ./... && sleep 0.3")}, Delay: 80 * time.Millisecond, EventDelay: 10 * time.Millisecond},
+		rt.Reply{Output: []responses.Item{rt.ShellCall("call_test", "sleep 0.25 && test -f main.go")}, Delay: 80 * time.Millisecond, EventDelay: 10 * time.Millisecond},
 		rt.Reply{Output: []responses.Item{rt.ShellCall("call_fail", "grep -q TODO main.go")}, Delay: 60 * time.Millisecond},
 		rt.Reply{Output: []responses.Item{rt.Text("The README now says how to run the program, and go vet is clean.")}, Delay: 90 * time.Millisecond, EventDelay: 20 * time.Millisecond})
 	page := filepath.Join(t.TempDir(), "timeline.html")
@@ -212,7 +232,7 @@ func TestTimelineScreenshot(t *testing.T) {
 	require.Equal(t, 0, res.code, "stderr:\n%s", res.stderr)
 	abs, err := filepath.Abs(out)
 	require.NoError(t, err)
-	png, err := chromedp.Run(browse(t, page), chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(browse(t, page), chromedp.FullScreenshot(100)) // quality 100: a PNG
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(abs, png, 0o644))
 }
