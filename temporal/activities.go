@@ -2,6 +2,7 @@ package temporal
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -64,6 +65,37 @@ type ModelInput struct {
 	Turn    int
 }
 
+// MarshalJSON carries Request.Extra, which [responses.Request] does not
+// decode, beside the request.
+func (in ModelInput) MarshalJSON() ([]byte, error) {
+	type plain ModelInput
+	var extra map[string]any
+	if in.Request != nil {
+		extra = in.Request.Extra
+	}
+	return json.Marshal(struct {
+		plain
+		RequestExtra map[string]any `json:",omitempty"`
+	}{plain(in), extra})
+}
+
+// UnmarshalJSON restores what MarshalJSON wrote.
+func (in *ModelInput) UnmarshalJSON(b []byte) error {
+	type plain ModelInput
+	var v struct {
+		plain
+		RequestExtra map[string]any
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*in = ModelInput(v.plain)
+	if in.Request != nil {
+		in.Request.Extra = v.RequestExtra
+	}
+	return nil
+}
+
 // CallInput is the input of the review, call and decline activities.
 type CallInput struct {
 	// RunID is the workflow id of the run: with the call's id it makes the
@@ -97,6 +129,9 @@ type ReviewOutput struct {
 type CompactInput struct {
 	Endpoint *responses.CompactRequest
 	Summary  *responses.Request
+	// SummaryExtra is Summary.Extra, which [responses.Request] does not
+	// decode.
+	SummaryExtra map[string]any `json:",omitempty"`
 }
 
 type CompactOutput struct {
@@ -249,6 +284,7 @@ func (x *activities) compact(ctx context.Context, in CompactInput) (*CompactOutp
 		}
 	}
 	if c.Err == "" && in.Summary != nil {
+		in.Summary.Extra = in.SummaryExtra
 		resp, err := x.client.Create(ctx, in.Summary)
 		if err != nil {
 			return nil, modelError(err)

@@ -2,6 +2,7 @@ package temporal
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -46,6 +47,31 @@ type RunInput struct {
 	// Continued is set by the workflow when it continues as new: State is
 	// then the state between two turns of this run.
 	Continued *Continuation `json:",omitempty"`
+}
+
+// MarshalJSON carries Config.Request.Extra, which [responses.Request]
+// does not decode, beside the request.
+func (in RunInput) MarshalJSON() ([]byte, error) {
+	type plain RunInput
+	return json.Marshal(struct {
+		plain
+		RequestExtra map[string]any `json:",omitempty"`
+	}{plain(in), in.Config.Request.Extra})
+}
+
+// UnmarshalJSON restores what MarshalJSON wrote.
+func (in *RunInput) UnmarshalJSON(b []byte) error {
+	type plain RunInput
+	var v struct {
+		plain
+		RequestExtra map[string]any
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*in = RunInput(v.plain)
+	in.Config.Request.Extra = v.RequestExtra
+	return nil
 }
 
 // RunOptions are the durable run's own settings.
@@ -399,7 +425,11 @@ func (d *driver) record(req *responses.Request, resp *responses.Response) {
 
 func (d *driver) compact(ctx workflow.Context, act agent.Compact) agent.Compacted {
 	var out CompactOutput
-	err := workflow.ExecuteActivity(d.modelOptions(ctx), CompactActivity, CompactInput{Endpoint: act.Endpoint, Summary: act.Summary}).Get(ctx, &out)
+	in := CompactInput{Endpoint: act.Endpoint, Summary: act.Summary}
+	if act.Summary != nil {
+		in.SummaryExtra = act.Summary.Extra
+	}
+	err := workflow.ExecuteActivity(d.modelOptions(ctx), CompactActivity, in).Get(ctx, &out)
 	c := agent.Compacted{Output: out.Output, Summary: out.Summary, Usage: out.Usage, NoEndpoint: out.NoEndpoint}
 	switch {
 	case err != nil && ctx.Err() != nil:
