@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -568,11 +569,19 @@ func (d *driver) call(ctx workflow.Context, call tools.Call) agent.CallDone {
 	case ctx.Err() != nil || temporal.IsCanceledError(err):
 		done.Err = context.Canceled
 	default:
-		// The activity itself failed: its worker died (a timeout) and the
-		// tool is not retried, or every attempt did.
+		// The activity itself failed: its worker died (no heartbeat) and
+		// the tool is not retried, or every attempt did, or it ran out of
+		// its StartToClose time.
+		done.Duration = workflow.Now(ctx).Sub(start)
+		var te *temporal.TimeoutError
+		if errors.As(err, &te) && te.TimeoutType() == enumspb.TIMEOUT_TYPE_START_TO_CLOSE {
+			msg := fmt.Sprintf("This call ran out of its time (%s) and was stopped, so it may or may not have taken effect.", spec.Options.StartToClose)
+			done.Output = tools.TextOutput(call, msg, true)
+			done.Err = fmt.Errorf("%s: %w", msg, tools.ErrTimeout)
+			break
+		}
 		done.Output = tools.TextOutput(call, InterruptedMessage, true)
 		done.Err = fmt.Errorf("interrupted: %w", unwrap(err))
-		done.Duration = workflow.Now(ctx).Sub(start)
 	}
 	return done
 }

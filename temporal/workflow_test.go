@@ -518,3 +518,58 @@ func TestDeferThenResume(t *testing.T) {
 		t.Fatalf("resumed run: text %q, ran %d, turns %d", res.Text, ran, res.Turns)
 	}
 }
+
+// TestCompaction: past the threshold the Machine asks to compact before the
+// next request; the compact activity calls the endpoint and the next request
+// starts from the compacted items.
+func TestCompaction(t *testing.T) {
+	withUsage := func(in int64, items ...responses.Item) responsestest.Reply {
+		r := responsestest.Output(items...)
+		r.Usage = &responses.Usage{InputTokens: in, OutputTokens: 50}
+		return r
+	}
+	s := responsestest.New(t,
+		withUsage(850, responsestest.FunctionCall("call_1", "add", `{"a":1,"b":2}`)),
+		withUsage(100, responsestest.Text("3")),
+	)
+	add := function.New("add", "adds", func(ctx context.Context, in addIn) (int, error) { return in.A + in.B, nil }, nil)
+	a := agent.New(nil, "m", &agent.Options{Tools: []tools.Tool{add}, Compaction: agent.Compaction{ContextWindow: 1000}})
+	e := newEnv(t, s, a, agenttemporal.WorkerOptions{})
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, agenttemporal.RunInput{Config: a.Config(), Input: input("add")})
+	res := result(t, e)
+	if res.Text != "3" || e.count(agenttemporal.CompactActivity) != 1 {
+		t.Fatalf("text %q, compactions %d", res.Text, e.count(agenttemporal.CompactActivity))
+	}
+	var creates []responsestest.Request
+	for _, r := range s.Requests() {
+		if !strings.HasSuffix(r.Path, "/compact") {
+			creates = append(creates, r)
+		}
+	}
+	last := creates[len(creates)-1]
+	if last.Params.PreviousResponseID != "" || len(last.Input()) == 0 || responsestest.CompactedCount(last.Input()[len(last.Input())-1]) == 0 {
+		t.Errorf("request after compaction: previous %q, input %v", last.Params.PreviousResponseID, last.InputTypes())
+	}
+}
+
+func TestCallTimeout(t *testing.T) {
+	s := responsestest.New(t,
+		responsestest.Output(responsestest.FunctionCall("call_1", "slow", `{"a":0,"b":0}`)),
+		responsestest.Output(responsestest.Text("too slow")),
+	)
+	slow := function.New("slow", "is slow", func(ctx context.Context, in addIn) (string, error) {
+		<-ctx.Done()
+		return "", ctx.Err()
+	}, &function.Options{Timeout: -1})
+	a := agent.New(nil, "m", &agent.Options{Tools: []tools.Tool{slow}})
+	e := newEnv(t, s, a, agenttemporal.WorkerOptions{Tools: map[string]agenttemporal.ToolOptions{"slow": {StartToClose: 300 * time.Millisecond}}})
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, agenttemporal.RunInput{Config: a.Config(), Input: input("slow")})
+	res := result(t, e)
+	out, _ := s.Requests()[1].Output("call_1")
+	if res.Text != "too slow" || !strings.Contains(string(out.Raw()), "ran out of its time (300ms)") {
+		t.Fatalf("text %q, output %s", res.Text, out.Raw())
+	}
+	if got := e.count(agenttemporal.CallActivity); got != 1 {
+		t.Errorf("call attempts = %d, want 1 (not idempotent)", got)
+	}
+}
