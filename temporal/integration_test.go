@@ -44,6 +44,12 @@ const (
 	recordEnv = "AGENTLOOP_TEMPORAL_RECORD"
 )
 
+// killHeartbeat is the heartbeat timeout of the kill tests' calls and
+// model requests: a dead worker's activity is noticed after it. Long enough
+// that a loaded machine does not miss a beat of a live one (they beat every
+// third of it).
+const killHeartbeat = 5 * time.Second
+
 func TestMain(m *testing.M) {
 	if addr := os.Getenv(workerEnv); addr != "" {
 		if err := runTestWorker(addr); err != nil {
@@ -122,7 +128,7 @@ func runTestWorker(addr string) error {
 	a := agent.New(rc, "m", &agent.Options{Tools: testTools(&recorder{path: os.Getenv(workerLogEnv)})})
 	w, err := agenttemporal.NewWorker(c, os.Getenv(workerQueueEnv), a, &agenttemporal.WorkerOptions{
 		Client:      rc,
-		DefaultTool: agenttemporal.ToolOptions{Heartbeat: 2 * time.Second},
+		DefaultTool: agenttemporal.ToolOptions{Heartbeat: killHeartbeat},
 	})
 	if err != nil {
 		return err
@@ -473,7 +479,7 @@ func TestKillWorkerDuringModelCall(t *testing.T) {
 	queue := "kill-model"
 	w1 := startWorker(t, srv.FrontendHostPort(), queue, s.URL, logPath)
 	run := startRun(t, c, "kill-model", queue, agenttemporal.RunInput{Config: testConfig(), Input: input("go"),
-		Options: agenttemporal.RunOptions{ModelHeartbeat: 2 * time.Second}})
+		Options: agenttemporal.RunOptions{ModelHeartbeat: killHeartbeat}})
 	waitFor(t, "the second model request", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
