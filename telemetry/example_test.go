@@ -3,6 +3,7 @@ package telemetry_test
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -35,12 +36,18 @@ func ExampleNew() {
 		fmt.Println(err)
 		return
 	}
-	for _, s := range spans.Ended() {
-		fmt.Println(s.Name())
+	ended := spans.Ended()
+	slices.SortFunc(ended, func(a, b sdktrace.ReadOnlySpan) int { return a.StartTime().Compare(b.StartTime()) })
+	for _, s := range ended {
+		indent := ""
+		if s.Parent().IsValid() {
+			indent = "  "
+		}
+		fmt.Println(indent + s.Name())
 	}
 	// Output:
-	// chat gpt-5
-	// execute_tool work
-	// chat gpt-5
 	// invoke_agent worker
+	//   chat gpt-5
+	//   execute_tool work
+	//   chat gpt-5
 }
