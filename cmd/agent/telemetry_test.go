@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/agentloop/agentloop/responses"
 	rt "github.com/agentloop/agentloop/responses/responsestest"
 )
 
@@ -296,4 +297,38 @@ func TestTraceInJaeger(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Ctrl-C in the middle of a request: the command exits 130 and the spans
+// of the cancelled run still reach the trace store.
+func TestTraceFlushedOnInterrupt(t *testing.T) {
+	j := startJaeger(t)
+	h := newHarness(t, nil, rt.Reply{Output: []responses.Item{rt.Text("never")}, Delay: time.Hour})
+	service := fmt.Sprintf("agent-e2e-%x", rand.Uint64())
+	h.extraEnv = []string{"OTEL_EXPORTER_OTLP_ENDPOINT=http://" + j.otlpHTTP, "OTEL_SERVICE_NAME=" + service, "OTEL_METRICS_EXPORTER=none"}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	cmd := h.command(ctx, "wait forever")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	for len(h.server.Requests()) == 0 {
+		require.NoError(t, ctx.Err(), "no request arrived")
+		time.Sleep(10 * time.Millisecond)
+	}
+	require.NoError(t, cmd.Process.Signal(os.Interrupt))
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	require.ErrorAs(t, err, &ee, "stderr:\n%s", stderr.String())
+	assert.Equal(t, exitInterrupted, ee.ExitCode())
+
+	spans, _ := j.traces(t, service, 2)
+	ops := map[string]jaegerSpan{}
+	for _, s := range spans {
+		ops[strings.Fields(s.OperationName)[0]] = s
+	}
+	require.Contains(t, ops, "invoke_agent")
+	require.Contains(t, ops, "chat")
+	assert.Equal(t, "canceled", ops["chat"].tag("error.type"))
+	assert.Equal(t, "canceled", ops["invoke_agent"].tag("error.type"))
 }
