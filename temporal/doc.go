@@ -94,6 +94,14 @@
 // whole transcript in every model request, and so records it in the
 // history every turn: prefer chaining (previous_response_id) for long runs.
 //
+// # Changing the workflow
+//
+// Runs in flight replay their history through the code of the worker that
+// picks them up, so the order of the activities the workflow schedules is
+// part of its contract: the replay test (temporal/testdata, recorded from
+// real runs) fails when a change would break them. Such a change needs
+// workflow.GetVersion, or a new workflow name.
+//
 // # Recovery that understands chaining
 //
 // The workflow keeps the transcript of a chained run (what it sent and

@@ -116,7 +116,7 @@ func NewWorker(c client.Client, taskQueue string, a *agent.Agent, opts *WorkerOp
 		wo = *o.Worker
 	}
 	w := &Worker{w: worker.New(c, taskQueue, wo), act: &activities{a: a, client: o.Client, opts: o}}
-	w.Register(w.w)
+	Register(w.w, a, o)
 	return w, nil
 }
 
@@ -127,7 +127,12 @@ func (w *Worker) Register(r worker.Registry) {
 }
 
 // Register registers the run workflow and activities of agent a with r.
+// It panics if a or opts.Client is nil: a worker without them could run
+// nothing.
 func Register(r worker.Registry, a *agent.Agent, opts WorkerOptions) {
+	if a == nil || opts.Client == nil {
+		panic("temporal.Register: need an agent and WorkerOptions.Client (the agent's Responses client)")
+	}
 	act := &activities{a: a, client: opts.Client, opts: opts}
 	r.RegisterWorkflowWithOptions(RunWorkflow, workflow.RegisterOptions{Name: WorkflowName})
 	r.RegisterActivityWithOptions(act.listTools, activity.RegisterOptions{Name: ListToolsActivity})
