@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
+	"unicode/utf8"
 )
 
 // Stream event types (the "type" of each event). Events of other types are
@@ -231,9 +232,59 @@ func jsonString(b json.RawMessage) string {
 	if v, next, simple := scanString(b, 0); simple && next == len(b) {
 		return string(v)
 	}
+	if s, ok := unescape(b); ok {
+		return s
+	}
 	var s string
 	_ = json.Unmarshal(b, &s)
 	return s
+}
+
+// unescape returns the value of the JSON string b (quotes included) when
+// its escapes are the one-letter ones and its bytes valid UTF-8, which is
+// what streamed text and arguments deltas hold (newlines, quotes); ok is
+// false for anything else (\u escapes, invalid UTF-8 that encoding/json
+// replaces), left to encoding/json.
+func unescape(b []byte) (string, bool) {
+	if len(b) < 2 || b[0] != '"' || b[len(b)-1] != '"' {
+		return "", false
+	}
+	b = b[1 : len(b)-1]
+	if !utf8.Valid(b) {
+		return "", false
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if c < 0x20 || c == '"' {
+			return "", false
+		}
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		if i >= len(b) {
+			return "", false
+		}
+		switch b[i] {
+		case '"', '\\', '/':
+			out = append(out, b[i])
+		case 'n':
+			out = append(out, '\n')
+		case 't':
+			out = append(out, '\t')
+		case 'r':
+			out = append(out, '\r')
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		default:
+			return "", false
+		}
+	}
+	return string(out), true
 }
 
 // eventKeys are the members eventWire decodes, for spotting keys that

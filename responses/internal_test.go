@@ -230,3 +230,18 @@ func FuzzValidValue(f *testing.F) {
 		require.Equal(t, json.Valid(b), ours, "%q", in)
 	})
 }
+
+// FuzzJSONString checks the fast unescaping of jsonString against
+// encoding/json.
+func FuzzJSONString(f *testing.F) {
+	for _, s := range []string{`"a\nb"`, `"\"q\" \\ \/ \t\r\b\f"`, `"é\n"`, `"\u00e9"`, "\"\xff\\n\"", `"a\x"`, `"a`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var want string
+		if json.Unmarshal([]byte(in), &want) != nil || len(in) == 0 || in[0] != '"' {
+			return
+		}
+		require.Equal(t, want, jsonString(json.RawMessage(in)), "%q", in)
+	})
+}
