@@ -84,6 +84,8 @@ func Run(t *testing.T, s Suite) {
 		{"delete", testDelete},
 		{"list", testList},
 		{"crash", testCrash},
+		{"attached run crash", testAttachCrash},
+		{"attached run approval", testAttachApproval},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.f(t, s) })
 	}
