@@ -2,8 +2,6 @@ package telemetry_test
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -17,8 +15,7 @@ func TestNoSDKInLibraries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	cmd := exec.CommandContext(t.Context(), goBin, "list", "-deps", "../agent", "../responses", "../tools/...", ".")
+	cmd := exec.CommandContext(t.Context(), "go", "list", "-deps", "../agent", "../responses", "../tools/...", ".")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	var api int

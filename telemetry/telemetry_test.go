@@ -102,7 +102,6 @@ func eventAttr(ev sdktrace.Event, key string) attribute.Value {
 type fnTool struct {
 	name string
 	fn   func(ctx context.Context, call tools.Call) (string, error)
-	ask  bool // calls need approval
 }
 
 func (f *fnTool) Definition() responses.ToolDefinition {
@@ -415,12 +414,12 @@ func spanText(s sdktrace.ReadOnlySpan) string {
 	var b strings.Builder
 	b.WriteString(s.Name() + "\n" + s.Status().Description + "\n")
 	for _, kv := range s.Attributes() {
-		b.WriteString(string(kv.Key) + "=" + kv.Value.Emit() + "\n")
+		b.WriteString(string(kv.Key) + "=" + kv.Value.String() + "\n")
 	}
 	for _, ev := range s.Events() {
 		b.WriteString(ev.Name + "\n")
 		for _, kv := range ev.Attributes {
-			b.WriteString(string(kv.Key) + "=" + kv.Value.Emit() + "\n")
+			b.WriteString(string(kv.Key) + "=" + kv.Value.String() + "\n")
 		}
 	}
 	return b.String()

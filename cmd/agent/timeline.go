@@ -202,7 +202,7 @@ func layoutRun(run sdktrace.ReadOnlySpan, spans []sdktrace.ReadOnlySpan) timelin
 		outcome := attrOf(c, "agentloop.tool.outcome").AsString()
 		name := attrOf(c, "gen_ai.tool.name").AsString()
 		details := []string{c.Name(), "call " + attrOf(c, "gen_ai.tool.call.id").AsString(), "outcome " + outcome}
-		if v := attrOf(c, "process.exit.code"); v.Type() != attribute.INVALID {
+		if v := attrOf(c, "process.exit.code"); v.Type() != attribute.EMPTY {
 			details = append(details, fmt.Sprint("exit code ", v.AsInt64()))
 		}
 		if v := attrOf(c, "agentloop.shell.sandbox").AsString(); v != "" {
