@@ -142,6 +142,9 @@ func (c *chat) finish(ctx context.Context, model string, resp *responses.Respons
 			if i.opts.CaptureContent {
 				span.SetAttributes(keyOutputMessages.String(itemsJSON(resp.Output)))
 			}
+			for _, it := range resp.Output {
+				hostedEvent(span, it)
+			}
 		}
 		endSpan(span, err, errType, end)
 	}
@@ -230,4 +233,32 @@ func itemsJSON(items []responses.Item) string {
 	}
 	b.WriteByte(']')
 	return b.String()
+}
+
+// hostedEvent records a call the server ran (web search, file search, code
+// interpreter, image generation, hosted MCP) as a span event of its
+// request: the tool, the item's id and status, and for MCP the server
+// label and the remote tool. Other items are ignored.
+func hostedEvent(span trace.Span, it responses.Item) {
+	var name string
+	attrs := make([]attribute.KeyValue, 0, 6)
+	switch it.Type {
+	case responses.TypeWebSearchCall, responses.TypeFileSearchCall, responses.TypeCodeInterpreterCall, responses.TypeImageGenerationCall:
+		name = strings.TrimSuffix(it.Type, "_call")
+	case responses.TypeMCPCall:
+		var c struct {
+			ServerLabel string          `json:"server_label"`
+			Error       json.RawMessage `json:"error"`
+		}
+		_ = it.Decode(&c)
+		name = it.Name
+		attrs = append(attrs, keyMCPServer.String(c.ServerLabel), keyMCPTool.String(it.Name))
+		if e := strings.TrimSpace(string(c.Error)); e != "" && e != "null" {
+			attrs = append(attrs, keyErrorType.String("error"))
+		}
+	default:
+		return
+	}
+	attrs = append(attrs, keyToolName.String(name), keyToolType.String(toolTypeExtension), keyToolCallID.String(it.ID), keyItemStatus.String(it.Status))
+	span.AddEvent(eventHostedTool, trace.WithAttributes(attrs...))
 }

@@ -30,6 +30,9 @@
 // event per retry of the client (agentloop.retry, with the HTTP status and
 // the delay). Its context carries the trace to the server as W3C
 // traceparent, through the global propagator that the application sets.
+// The calls the server runs (web search, file search, code interpreter,
+// image generation, hosted MCP with its server label and remote tool) are
+// span events of the request that returned them (agentloop.hosted_tool).
 // A call's span has gen_ai.tool.name, gen_ai.tool.call.id and
 // gen_ai.tool.type, the outcome ([tools.OutcomeOf] its error, as
 // agentloop.tool.outcome, and error.type when it failed), the exit code of

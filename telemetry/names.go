@@ -91,6 +91,7 @@ const (
 	keyApprovalAlways = attribute.Key("agentloop.approval.always")
 	keyApprovalDefer  = attribute.Key("agentloop.approval.deferred")
 	keyApprovalKind   = attribute.Key("agentloop.approval.kind")
+	keyItemStatus     = attribute.Key("agentloop.item.status") // a hosted call's status
 )
 
 // Span event names.
@@ -99,6 +100,7 @@ const (
 	eventRestarted         = "agentloop.stream_restarted"
 	eventApprovalRequested = "agentloop.approval.requested"
 	eventApprovalDecided   = "agentloop.approval.decided"
+	eventHostedTool        = "agentloop.hosted_tool" // a call the server ran (web search, hosted MCP, ...)
 )
 
 // Metric names, units and the conventions' bucket advice.

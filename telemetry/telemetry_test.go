@@ -545,3 +545,21 @@ func TestNoSDK(t *testing.T) {
 	assert.Equal(t, "hi", res.Text)
 	assert.Empty(t, srv.Requests()[0].Header.Get("traceparent"))
 }
+
+// Calls the server ran (hosted tools) are events of their request's span:
+// a hosted MCP call with its server label and remote tool.
+func TestHostedToolEvents(t *testing.T) {
+	h := newHarness(t, telemetry.Options{})
+	srv := rt.New(t, rt.Output(rt.MCPCall("deepwiki", "ask_question", `{"q":"ARGUMENT-c0de"}`, "RESULT-5eed"), rt.Text("answer")))
+	_, err := newAgent(h, srv, agent.Options{}).Run(t.Context(), "ask")
+	require.NoError(t, err)
+	chat := named(h.ended(), "chat ")[0]
+	ev, ok := hasEvent(chat, "agentloop.hosted_tool")
+	require.True(t, ok)
+	assert.Equal(t, "deepwiki", eventAttr(ev, "agentloop.mcp.server").AsString())
+	assert.Equal(t, "ask_question", eventAttr(ev, "agentloop.mcp.tool").AsString())
+	assert.Equal(t, "extension", eventAttr(ev, "gen_ai.tool.type").AsString())
+	assert.Equal(t, "completed", eventAttr(ev, "agentloop.item.status").AsString())
+	assert.NotContains(t, spanText(chat), "ARGUMENT-c0de")
+	assert.NotContains(t, spanText(chat), "RESULT-5eed")
+}
