@@ -81,3 +81,52 @@ func BenchmarkTurnOverhead(b *testing.B) {
 	b.ReportMetric(float64(tNoop)/float64(tPlain), "x-noop")
 	b.ReportMetric(float64(tTraced)/float64(tPlain), "x-traced")
 }
+
+// BenchmarkSeamCost measures the middleware alone around trivial handlers
+// (no HTTP): a run with one request and one call, on the global no-op
+// providers (no SDK) and on an SDK with an in-memory exporter. It is what
+// tracing adds to a run, without the noise of the network.
+func BenchmarkSeamCost(b *testing.B) {
+	call := tools.NewCall(rt.FunctionCall("call_1", "work", `{"x":"a"}`))
+	req := &responses.Request{Model: "m"}
+	resp := &responses.Response{ID: "resp_1", Status: "completed", Usage: &responses.Usage{InputTokens: 10, OutputTokens: 5}}
+	out := tools.TextOutput(call, "ok", false)
+	run := func(mw agent.Middleware) {
+		model := mw.Model(func(context.Context, *agent.ModelCall) (*responses.Response, error) { return resp, nil })
+		tool := mw.Tool(func(context.Context, tools.Call) (responses.Item, error) { return out, nil })
+		h := mw.Run(func(ctx context.Context, _ *agent.RunInfo) (*agent.Result, error) {
+			if _, err := model(ctx, &agent.ModelCall{Turn: 1, Request: req}); err != nil {
+				return nil, err
+			}
+			if _, err := tool(ctx, call); err != nil {
+				return nil, err
+			}
+			return &agent.Result{Turns: 1}, nil
+		})
+		if _, err := h(context.Background(), &agent.RunInfo{Agent: "a", Model: "m"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("noop", func(b *testing.B) {
+		mw := telemetry.New(nil).Middleware()
+		b.ReportAllocs()
+		for b.Loop() {
+			run(mw)
+		}
+	})
+	b.Run("sdk", func(b *testing.B) {
+		exp := tracetest.NewInMemoryExporter()
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp))
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
+		defer tp.Shutdown(context.Background())
+		defer mp.Shutdown(context.Background())
+		mw := telemetry.New(&telemetry.Options{TracerProvider: tp, MeterProvider: mp}).Middleware()
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			run(mw)
+			if i%1024 == 0 {
+				exp.Reset()
+			}
+		}
+	})
+}
