@@ -54,18 +54,19 @@ type Attached struct {
 	conv  string
 	opts  AttachOptions
 
-	mu          sync.Mutex
-	info        Info
-	window      []responses.Item // stateless: the items to replay
-	interrupted *agent.RunState
-	version     int64
-	skip        int    // leading input items already stored (unsent outputs)
-	base        int    // items of the run's Result that precede this run
-	recorded    int    // items of this run recorded, after base
-	started     bool   // Start or a Turn has run
-	lost        error  // a conflict: this run no longer writes
-	cont        string // the continuation written with the last Turn
-	pendingID   string
+	mu           sync.Mutex
+	info         Info
+	window       []responses.Item // stateless: the items to replay
+	interrupted  *agent.RunState
+	version      int64
+	skip         int    // leading input items already stored (unsent outputs)
+	base         int    // items of the run's Result that precede this run
+	recorded     int    // items of this run recorded, after base
+	started      bool   // Start or a Turn has run
+	lost         error  // a conflict: this run no longer writes
+	cont         string // the continuation written with the last Turn
+	lastResponse string // the response id the last Turn appended
+	pendingID    string
 }
 
 var _ agent.Recorder = (*Attached)(nil)
@@ -112,7 +113,9 @@ func Attach(ctx context.Context, store Store, conv string, opts *AttachOptions) 
 			if err := json.Unmarshal(data, &cont); err != nil || cont.State == nil {
 				return nil, fmt.Errorf("session: conversation %q: the continuation of its last run is unreadable: %v", conv, err)
 			}
-			s.interrupted = cont.State
+			if st := cont.State; len(st.Input) > 0 || len(st.Calls) > 0 || len(st.Pending) > 0 {
+				s.interrupted = st // else: the run's last turn, whose end was not recorded
+			}
 		case errors.Is(err, ErrNotFound), errors.Is(err, ErrPendingTaken):
 		default:
 			return nil, err
@@ -231,7 +234,7 @@ func (s *Attached) Turn(ctx context.Context, t *agent.RecordedTurn) error {
 		return err
 	}
 	s.recorded += len(t.Items)
-	s.cont = id
+	s.cont, s.lastResponse = id, t.ResponseID
 	s.drop(ctx, prev)
 	return nil
 }
@@ -265,6 +268,15 @@ func (s *Attached) End(ctx context.Context, res *agent.Result, runErr error) err
 		t.Pending = &Pending{ID: id, State: data}
 	}
 	prev := s.cont
+	if len(t.Items) == 0 && t.Pending == nil && (t.ResponseID == "" || t.ResponseID == s.lastResponse) && prev != "" {
+		// The turns recorded everything: taking the last turn's
+		// continuation is what marks the run ended.
+		s.cont = ""
+		if _, err := s.store.TakePending(ctx, prev); err != nil && !errors.Is(err, ErrPendingTaken) {
+			return err
+		}
+		return nil
+	}
 	if err := s.append(ctx, t); err != nil {
 		return err
 	}

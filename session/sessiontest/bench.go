@@ -3,17 +3,22 @@ package sessiontest
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/agentloop/agentloop/responses"
+	rt "github.com/agentloop/agentloop/responses/responsestest"
 	"github.com/agentloop/agentloop/session"
 )
 
 // Bench runs the store benchmarks as sub-benchmarks of b: appending a
 // 20-item turn, loading a 10,000-item conversation (whole, and its last 100
-// items), and taking a pending continuation. newStore returns an empty
-// store, closed by a b.Cleanup it registers.
+// items), taking a pending continuation, and a one-call agent run attached
+// to a conversation (session.Attach) beside the same run unattached.
+// newStore returns an empty store, closed by a b.Cleanup it registers.
 func Bench(b *testing.B, newStore func(b *testing.B) session.Store) {
+	b.Run("AttachedRun", func(b *testing.B) { benchAttached(b, newStore(b)) })
 	b.Run("AppendTurn20", func(b *testing.B) {
 		st, ctx := newStore(b), b.Context()
 		turn := benchTurn(0)
@@ -96,4 +101,59 @@ func benchTurn(t int) []responses.Item {
 		}
 	}
 	return items
+}
+
+// benchAttached times a one-call run (two requests) against a scripted
+// server, attached to a conversation of st and bare, interleaved so that
+// drift on a shared machine hits both alike. It reports the time a run
+// spends in the store (attached-ns/run minus bare-ns/run) and the ratio.
+func benchAttached(b *testing.B, st session.Store) {
+	srv := rt.NewServer(rt.Model(func(req *responses.Request) rt.Reply {
+		if req.PreviousResponseID == "" || len(req.Input.Items) == 1 && !req.Input.Items[0].IsOutput() {
+			return rt.Output(rt.FunctionCall("", "echo", `{"text":"a"}`))
+		}
+		return rt.Output(rt.Text("done"))
+	}))
+	defer srv.Close()
+	var calls atomic.Int32
+	a := attachAgent(srv, &calls, false)
+	ctx := b.Context()
+	in := []responses.Item{responses.UserMessage("go")}
+	bare := func() {
+		if _, err := a.RunItems(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	attached := func() {
+		att, err := session.Attach(ctx, st, "bench", nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := att.Run(ctx, a, in); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range 10 {
+		bare()
+		attached()
+	}
+	srv.DiscardRequests()
+	var tBare, tAttached time.Duration
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		t0 := time.Now()
+		bare()
+		t1 := time.Now()
+		attached()
+		tAttached += time.Since(t1)
+		tBare += t1.Sub(t0)
+		if i%256 == 0 {
+			srv.DiscardRequests()
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(float64(tBare.Nanoseconds())/n, "bare-ns/run")
+	b.ReportMetric(float64(tAttached.Nanoseconds())/n, "attached-ns/run")
+	b.ReportMetric(float64((tAttached-tBare).Nanoseconds())/n, "store-ns/run")
+	b.ReportMetric(float64(tAttached)/float64(tBare), "x-bare")
 }
