@@ -62,29 +62,48 @@
 // [Turn.Pending] stores a continuation in the same transaction as the
 // turn's items.
 //
-// # Driving a run with a store
+// # Attaching a conversation to agent runs
 //
-// A driver that attaches a conversation to agent runs does, per request:
+// [Attach] does all of the above for a run of an [agent.Agent]: it loads
+// what the run needs, and records the run as it goes (it is the run's
+// [agent.Recorder]):
 //
-//  1. Load the conversation: the window to replay in stateless mode, or
-//     only its Info (LoadOptions.Last < 0) to chain from ResponseID.
-//  2. Append the run's input at the loaded version before calling the
-//     model: a concurrent run on the same conversation fails here, with a
-//     [*ConflictError], before it spends anything.
-//  3. Append each turn as it completes (the response's items and the tool
-//     outputs, with the response id), at the version the previous Append
-//     returned, so a crash loses no completed turn.
-//  4. When the run stops for approvals, append its last turn with
-//     [Turn.Pending] set to the marshalled continuation; a later request
-//     takes it with [Store.TakePending] and resumes.
+//	s, err := session.Attach(ctx, store, convID, nil)
+//	res, err := s.Run(ctx, a, []responses.Item{responses.UserMessage(text)})
+//	if res.StopReason == "pending_approval" {
+//		id := s.PendingID() // put it in the page; the decision comes later
+//	}
+//
+// The run's input is appended at the version Attach loaded, before the
+// first request: a concurrent run on the conversation fails there with a
+// [*ConflictError] and spends nothing. Each completed turn is appended with
+// its response id and its continuation, so a process killed mid-run loses
+// no completed turn; the next Attach returns that continuation from
+// [Attached.Interrupted] (exactly once), and resuming it runs no completed
+// call again. The run's end is recorded also when the run failed. A run
+// stopped for approvals keeps its continuation under [Attached.PendingID];
+// the request that carries the decision, in any process, takes it with
+// [TakeApproval] (exactly once) and resumes:
+//
+//	ap, err := session.TakeApproval(ctx, store, id)
+//	s, err := session.Attach(ctx, store, ap.Conversation, nil)
+//	res, err := s.Resume(ctx, a, ap.State, decisions)
+//
+// Without Attach, a driver does per request: load the conversation (only
+// its Info, LoadOptions.Last < 0, to chain from ResponseID; or the window
+// to replay in stateless mode); append the input at the loaded version;
+// append each turn at the version the previous Append returned; on a stop
+// for approvals, append with [Turn.Pending] set.
 //
 // Use Turn.Meta for what the application keeps about the conversation (a
-// title, the model, how the last run ended).
+// title, the model); [AttachOptions.Meta] sets it with a run's first append.
 //
 // # History management
 //
 // [LoadOptions] bounds what is loaded (and so what is sent) to the last N
-// items or to a token budget, without deleting anything stored; the window
+// items or to a token budget, without deleting anything stored
+// ([AttachOptions.Window] for a stateless run: when chaining, the server
+// holds the history and the conversation's compaction bounds it); the window
 // never starts with a tool output whose call it cut off. A compaction is
 // stored as an ordinary append whose [Turn.Compacted] is set: its items
 // replace the earlier ones as the context, and Load starts there unless
