@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/agentloop/agentloop/agent"
 	"github.com/agentloop/agentloop/tools"
@@ -48,6 +51,9 @@ type approver struct {
 	sandbox shell.SandboxMode
 	ui      *ui
 	in      *lineReader // nil without a terminal
+	// typedAhead receives text typed before a question appeared; nil
+	// drops it.
+	typedAhead func(string)
 }
 
 func (a *approver) Approve(ctx context.Context, req tools.ApprovalRequest) (agent.Approval, error) {
@@ -118,11 +124,22 @@ func (a *approver) ask(ctx context.Context, req tools.ApprovalRequest) (agent.Ap
 	if req.Key != "" {
 		always = fmt.Sprintf("  %s always %s", c.bold("a"), strings.TrimPrefix(strings.TrimPrefix(req.Key, "shell:"), "mcp:"))
 	}
-	fmt.Fprintf(&b, "  %s yes  %s no%s  — or type a reason to decline: ", c.bold("y"), c.bold("n"), always)
+	fmt.Fprintf(&b, "  %s %s yes  %s no%s  %s no, and explain why ", c.yellow("▌approve?"), c.bold("y"), c.bold("n"), always, c.bold("e"))
+
+	// Keys typed before the question appeared never answer it: they are
+	// taken first and kept as the next message.
+	restore := a.in.cbreak()
+	defer restore()
+	prompt := b.String()
+	if typed := strings.TrimSpace(a.in.typeAhead(ctx)); typed != "" && a.typedAhead != nil {
+		a.typedAhead(typed)
+		prompt = c.dim("  (what you typed is kept as your next message: "+oneLine(typed, 60)+")") + "\n" + prompt
+	}
+	u.prompt(prompt)
 	for {
-		u.prompt(b.String())
-		line, err := a.in.readLine(ctx)
+		key, err := a.in.readKey(ctx)
 		if err != nil {
+			u.prompt("\n")
 			if ctx.Err() != nil {
 				return agent.Approval{}, ctx.Err()
 			}
@@ -131,46 +148,93 @@ func (a *approver) ask(ctx context.Context, req tools.ApprovalRequest) (agent.Ap
 			}
 			return agent.Deny("declined: the user did not answer"), nil
 		}
-		ans := strings.TrimSpace(line)
-		switch strings.ToLower(ans) {
-		case "":
-			b.Reset()
-			b.WriteString("  y, n, a, or a reason: ")
-			continue
-		case "y", "yes":
+		switch strings.ToLower(key) {
+		case "y":
+			u.prompt("yes\n")
 			return agent.Approve, nil
-		case "a", "always":
+		case "a":
+			u.prompt("always\n")
 			if req.Key == "" {
 				return agent.Approve, nil
 			}
 			return agent.Approval{Approved: true, Always: true}, nil
-		case "n", "no":
+		case "n":
+			u.prompt("no\n")
+			return agent.Deny(""), nil
+		case "e":
+			restore()
+			u.prompt("no\n  why? ")
+			line, err := a.in.readLine(ctx)
+			if err != nil {
+				if ctx.Err() != nil {
+					return agent.Approval{}, ctx.Err()
+				}
+				return agent.Deny(""), nil
+			}
+			if why := strings.TrimSpace(line); why != "" {
+				return agent.Deny("the user said: " + why), nil
+			}
 			return agent.Deny(""), nil
 		}
-		return agent.Deny("the user said: " + ans), nil
+		// Any other key (Enter, a letter of a sentence) answers nothing.
 	}
 }
 
-// lineReader reads lines from the terminal on its own goroutine, so that a
-// caller waiting for a line can give up when its context ends.
+// lineReader reads the terminal on its own goroutine, so that a caller
+// waiting for input can give up when its context ends. It reads only when
+// asked, so that input typed while the model works is kept for the next
+// prompt.
 type lineReader struct {
-	lines chan string
-	err   error // set before lines is closed
-	want  chan struct{}
+	f     *os.File // the terminal, for its modes; nil when not a file
+	reqs  chan readReq
+	resps chan readResp
+	busy  bool // a request's answer has not been taken (its caller gave up)
+}
+
+type readKind int
+
+const (
+	readLine  readKind = iota
+	readKey            // one byte
+	readDrain          // what is buffered and pending, without blocking
+)
+
+type readReq struct {
+	kind readKind
+	n    int // readDrain: bytes pending at the terminal
+}
+
+type readResp struct {
+	s   string
+	err error
 }
 
 func newLineReader(r io.Reader) *lineReader {
-	lr := &lineReader{lines: make(chan string), want: make(chan struct{}, 1)}
+	lr := &lineReader{reqs: make(chan readReq), resps: make(chan readResp)}
+	lr.f, _ = r.(*os.File)
 	go func() {
 		br := bufio.NewReader(r)
-		defer close(lr.lines)
-		for range lr.want {
-			s, err := br.ReadString('\n')
-			if s != "" || err == nil {
-				lr.lines <- strings.TrimRight(s, "\r\n")
+		defer close(lr.resps)
+		for req := range lr.reqs {
+			var resp readResp
+			switch req.kind {
+			case readLine:
+				s, err := br.ReadString('\n')
+				if s == "" && err != nil {
+					resp.err = err
+				}
+				resp.s = strings.TrimRight(s, "\r\n")
+			case readKey:
+				b, err := br.ReadByte()
+				resp.s, resp.err = string(b), err
+			case readDrain:
+				n := br.Buffered() + req.n
+				buf := make([]byte, n)
+				_, err := io.ReadFull(br, buf)
+				resp.s, resp.err = string(buf), err
 			}
-			if err != nil {
-				lr.err = err
+			lr.resps <- resp
+			if resp.err != nil {
 				return
 			}
 		}
@@ -178,25 +242,80 @@ func newLineReader(r io.Reader) *lineReader {
 	return lr
 }
 
-// readLine returns the next line. It reads only when asked, so that input
-// typed while the model works is kept for the next prompt.
-func (lr *lineReader) readLine(ctx context.Context) (string, error) {
-	select {
-	case lr.want <- struct{}{}:
-	default: // a read is already pending
+// do sends a request and waits for its answer or ctx. An answer to an
+// earlier request whose caller gave up is dropped first.
+func (lr *lineReader) do(ctx context.Context, req readReq) (string, error) {
+	if lr.busy {
+		select {
+		case _, ok := <-lr.resps:
+			if !ok {
+				return "", io.EOF
+			}
+			lr.busy = false
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
 	}
 	select {
-	case s, ok := <-lr.lines:
-		if !ok {
-			if lr.err != nil {
-				return "", lr.err
-			}
-			return "", io.EOF
-		}
-		return s, nil
+	case lr.reqs <- req:
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
+	select {
+	case r, ok := <-lr.resps:
+		if !ok {
+			return "", io.EOF
+		}
+		return r.s, r.err
+	case <-ctx.Done():
+		lr.busy = true
+		return "", ctx.Err()
+	}
+}
+
+// readLine returns the next line.
+func (lr *lineReader) readLine(ctx context.Context) (string, error) {
+	return lr.do(ctx, readReq{kind: readLine})
+}
+
+// cbreak puts the terminal in character mode without echo (signals still
+// work: Ctrl-C is SIGINT) and returns what restores it; it does nothing
+// when the input is not a terminal.
+func (lr *lineReader) cbreak() (restore func()) {
+	if lr.f == nil {
+		return func() {}
+	}
+	fd := int(lr.f.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return func() {}
+	}
+	t := *old
+	t.Lflag &^= unix.ICANON | unix.ECHO
+	t.Cc[unix.VMIN], t.Cc[unix.VTIME] = 1, 0
+	if unix.IoctlSetTermios(fd, unix.TCSETS, &t) != nil {
+		return func() {}
+	}
+	return func() { _ = unix.IoctlSetTermios(fd, unix.TCSETS, old) }
+}
+
+// typeAhead takes what was typed before a question appeared, finished
+// lines or not, so that it cannot answer the question. Call it in cbreak
+// mode, where an unfinished line is readable too.
+func (lr *lineReader) typeAhead(ctx context.Context) string {
+	n := 0
+	if lr.f != nil {
+		if v, err := unix.IoctlGetInt(int(lr.f.Fd()), unix.TIOCINQ); err == nil {
+			n = v
+		}
+	}
+	s, _ := lr.do(ctx, readReq{kind: readDrain, n: n})
+	return s
+}
+
+// readKey returns the next key pressed.
+func (lr *lineReader) readKey(ctx context.Context) (string, error) {
+	return lr.do(ctx, readReq{kind: readKey})
 }
 
 func oneLine(s string, n int) string {

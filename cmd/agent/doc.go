@@ -97,10 +97,21 @@
 //	never       never asks: what on-request would ask you is declined, and
 //	            the model is told so.
 //
-// A prompt answers y (yes), n (no), a (always: this command prefix, or this
-// tool, for the rest of the session), or a typed reason, which declines the
-// call and tells the model why. Without a terminal nobody can be asked: such
-// calls are declined, with a message to the model and on stderr.
+// A question is answered with one key: y (yes), n (no), a (always: this
+// command prefix, or this tool, for the rest of the session) or e (no, and
+// type why: the model is told). Keys typed before the question appeared
+// never answer it: in a chat they are kept as your next message. Without a
+// terminal nobody can be asked: such calls are declined, with a message to
+// the model and on stderr; agent exec never asks.
+//
+// In a chat, a line starting with / is a command, never sent to the model
+// (an unknown one says so): /help, /model [NAME] (switch for the rest of
+// the session; without NAME, list the provider's models), /status,
+// /approvals [POLICY], /diff (the changes since the session started; with
+// git, against the last commit; without git, the files patched in this
+// session), /undo (put back, all at once, the files the last task's
+// patches changed; with or without git), /compact, /new, /resume [ID],
+// /mcp, /init (ask the agent for an AGENTS.md), /exit.
 //
 // The model's text goes to stdout; tool activity and the final summary go to
 // stderr. Ctrl-C once stops the current task (running commands are killed)

@@ -115,6 +115,12 @@ func run(ctx context.Context, e *env) int {
 	return a.main(ctx)
 }
 
+// usage is what a chat session used so far.
+type usage struct {
+	tasks, turns int
+	in, out      int64
+}
+
 // app is one invocation of the command.
 type app struct {
 	e       *env
@@ -138,6 +144,18 @@ type app struct {
 	images    []responses.ContentPart
 	baseURL   string
 	retries   int
+	provider  string
+	sessDir   string
+	approver  *approver
+	shellCfg  *shellConfig
+	denyRead  []string
+	undo      *undoLog         // snapshots before patches, for /undo and /diff
+	compacted []responses.Item // /compact's output, the next task's start
+	notes     []string         // developer messages for the next task (/undo)
+	used      usage            // this session's, for /status
+
+	queueMu sync.Mutex
+	queued  []string // typed while a task ran: the next messages
 
 	prompt      string // one-shot prompt; "" in a chat
 	interactive bool
@@ -375,7 +393,10 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 			Model: a.model, Provider: provider, BaseURL: copts.BaseURL, Dir: abs, Stateless: a.stateless,
 		})
 	}
-	a.baseURL, a.retries = copts.BaseURL, copts.MaxRetries
+	a.baseURL, a.retries, a.provider = copts.BaseURL, copts.MaxRetries, provider
+	a.sessDir, a.shellCfg, a.denyRead = filepath.Join(st.stDir, "sessions"), cfg.Shell, denyRead
+	a.approver = &approver{policy: a.policy, sandbox: a.sandbox, ui: a.ui, in: a.in, typedAhead: a.queue}
+	a.undo = newUndoLog(abs)
 	if a.retries == 0 {
 		a.retries = 2 // the client's default
 	}
@@ -393,7 +414,7 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 		Instructions:   instr,
 		Tools:          tl,
 		Toolsets:       toolsets,
-		Approver:       &approver{policy: a.policy, sandbox: a.sandbox, ui: a.ui, in: a.in},
+		Approver:       a.approver,
 		MaxTurns:       maxTurns,
 		MaxTotalTokens: s.MaxTokens,
 		MaxDuration:    s.MaxDuration,
@@ -403,6 +424,8 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 	a.client = responses.NewClient(copts)
 	a.opts.Middleware = e.tracing.middleware(provider, a.client.Endpoint(), a.sandbox, a.mcp)
 	a.opts.Approver = e.tracing.approver(a.opts.Approver, provider, a.client.Endpoint(), a.mcp)
+	// Innermost: a patch's files are snapshotted just before it runs.
+	a.opts.Middleware = append(a.opts.Middleware, a.undo.middleware())
 	a.agent = agent.New(a.client, a.model, &a.opts)
 	a.intr = &interrupter{exit: e.exit, ui: a.ui}
 	return a, nil
@@ -495,11 +518,25 @@ func (a *app) chat(ctx context.Context) int {
 	} else {
 		a.ui.line(c.dim(fmt.Sprintf("agent %s · %s · %s · sandbox %s · approvals %s", version(), a.model, a.dir, a.sandbox, a.policy)))
 	}
-	a.ui.line(c.dim("Type a task; Ctrl-C stops a task, Ctrl-D or /exit quits."))
+	a.ui.line(c.dim("Type a task; /help lists the commands; Ctrl-C stops a task, Ctrl-D or /exit quits."))
 	code := exitOK
 	for {
 		if ctx.Err() != nil {
 			return exitInterrupted
+		}
+		if next, ok := a.dequeue(); ok {
+			a.ui.line(c.bold(c.cyan("› ")) + next + c.dim("  (typed while the agent worked)"))
+			if isSlashCommand(next) {
+				if a.slash(ctx, next) {
+					return code
+				}
+				continue
+			}
+			var quit bool
+			if code, quit = a.runTask(ctx, next); quit {
+				return exitInterrupted
+			}
+			continue
 		}
 		a.ui.prompt(c.bold(c.cyan("› ")))
 		rctx, cancel := context.WithCancel(ctx)
@@ -521,40 +558,74 @@ func (a *app) chat(ctx context.Context) int {
 		}
 		a.intr.reset()
 		line = strings.TrimSpace(line)
-		switch line {
-		case "":
+		switch {
+		case line == "":
 			continue
-		case "/exit", "/quit":
-			return code
-		case "/help":
-			a.ui.line("Type a task for the agent. /exit quits; Ctrl-C stops a running task.")
-			continue
-		}
-		tctx, tcancel := context.WithCancel(ctx)
-		a.intr.arm(tcancel, false)
-		res, err := a.task(tctx, line)
-		a.intr.disarm()
-		tcancel()
-		if stop := a.budgetStop(res, err); stop != "" {
-			a.ui.line(c.yellow("agent: ") + stop)
-			code = exitFailed
-			continue
-		}
-		if err != nil {
-			if a.intr.interrupted() {
-				a.ui.notice("task stopped")
-				a.intr.reset()
-				if ctx.Err() != nil {
-					return exitInterrupted
-				}
-				continue
+		case isSlashCommand(line):
+			if a.slash(ctx, line) {
+				return code
 			}
-			a.ui.line(c.red("agent: ") + a.runFailure(err))
-			code = exitFailed
-		} else {
-			code = exitOK
+			continue
+		}
+		var quit bool
+		code, quit = a.runTask(ctx, line)
+		if quit {
+			return exitInterrupted
 		}
 	}
+}
+
+// queue keeps text typed while a task ran (taken when a question
+// appeared) as the next message of a chat; one-shot runs say it is
+// dropped.
+func (a *app) queue(text string) {
+	if !a.interactive {
+		a.ui.notice("not used (typed while the agent worked): " + oneLine(text, 80))
+		return
+	}
+	a.queueMu.Lock()
+	defer a.queueMu.Unlock()
+	for _, l := range strings.Split(text, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			a.queued = append(a.queued, l)
+		}
+	}
+}
+
+func (a *app) dequeue() (string, bool) {
+	a.queueMu.Lock()
+	defer a.queueMu.Unlock()
+	if len(a.queued) == 0 {
+		return "", false
+	}
+	next := a.queued[0]
+	a.queued = a.queued[1:]
+	return next, true
+}
+
+// runTask runs a task of the chat and reports it; quit says the session
+// must end (interrupted while it ran).
+func (a *app) runTask(ctx context.Context, line string) (code int, quit bool) {
+	c := a.ui.colors
+	tctx, tcancel := context.WithCancel(ctx)
+	a.intr.arm(tcancel, false)
+	res, err := a.task(tctx, line)
+	a.intr.disarm()
+	tcancel()
+	if stop := a.budgetStop(res, err); stop != "" {
+		a.ui.line(c.yellow("agent: ") + stop)
+		return exitFailed, false
+	}
+	if err != nil {
+		if a.intr.interrupted() {
+			a.ui.notice("task stopped")
+			a.intr.reset()
+			return exitOK, ctx.Err() != nil
+		}
+		a.ui.line(c.red("agent: ") + a.runFailure(err))
+		return exitFailed, false
+	}
+	return exitOK, false
 }
 
 // task runs one prompt as a run of the agent, continuing the session, and
@@ -566,9 +637,18 @@ func (a *app) task(ctx context.Context, prompt string) (*agent.Result, error) {
 		msg = responses.NewMessage(responses.RoleUser, append([]responses.ContentPart{responses.InputText(prompt)}, a.images...)...)
 		a.images = nil // the first message only
 	}
-	input := append(pending, msg)
+	var input []responses.Item
+	for _, n := range a.notes {
+		input = append(input, responses.DeveloperMessage(n))
+	}
+	a.notes = nil
+	input = append(append(input, pending...), msg)
 	opts := slices.Clone(a.runOpts)
 	switch {
+	case a.compacted != nil:
+		// /compact: the compacted conversation replaces the chain.
+		input = append(slices.Clone(a.compacted), input...)
+		a.compacted = nil
 	case a.stateless && len(transcript) > 0:
 		opts = append(opts, agent.WithTranscript(transcript))
 	case !a.stateless && prev != "":
@@ -579,6 +659,8 @@ func (a *app) task(ctx context.Context, prompt string) (*agent.Result, error) {
 		a.ui.notice(err.Error())
 	}
 	start := time.Now()
+	a.undo.beginTask()
+	defer a.undo.endTask()
 	var res *agent.Result
 	var runErr error
 	for ev, err := range a.agent.StreamItems(ctx, input, opts...) {
@@ -590,6 +672,10 @@ func (a *app) task(ctx context.Context, prompt string) (*agent.Result, error) {
 	if res == nil {
 		res = &agent.Result{}
 	}
+	a.used.tasks++
+	a.used.turns += res.Turns
+	a.used.in += res.Usage.InputTokens
+	a.used.out += res.Usage.OutputTokens
 	a.record(res, runErr, len(transcript), pending)
 	a.ui.summary(res, res.ToolCalls, time.Since(start))
 	return res, runErr

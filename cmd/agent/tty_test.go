@@ -123,17 +123,20 @@ func TestApprovalsAtTerminal(t *testing.T) {
 	p.waitFor("run this command?", 1)
 	assert.Contains(t, p.output(), "$ touch yes.txt")
 	assert.Contains(t, p.output(), "in "+h.ws+" · sandbox workspace-write")
-	p.send("y\n")
+	p.send("y") // one key answers
 	p.waitFor("run this command?", 2)
-	p.send("n\n")
+	p.send("n")
 	p.waitFor("run this command?", 3)
-	p.send("a\n")
+	p.send("a")
 	p.waitFor("run this command?", 4) // touch always2.txt is not asked
 	assert.Contains(t, p.output(), "$ mkdir reason")
+	p.send("x\r") // not an answer
+	p.send("e")   // decline and explain
+	p.waitFor("why? ", 1)
 	p.send("not now: write to a temp dir\n")
 	p.waitFor("apply this patch?", 1)
 	assert.Contains(t, p.output(), "+++ b/patched.txt")
-	p.send("y\n")
+	p.send("y")
 	require.Equal(t, 0, p.wait(), p.output())
 
 	out := p.output()
@@ -387,7 +390,7 @@ func TestOutputHeldDuringQuestion(t *testing.T) {
 	p.send("y\n")
 	require.Equal(t, 0, p.wait(), p.output())
 	out := p.output()
-	q, text := strings.Index(out, "reason to decline: y"), strings.Index(out, "Text after the call.")
+	q, text := strings.Index(out, "explain why yes"), strings.Index(out, "Text after the call.")
 	require.Positive(t, q, out)
 	assert.Greater(t, text, q, out)
 }
