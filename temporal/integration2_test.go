@@ -3,7 +3,11 @@ package temporal_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +21,7 @@ import (
 	agenttemporal "github.com/agentloop/agentloop/temporal"
 	"github.com/agentloop/agentloop/tools"
 	"github.com/agentloop/agentloop/tools/function"
+	"github.com/agentloop/agentloop/tools/shell"
 )
 
 // inProcessWorker runs a worker for a in this process, with a workflow
@@ -135,4 +140,68 @@ func TestContinueAsNewOnServer(t *testing.T) {
 			t.Errorf("request %d did not chain", i+2)
 		}
 	}
+}
+
+// TestCancelKillsShellCommand: a shell call approved through the Update
+// runs a real command; canceling the run on a real server kills it (the
+// shell tool's process group).
+func TestCancelKillsShellCommand(t *testing.T) {
+	srv := devServer(t)
+	c := srv.Client()
+	dir := t.TempDir()
+	// Unsandboxed, so that $$ is a pid of this machine, not of a sandbox's
+	// pid namespace.
+	s := responsestest.New(t, responsestest.Output(responsestest.ShellCall("call_sh", "echo $$ > cmd.pid && exec sleep 60")))
+	policy, err := shell.NewPolicy(&shell.PolicyOptions{Allow: []string{"echo", "sleep"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh := &shell.Tool{Executor: &shell.Executor{Root: dir, Sandbox: shell.DangerFullAccess, KillGrace: 300 * time.Millisecond}, Policy: policy}
+	rc := responses.NewClient(&responses.ClientOptions{Provider: responses.Compatible, BaseURL: s.URL})
+	a := agent.New(rc, "m", &agent.Options{Tools: []tools.Tool{sh}})
+	inProcessWorker(t, c, "shell", a, rc, agenttemporal.WorkerOptions{DefaultTool: agenttemporal.ToolOptions{Heartbeat: time.Second}})
+	run := startRun(t, c, "shell-1", "shell", agenttemporal.RunInput{Config: a.Config(), Input: input("sleep")})
+
+	var pid int
+	defer func() {
+		if t.Failed() {
+			v, err := agenttemporal.Pending(context.Background(), c, "shell-1")
+			t.Logf("state: %+v %v", v, err)
+			if v != nil && v.State != nil {
+				for _, it := range v.State.Items {
+					t.Logf("item %s", it.Raw())
+				}
+			}
+		}
+	}()
+	// The policy asks about a command line with $$ and a redirection: the
+	// approval comes through the Update.
+	waitFor(t, "the approval request", func() bool {
+		v, err := agenttemporal.Pending(context.Background(), c, "shell-1")
+		return err == nil && len(v.Pending) == 1
+	})
+	if err := agenttemporal.Approve(context.Background(), c, "shell-1", "call_sh", agent.Approve); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the command to start", func() bool {
+		b, err := os.ReadFile(filepath.Join(dir, "cmd.pid"))
+		if err != nil {
+			return false
+		}
+		_, err = fmt.Sscan(string(b), &pid)
+		return err == nil && pid > 0
+	})
+	if err := c.CancelWorkflow(context.Background(), "shell-1", ""); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = agenttemporal.Result(ctx, run)
+	var ce *temporal.CanceledError
+	if !errors.As(err, &ce) {
+		t.Fatalf("error = %v, want canceled", err)
+	}
+	waitFor(t, "the command to be killed", func() bool {
+		return syscall.Kill(pid, 0) != nil
+	})
 }

@@ -30,6 +30,7 @@ import (
 	agenttemporal "github.com/agentloop/agentloop/temporal"
 	"github.com/agentloop/agentloop/tools"
 	"github.com/agentloop/agentloop/tools/function"
+	"github.com/agentloop/agentloop/tools/shell"
 )
 
 // The kill tests run the worker in a child process: this test binary
@@ -51,6 +52,7 @@ const (
 const killHeartbeat = 5 * time.Second
 
 func TestMain(m *testing.M) {
+	shell.RunSandboxHelperIfRequested() // sandboxed commands re-execute this binary
 	if addr := os.Getenv(workerEnv); addr != "" {
 		if err := runTestWorker(addr); err != nil {
 			fmt.Fprintln(os.Stderr, "test worker:", err)
