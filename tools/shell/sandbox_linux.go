@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 
@@ -105,24 +107,20 @@ func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.
 	if err != nil {
 		return nil, nil, err
 	}
-	// base holds the private temp dir and the masks of denied paths; it is
-	// not writable in the sandbox.
-	base, err := os.MkdirTemp("", "agentloop-shell-")
+	// The private temp dir: one directory, created and removed per
+	// command (directory operations are slow on some disks, so nothing
+	// else is made per command).
+	tmp, err := os.MkdirTemp("", "agentloop-shell-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("shell: private temp dir: %w", err)
 	}
-	cleanup := func() { _ = os.RemoveAll(base) }
-	tmp := filepath.Join(base, "tmp")
-	if err := os.Mkdir(tmp, 0o700); err != nil {
-		cleanup()
-		return nil, nil, fmt.Errorf("shell: private temp dir: %w", err)
-	}
+	cleanup := func() { _ = os.RemoveAll(tmp) }
 	spec := helper.Spec{Path: path, Writable: []string{tmp}, Network: b.network, ABI: b.abi}
 	if b.mode == WorkspaceWrite {
 		spec.Writable = append(spec.Writable, b.root)
 		spec.Writable = append(spec.Writable, b.writable...)
 	}
-	if spec.Masks, err = b.masks(base, append([]string{b.root}, spec.Writable...)); err != nil {
+	if spec.Masks, err = b.masks(append([]string{b.root}, spec.Writable...)); err != nil {
 		cleanup()
 		return nil, nil, err
 	}
@@ -175,14 +173,13 @@ func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.
 // running as root; it is left out of the sandbox's id mapping.
 const maskID = 1<<32 - 2
 
-// masks returns the mounts that hide the denied paths that exist, creating
-// their sources in base: a directory and a file with mode 000 (owned by
-// maskID as root). A rule whose path holds one of keep (the workspace root,
-// the writable roots, the private temp dir) is skipped: the workspace is
-// never hidden, though a denied path inside it is.
-func (b *sandboxConfig) masks(base string, keep []string) ([]helper.Mask, error) {
+// masks returns the mounts that hide the denied paths that exist (checked
+// at each command), with the shared mask sources as their sources. A rule
+// whose path holds one of keep (the workspace root, the writable roots, the
+// private temp dir) is skipped: the workspace is never hidden, though a
+// denied path inside it is.
+func (b *sandboxConfig) masks(keep []string) ([]helper.Mask, error) {
 	var out []helper.Mask
-	var dirSrc, fileSrc string
 	for _, r := range b.deny {
 		target, err := filepath.EvalSymlinks(r.path)
 		if err != nil {
@@ -195,18 +192,64 @@ func (b *sandboxConfig) masks(base string, keep []string) ([]helper.Mask, error)
 		if err != nil {
 			continue
 		}
-		src := &fileSrc
+		src, err := maskSourceDir()
+		if err != nil {
+			return nil, err
+		}
+		source := src.file
 		if fi.IsDir() {
-			src = &dirSrc
+			source = src.dir
 		}
-		if *src == "" {
-			if *src, err = newMask(base, fi.IsDir()); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, helper.Mask{Target: target, Source: *src})
+		out = append(out, helper.Mask{Target: target, Source: source})
 	}
 	return out, nil
+}
+
+// masksPrefix names the directory of a process's mask sources, followed by
+// its pid.
+const masksPrefix = "agentloop-shell-masks-"
+
+// maskSourceDir holds this process's mask sources: an empty directory and
+// an empty file with mode 000 (owned by maskID as root), which every
+// sandboxed command of the process bind-mounts over its denied paths. They
+// are created once, as directory operations cost up to a millisecond each
+// on some disks; nothing can change them from inside a sandbox (the
+// system's temp dir is read-only there, and so is every mount). The
+// directory stays until the process ends; the next process to create its
+// own removes those of processes that are gone.
+var maskSourceDir = sync.OnceValues(func() (maskSrc, error) {
+	sweepMaskDirs()
+	base, err := os.MkdirTemp("", masksPrefix+strconv.Itoa(os.Getpid())+"-")
+	if err != nil {
+		return maskSrc{}, fmt.Errorf("shell: deny-read masks: %w", err)
+	}
+	var src maskSrc
+	if src.dir, err = newMask(base, true); err == nil {
+		src.file, err = newMask(base, false)
+	}
+	if err != nil {
+		_ = os.RemoveAll(base)
+		return maskSrc{}, err
+	}
+	return src, nil
+})
+
+type maskSrc struct{ dir, file string }
+
+// sweepMaskDirs removes the mask directories of processes that no longer
+// exist.
+func sweepMaskDirs() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), masksPrefix+"*"))
+	for _, d := range dirs {
+		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), masksPrefix), "-")
+		p, err := strconv.Atoi(pid)
+		if err != nil || p <= 0 {
+			continue
+		}
+		if syscall.Kill(p, 0) == syscall.ESRCH {
+			_ = os.RemoveAll(d)
+		}
+	}
 }
 
 // newMask creates the unreadable directory or file that hides denied paths.
