@@ -251,3 +251,36 @@ func TestAttachStatelessWindow(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, c.Items, 6, "everything stays stored")
 }
+
+// "Resume from here": a branch of a conversation at an earlier item is
+// attached like any other and chains to the response of that point; the
+// original is unchanged.
+func TestAttachBranch(t *testing.T) {
+	ctx := t.Context()
+	store := session.NewMemory()
+	srv := rt.New(t, rt.Output(rt.Text("1")), rt.Output(rt.Text("2")), rt.Output(rt.Text("from 1")))
+	var calls atomic.Int32
+	a := newAgent(srv, &calls, nil)
+	var ids []string
+	for _, q := range []string{"a", "b"} {
+		s, err := session.Attach(ctx, store, "conv", nil)
+		require.NoError(t, err)
+		res, err := s.Run(ctx, a, user(q))
+		require.NoError(t, err)
+		ids = append(ids, res.ResponseID)
+	}
+	require.NoError(t, store.Branch(ctx, "conv", 2, "conv-branch")) // "a" and its answer
+	s, err := session.Attach(ctx, store, "conv-branch", nil)
+	require.NoError(t, err)
+	assert.Equal(t, ids[0], s.Info().ResponseID)
+	_, err = s.Run(ctx, a, user("c"))
+	require.NoError(t, err)
+	reqs := srv.Requests()
+	assert.Equal(t, ids[0], reqs[2].Params.PreviousResponseID)
+	c, err := store.Load(ctx, "conv", nil)
+	require.NoError(t, err)
+	assert.Len(t, c.Items, 4)
+	b, err := store.Load(ctx, "conv-branch", nil)
+	require.NoError(t, err)
+	assert.Len(t, b.Items, 4, "a, 1, c, from 1")
+}
