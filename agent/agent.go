@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -64,7 +65,8 @@ type Options struct {
 	// session; see [Agent.Approved].
 	Approved []string
 
-	// MaxTurns bounds the number of requests of one run. Zero means 32.
+	// MaxTurns bounds the number of requests of one run. Zero means 32; a
+	// negative value means no bound (use a token or time budget instead).
 	MaxTurns int
 	// MaxParallel bounds the calls of one response that run at once. Zero
 	// means 8; one runs calls one at a time.
@@ -164,8 +166,11 @@ func New(client Client, model string, opts *Options) *Agent {
 		a.hasToolMW = a.hasToolMW || mw.Tool != nil
 		a.hasEventMW = a.hasEventMW || mw.Event != nil
 	}
-	if a.opts.MaxTurns <= 0 {
+	switch {
+	case a.opts.MaxTurns == 0:
 		a.opts.MaxTurns = 32
+	case a.opts.MaxTurns < 0:
+		a.opts.MaxTurns = math.MaxInt
 	}
 	if a.opts.MaxParallel <= 0 {
 		a.opts.MaxParallel = 8

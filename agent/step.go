@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -85,7 +86,7 @@ type Config struct {
 	Model             string
 	Instructions      string
 	Request           responses.Request // the other create parameters; see Options.Request
-	MaxTurns          int               // zero means 32
+	MaxTurns          int               // zero means 32, negative no bound
 	MaxParallel       int               // zero means 8
 	ParallelToolCalls *bool
 	Stateless         bool
@@ -340,8 +341,11 @@ func (m *Machine) setAlways(k string) {
 }
 
 func (c Config) withDefaults() Config {
-	if c.MaxTurns <= 0 {
+	switch {
+	case c.MaxTurns == 0:
 		c.MaxTurns = 32
+	case c.MaxTurns < 0:
+		c.MaxTurns = math.MaxInt
 	}
 	if c.MaxParallel <= 0 {
 		c.MaxParallel = 8

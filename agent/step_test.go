@@ -930,3 +930,17 @@ func TestOutcomeIsWhatHappened(t *testing.T) {
 	assert.Contains(t, string(fin.Result.State.Input[0].Raw()), "written")
 	assert.Contains(t, string(fin.Result.State.Input[1].Raw()), "Canceled")
 }
+
+func TestNoTurnBound(t *testing.T) {
+	m := agent.NewMachine(agent.Config{Model: "m", MaxTurns: -1}, nil)
+	s := &sim{t: t, m: m, tools: []agent.ToolInfo{fnTool("a")}}
+	s.model = func(n int, _ *responses.Request) *responses.Response {
+		if n == 100 {
+			return textResp("resp_last", "done")
+		}
+		return callsResp(fmt.Sprintf("resp_%d", n), fcall(fmt.Sprintf("c%d", n), "a", `{}`))
+	}
+	fin := s.run(m.Start(t0, []responses.Item{responses.UserMessage("go")}))
+	require.NoError(t, fin.Err)
+	assert.Equal(t, 101, fin.Result.Turns)
+}
