@@ -225,10 +225,10 @@ func (d *driver) machine(ctx workflow.Context) []agent.Action {
 	// what is left of them.
 	cfg := d.in.Config
 	limit := cfg.MaxTurns
-	if limit <= 0 {
+	if limit == 0 {
 		limit = 32
 	}
-	if d.in.State != nil {
+	if d.in.State != nil && limit > 0 { // negative: no bound
 		cfg.MaxTurns = max(1, limit-(d.in.State.Turns-d.cont.TurnsAtStart))
 	}
 	if cfg.MaxDuration > 0 {

@@ -573,3 +573,27 @@ func TestCallTimeout(t *testing.T) {
 		t.Errorf("call attempts = %d, want 1 (not idempotent)", got)
 	}
 }
+
+func TestContinueAsNewUnboundedTurns(t *testing.T) {
+	s := responsestest.New(t,
+		responsestest.Output(responsestest.FunctionCall("call_1", "add", `{"a":1,"b":2}`)),
+		responsestest.Output(responsestest.Text("3")),
+	)
+	add := function.New("add", "adds", func(ctx context.Context, in addIn) (int, error) { return in.A + in.B, nil }, nil)
+	a := agent.New(nil, "m", &agent.Options{Tools: []tools.Tool{add}, MaxTurns: -1})
+	in := agenttemporal.RunInput{Config: a.Config(), Input: input("add"), Options: agenttemporal.RunOptions{ContinueAsNewAfter: 1}}
+	e := newEnv(t, s, a, agenttemporal.WorkerOptions{})
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, in)
+	var can *workflow.ContinueAsNewError
+	if !errors.As(e.GetWorkflowError(), &can) {
+		t.Fatalf("error = %v, want continue-as-new", e.GetWorkflowError())
+	}
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &in); err != nil {
+		t.Fatal(err)
+	}
+	e = newEnv(t, s, a, agenttemporal.WorkerOptions{})
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, in)
+	if res := result(t, e); res.Text != "3" || res.Turns != 2 {
+		t.Fatalf("text %q turns %d", res.Text, res.Turns)
+	}
+}
