@@ -229,13 +229,11 @@ func (s *Attached) Turn(ctx context.Context, t *agent.RecordedTurn) error {
 		return fmt.Errorf("session: record turn %d: %w", t.Turn, err)
 	}
 	id := continuationID(s.conv, s.version+1)
-	prev := s.cont
-	if err := s.append(ctx, Turn{Items: t.Items, ResponseID: t.ResponseID, Pending: &Pending{ID: id, State: state}}); err != nil {
+	if err := s.append(ctx, Turn{Items: t.Items, ResponseID: t.ResponseID, Pending: &Pending{ID: id, State: state, Replaces: s.cont}}); err != nil {
 		return err
 	}
 	s.recorded += len(t.Items)
 	s.cont, s.lastResponse = id, t.ResponseID
-	s.drop(ctx, prev)
 	return nil
 }
 
@@ -265,7 +263,7 @@ func (s *Attached) End(ctx context.Context, res *agent.Result, runErr error) err
 		if len(res.State.Pending) > 0 {
 			id = NewID()
 		}
-		t.Pending = &Pending{ID: id, State: data}
+		t.Pending = &Pending{ID: id, State: data, Replaces: s.cont}
 	}
 	prev := s.cont
 	if len(t.Items) == 0 && t.Pending == nil && (t.ResponseID == "" || t.ResponseID == s.lastResponse) && prev != "" {
@@ -284,7 +282,9 @@ func (s *Attached) End(ctx context.Context, res *agent.Result, runErr error) err
 		s.pendingID = t.Pending.ID
 	}
 	s.cont = ""
-	s.drop(ctx, prev)
+	if t.Pending == nil {
+		s.drop(ctx, prev)
+	}
 	return nil
 }
 

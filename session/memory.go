@@ -110,6 +110,9 @@ func (m *Memory) Append(ctx context.Context, conv string, version int64, t Turn)
 	c.info.Version++
 	c.info.Updated = now
 	if t.Pending != nil {
+		if p := m.pending[t.Pending.Replaces]; p != nil && !p.taken {
+			p.taken, p.state = true, nil
+		}
 		m.pending[t.Pending.ID] = &memPending{conv: conv, state: bytes.Clone(t.Pending.State)}
 	}
 	return c.info.Version, nil

@@ -110,6 +110,10 @@ type Turn struct {
 type Pending struct {
 	ID    string
 	State []byte
+	// Replaces, when not empty, names an earlier continuation that this
+	// one supersedes: it is taken (as by [Store.TakePending], its state
+	// dropped) in the same transaction, if it is still pending.
+	Replaces string
 }
 
 // LoadOptions selects the items [Store.Load] returns. The zero value loads

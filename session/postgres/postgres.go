@@ -287,6 +287,11 @@ func (s *Store) Append(ctx context.Context, conv string, version int64, t sessio
 			}
 		}
 		if t.Pending != nil {
+			if r := t.Pending.Replaces; r != "" {
+				if _, err := tx.Exec(ctx, `UPDATE agentloop_pending SET state = NULL, taken = now() WHERE id = $1 AND taken IS NULL`, r); err != nil {
+					return s.fail(fmt.Errorf("take pending %q: %w", r, err))
+				}
+			}
 			return s.putPending(ctx, tx, conv, t.Pending.ID, t.Pending.State)
 		}
 		return nil

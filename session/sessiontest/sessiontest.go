@@ -79,6 +79,7 @@ func Run(t *testing.T, s Suite) {
 		{"compaction", testCompaction},
 		{"pending", testPending},
 		{"pending with turn", testPendingWithTurn},
+		{"pending replaces", testPendingReplaces},
 		{"concurrent takes", testConcurrentTakes},
 		{"branch", testBranch},
 		{"delete", testDelete},
@@ -379,6 +380,24 @@ func testPending(t *testing.T, s Suite) {
 	assert.ErrorIs(t, st.PutPending(ctx, conv, "p1", []byte("{}")), session.ErrExists, "a taken id is not reused")
 	_, err = st.TakePending(ctx, "p2")
 	assert.ErrorIs(t, err, session.ErrNotFound)
+}
+
+// testPendingReplaces: a turn's continuation that replaces an earlier one
+// takes it in the same transaction; replacing one that is gone is no error.
+func testPendingReplaces(t *testing.T, s Suite) {
+	st, ctx := s.New(t), t.Context()
+	conv, items := newConv(t, st, 1)
+	v, err := st.Append(ctx, conv, 1, session.Turn{Items: items, Pending: &session.Pending{ID: "t1", State: []byte(`{"turn":1}`)}})
+	require.NoError(t, err)
+	v, err = st.Append(ctx, conv, v, session.Turn{Items: items, Pending: &session.Pending{ID: "t2", State: []byte(`{"turn":2}`), Replaces: "t1"}})
+	require.NoError(t, err)
+	_, err = st.TakePending(ctx, "t1")
+	assert.ErrorIs(t, err, session.ErrPendingTaken, "replaced")
+	_, err = st.Append(ctx, conv, v, session.Turn{Pending: &session.Pending{ID: "t3", State: []byte(`{"turn":3}`), Replaces: "never-was"}})
+	require.NoError(t, err)
+	got, err := st.TakePending(ctx, "t2")
+	require.NoError(t, err)
+	assert.Equal(t, `{"turn":2}`, string(got))
 }
 
 func testPendingWithTurn(t *testing.T, s Suite) {

@@ -359,6 +359,11 @@ func (s *Store) Append(ctx context.Context, conv string, version int64, t sessio
 			return s.fail(fmt.Errorf("append to %q: %w", conv, err))
 		}
 		if t.Pending != nil {
+			if r := t.Pending.Replaces; r != "" {
+				if _, err := tx.ExecContext(ctx, `UPDATE pending SET state = NULL, taken = ? WHERE id = ? AND taken IS NULL`, now, r); err != nil {
+					return s.fail(fmt.Errorf("take pending %q: %w", r, err))
+				}
+			}
 			return s.putPending(ctx, tx, conv, t.Pending.ID, t.Pending.State, now)
 		}
 		return nil
