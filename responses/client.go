@@ -282,7 +282,7 @@ func (c *Client) Create(ctx context.Context, req *Request) (*Response, error) {
 		return s.Response(), nil
 	}
 	var r Response
-	if err := json.Unmarshal(data, &r); err != nil {
+	if err := decodeResponse(data, &r, false); err != nil {
 		return nil, fmt.Errorf("responses: decode response (request %s): %w: %s", reqID, err, snippet(data))
 	}
 	return &r, nil

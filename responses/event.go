@@ -200,7 +200,8 @@ func decodeWire(raw []byte, w *eventWire) (ev Event, isErr bool, err error) {
 	}
 	if isObject(w.Response) {
 		ev.Response = new(Response)
-		if err := json.Unmarshal(w.Response, ev.Response); err != nil {
+		// raw was checked by the scan, and belongs to the event.
+		if err := decodeResponse(w.Response, ev.Response, true); err != nil {
 			return Event{}, false, err
 		}
 	}

@@ -245,3 +245,29 @@ func FuzzJSONString(f *testing.F) {
 		require.Equal(t, want, jsonString(json.RawMessage(in)), "%q", in)
 	})
 }
+
+// FuzzDecodeResponse checks decodeResponse against json.Unmarshal.
+func FuzzDecodeResponse(f *testing.F) {
+	for _, s := range []string{
+		`{"id":"resp_1","object":"response","created_at":1.5,"status":"completed","model":"m","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"hi"}]},null],"usage":{"input_tokens":1,"output_tokens":2},"store":true,"parallel_tool_calls":false,"metadata":{"a":"b"},"instructions":"x","conversation":null,"completed_at":2}`,
+		`{"ID":"x"}`, `{"id":"a","id":"b"}`, `{"id":5}`, `{"output":[1]}`, `{"output":{}}`, `{"error":{"code":5,"message":"m"}}`, `{"error":"boom"}`,
+		`{"created_at":"1"}`, `{"store":null,"usage":null,"output":null}`, `{"id":"a\nb\u00e9"}`, ` {"id" : "x" , "output" : [ {"type":"x"} ] } `, `{"incomplete_details":{"reason":"max_output_tokens"}}`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		var want, got Response
+		wantErr := json.Unmarshal([]byte(in), &want)
+		gotErr := decodeResponse([]byte(in), &got, false)
+		require.Equal(t, wantErr == nil, gotErr == nil, "%q: %v vs %v", in, wantErr, gotErr)
+		if wantErr != nil {
+			return
+		}
+		require.Equal(t, want, got, "%q", in)
+		if json.Valid([]byte(in)) {
+			var again Response
+			require.NoError(t, decodeResponse([]byte(in), &again, true))
+			require.Equal(t, want, again, "%q", in)
+		}
+	})
+}
