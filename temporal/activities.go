@@ -24,6 +24,7 @@ const (
 	ModelActivity     = "agentloop.Model"
 	CompactActivity   = "agentloop.Compact"
 	ReviewActivity    = "agentloop.Review"
+	HandOffActivity   = "agentloop.HandOff"
 	CallActivity      = "agentloop.Call"
 	DeclineActivity   = "agentloop.Decline"
 )
@@ -96,8 +97,16 @@ func (in *ModelInput) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// AgentInput names the agent in charge (its Options.Name; empty for the
+// worker's agent).
+type AgentInput struct{ Agent string }
+
+// HandOffInput asks for the configuration of the agent a run hands off to.
+type HandOffInput struct{ From, To string }
+
 // CallInput is the input of the review, call and decline activities.
 type CallInput struct {
+	Agent string // the agent in charge, whose tools answer
 	// RunID is the workflow id of the run: with the call's id it makes the
 	// idempotency key, the same on every attempt and after continue-as-new.
 	RunID  string
@@ -149,8 +158,36 @@ type activities struct {
 	opts   WorkerOptions
 }
 
-func (x *activities) listTools(ctx context.Context) (*ToolsListed, error) {
-	ts, infos, err := x.a.Tools(ctx)
+// agent returns the agent named name: the worker's agent, or one of
+// WorkerOptions.Agents.
+func (x *activities) agent(name string) (*agent.Agent, error) {
+	if name == "" || name == x.a.Config().Agent {
+		return x.a, nil
+	}
+	for _, a := range x.opts.Agents {
+		if a.Config().Agent == name {
+			return a, nil
+		}
+	}
+	return nil, fmt.Errorf("this worker has no agent named %q (add it to WorkerOptions.Agents)", name)
+}
+
+// handOff returns the configuration of the agent a run hands off to.
+func (x *activities) handOff(ctx context.Context, in HandOffInput) (*agent.Config, error) {
+	a, err := x.agent(in.To)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownAgent", nil)
+	}
+	cfg := a.Config()
+	return &cfg, nil
+}
+
+func (x *activities) listTools(ctx context.Context, in AgentInput) (*ToolsListed, error) {
+	a, err := x.agent(in.Agent)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownAgent", nil)
+	}
+	ts, infos, err := a.Tools(ctx)
 	if err != nil {
 		return nil, temporal.NewApplicationErrorWithOptions(err.Error(), "ListToolsError", temporal.ApplicationErrorOptions{Cause: err})
 	}
@@ -294,9 +331,14 @@ func (x *activities) compact(ctx context.Context, in CompactInput) (*CompactOutp
 	return &c, nil
 }
 
-// tool finds the tool of a call among the agent's tools of now.
-func (x *activities) tool(ctx context.Context, it responses.Item) (tools.Tool, error) {
-	ts, _, err := x.a.Tools(ctx)
+// tool finds the tool of a call among the tools of now of the agent in
+// charge.
+func (x *activities) tool(ctx context.Context, name string, it responses.Item) (tools.Tool, error) {
+	a, err := x.agent(name)
+	if err != nil {
+		return nil, err
+	}
+	ts, _, err := a.Tools(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +351,7 @@ func (x *activities) tool(ctx context.Context, it responses.Item) (tools.Tool, e
 
 func (x *activities) review(ctx context.Context, in CallInput) (*ReviewOutput, error) {
 	call := tools.NewCall(in.Item)
-	t, err := x.tool(ctx, in.Item)
+	t, err := x.tool(ctx, in.Agent, in.Item)
 	if err != nil {
 		return &ReviewOutput{Err: err.Error()}, nil
 	}
@@ -330,7 +372,7 @@ func (x *activities) review(ctx context.Context, in CallInput) (*ReviewOutput, e
 
 func (x *activities) decline(ctx context.Context, in CallInput) (*CallOutput, error) {
 	call := tools.NewCall(in.Item)
-	t, err := x.tool(ctx, in.Item)
+	t, err := x.tool(ctx, in.Agent, in.Item)
 	if err != nil {
 		return &CallOutput{Err: err.Error(), Outcome: tools.OutcomeOf(err)}, nil
 	}
@@ -352,7 +394,7 @@ func (x *activities) decline(ctx context.Context, in CallInput) (*CallOutput, er
 func (x *activities) call(ctx context.Context, in CallInput) (*CallOutput, error) {
 	info := activity.GetInfo(ctx)
 	call := tools.NewCall(in.Item)
-	t, err := x.tool(ctx, in.Item)
+	t, err := x.tool(ctx, in.Agent, in.Item)
 	if err != nil {
 		return &CallOutput{Output: tools.FailedOutput(call, err), Err: err.Error(), Outcome: tools.OutcomeOf(err)}, nil
 	}

@@ -23,8 +23,15 @@
 //	AskApproval      durable wait for the "approve" Update          Approved
 //	RunCall          activity agentloop.Call, one per call          CallDone
 //	DeclineCall      activity agentloop.Decline                     CallDone
+//	HandOff          local activity agentloop.HandOff               HandedOff
 //	Emit             dropped (events are for in-process consumers)
 //	Finish           the workflow's result (an agent.Result)
+//
+// A handoff switches the run to another agent of the worker, found by name
+// among [WorkerOptions.Agents]: the following turns list and call that
+// agent's tools. The handoff's HandoffFilter and OnHandoff are not applied
+// on Temporal yet (the agent package does not expose them): the target
+// sees the whole conversation.
 //
 // # What is deterministic, what is an activity
 //

@@ -38,6 +38,10 @@ type WorkerOptions struct {
 	// in the call's result, in the next request and in the run's items).
 	MaxOutputBytes int
 
+	// Agents are the other agents a run may hand off to ([agent.Handoff]),
+	// found by their Options.Name. They share Client.
+	Agents []*agent.Agent
+
 	// Worker is passed to the Temporal worker; nil uses its defaults.
 	Worker *worker.Options
 }
@@ -141,6 +145,7 @@ func Register(r worker.Registry, a *agent.Agent, opts WorkerOptions) {
 	r.RegisterActivityWithOptions(act.review, activity.RegisterOptions{Name: ReviewActivity})
 	r.RegisterActivityWithOptions(act.call, activity.RegisterOptions{Name: CallActivity})
 	r.RegisterActivityWithOptions(act.decline, activity.RegisterOptions{Name: DeclineActivity})
+	r.RegisterActivityWithOptions(act.handOff, activity.RegisterOptions{Name: HandOffActivity})
 }
 
 // Start starts polling; Stop stops.

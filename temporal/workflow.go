@@ -139,6 +139,7 @@ type approvalWait struct {
 
 type driver struct {
 	in    RunInput
+	cfg   agent.Config // of the agent in charge
 	cont  Continuation
 	runID string
 	m     *agent.Machine
@@ -157,7 +158,7 @@ type driver struct {
 }
 
 func newDriver(ctx workflow.Context, in RunInput) *driver {
-	d := &driver{in: in, runID: workflow.GetInfo(ctx).WorkflowExecution.ID, waits: map[string]*approvalWait{}}
+	d := &driver{in: in, cfg: in.Config, runID: workflow.GetInfo(ctx).WorkflowExecution.ID, waits: map[string]*approvalWait{}}
 	if in.Continued != nil {
 		d.cont = *in.Continued
 	} else {
@@ -254,7 +255,7 @@ func (d *driver) drive(ctx workflow.Context) (*agent.Result, error) {
 			}
 			betweenTurns = false
 			var listed ToolsListed
-			err := workflow.ExecuteLocalActivity(d.localOptions(ctx), ListToolsActivity).Get(ctx, &listed)
+			err := workflow.ExecuteLocalActivity(d.localOptions(ctx), ListToolsActivity, AgentInput{Agent: d.cfg.Agent}).Get(ctx, &listed)
 			d.tools = listed.Tools
 			infos := make([]agent.ToolInfo, len(listed.Tools))
 			for i, t := range listed.Tools {
@@ -268,6 +269,9 @@ func (d *driver) drive(ctx workflow.Context) (*agent.Result, error) {
 			}
 		case agent.Compact:
 			acts = d.step(ctx, d.compact(ctx, act))
+		case agent.HandOff:
+			acts = d.step(ctx, d.handOff(ctx, act))
+			betweenTurns = true
 		case agent.SendRequest:
 			d.turns++
 			resp, err := d.send(ctx, act)
@@ -341,6 +345,7 @@ func (d *driver) finish(ctx workflow.Context, f agent.Finish) (*agent.Result, er
 func (d *driver) continueAsNew(ctx workflow.Context) error {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	next := d.in
+	next.Config = d.cfg
 	next.State = d.m.State()
 	cont := d.cont
 	next.Continued = &cont
@@ -411,7 +416,7 @@ func (d *driver) send(ctx workflow.Context, act agent.SendRequest) (*responses.R
 // sent and the output received, without reasoning items (a stateless
 // request may not replay them without their encrypted content).
 func (d *driver) record(req *responses.Request, resp *responses.Response) {
-	if d.in.Config.Stateless || req.Conversation != "" {
+	if d.cfg.Stateless || req.Conversation != "" {
 		return
 	}
 	for _, it := range req.Input.Items {
@@ -422,6 +427,19 @@ func (d *driver) record(req *responses.Request, resp *responses.Response) {
 			d.cont.Transcript = append(d.cont.Transcript, it)
 		}
 	}
+}
+
+// handOff switches the run to the agent act names, whose configuration
+// the worker holds (WorkerOptions.Agents). The handoff's filter and
+// callback are not applied: the agent package does not hand them out.
+func (d *driver) handOff(ctx workflow.Context, act agent.HandOff) agent.HandedOff {
+	var cfg agent.Config
+	err := workflow.ExecuteLocalActivity(d.localOptions(ctx), HandOffActivity, HandOffInput{From: d.cfg.Agent, To: act.To}).Get(ctx, &cfg)
+	if err != nil {
+		return agent.HandedOff{Err: unwrap(err)}
+	}
+	d.cfg = cfg
+	return agent.HandedOff{Config: cfg}
 }
 
 func (d *driver) compact(ctx workflow.Context, act agent.Compact) agent.Compacted {
@@ -449,7 +467,7 @@ func (d *driver) compact(ctx workflow.Context, act agent.Compact) agent.Compacte
 // once, an exclusive call alone. It returns when every call has reported.
 func (d *driver) runCalls(ctx workflow.Context) {
 	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	maxPar := d.in.Config.MaxParallel
+	maxPar := d.cfg.MaxParallel
 	if maxPar <= 0 {
 		maxPar = 8
 	}
@@ -560,7 +578,7 @@ func (d *driver) call(ctx workflow.Context, call tools.Call) agent.CallDone {
 	var out CallOutput
 	start := workflow.Now(ctx)
 	err := workflow.ExecuteActivity(d.callOptions(ctx, "call", call.CallID, spec), CallActivity,
-		CallInput{RunID: d.runID, Item: call.Item}).Get(ctx, &out)
+		CallInput{Agent: d.cfg.Agent, RunID: d.runID, Item: call.Item}).Get(ctx, &out)
 	done := agent.CallDone{CallID: call.CallID, Canceled: ctx.Err() != nil}
 	switch {
 	case err == nil:
@@ -612,7 +630,7 @@ func outcomeError(msg string, outcome tools.Outcome) error {
 
 func (d *driver) review(ctx workflow.Context, act agent.ReviewCall) {
 	var out ReviewOutput
-	err := workflow.ExecuteLocalActivity(d.localOptions(ctx), ReviewActivity, CallInput{RunID: d.runID, Item: act.Call.Item}).Get(ctx, &out)
+	err := workflow.ExecuteLocalActivity(d.localOptions(ctx), ReviewActivity, CallInput{Agent: d.cfg.Agent, RunID: d.runID, Item: act.Call.Item}).Get(ctx, &out)
 	o := agent.Reviewed{CallID: act.Call.CallID}
 	switch {
 	case err != nil:
@@ -631,7 +649,7 @@ func (d *driver) review(ctx workflow.Context, act agent.ReviewCall) {
 func (d *driver) decline(ctx workflow.Context, act agent.DeclineCall) {
 	var out CallOutput
 	err := workflow.ExecuteActivity(d.callOptions(ctx, "decline", act.Call.CallID, ToolSpec{Idempotent: true, Options: d.spec(act.Call.Item).Options}),
-		DeclineActivity, CallInput{RunID: d.runID, Item: act.Call.Item, Reason: act.Reason}).Get(ctx, &out)
+		DeclineActivity, CallInput{Agent: d.cfg.Agent, RunID: d.runID, Item: act.Call.Item, Reason: act.Reason}).Get(ctx, &out)
 	o := agent.CallDone{CallID: act.Call.CallID, Output: out.Output}
 	if err != nil {
 		o.Err = unwrap(err)

@@ -597,3 +597,34 @@ func TestContinueAsNewUnboundedTurns(t *testing.T) {
 		t.Fatalf("text %q turns %d", res.Text, res.Turns)
 	}
 }
+
+// TestHandoff: the model hands the run to another agent; the next request
+// carries that agent's instructions and tools, and its tool runs on the
+// worker (WorkerOptions.Agents).
+func TestHandoff(t *testing.T) {
+	s := responsestest.New(t,
+		responsestest.Output(responsestest.FunctionCall("call_1", "transfer_to_billing", `{}`)),
+		responsestest.Output(responsestest.FunctionCall("call_2", "refund", `{"a":5,"b":0}`)),
+		responsestest.Output(responsestest.Text("refunded 5")),
+	)
+	refunded := 0
+	refund := function.New("refund", "refunds", func(ctx context.Context, in addIn) (string, error) {
+		refunded += in.A
+		return "ok", nil
+	}, nil)
+	billing := agent.New(nil, "m", &agent.Options{Name: "billing", Instructions: "You do billing.", Tools: []tools.Tool{refund}})
+	triage := agent.New(nil, "m", &agent.Options{Name: "triage", Instructions: "You route.", Handoffs: []agent.Handoff{{Agent: billing}}})
+	e := newEnv(t, s, triage, agenttemporal.WorkerOptions{Agents: []*agent.Agent{billing}})
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, agenttemporal.RunInput{Config: triage.Config(), Input: input("refund me")})
+	res := result(t, e)
+	if res.Text != "refunded 5" || refunded != 5 || res.State.Agent != "billing" {
+		t.Fatalf("text %q, refunded %d, agent %q", res.Text, refunded, res.State.Agent)
+	}
+	second := s.Requests()[1]
+	if second.Params.Instructions != "You do billing." || len(second.Params.Tools) != 1 || second.Params.PreviousResponseID != "resp_1" {
+		t.Errorf("request after the handoff: instructions %q, %d tools, previous %q", second.Params.Instructions, len(second.Params.Tools), second.Params.PreviousResponseID)
+	}
+	if got := e.count(agenttemporal.HandOffActivity); got != 1 {
+		t.Errorf("handoffs = %d, want 1", got)
+	}
+}
