@@ -267,12 +267,9 @@ func (s *Attached) End(ctx context.Context, res *agent.Result, runErr error) err
 	}
 	prev := s.cont
 	if len(t.Items) == 0 && t.Pending == nil && (t.ResponseID == "" || t.ResponseID == s.lastResponse) && prev != "" {
-		// The turns recorded everything: taking the last turn's
-		// continuation is what marks the run ended.
-		s.cont = ""
-		if _, err := s.store.TakePending(ctx, prev); err != nil && !errors.Is(err, ErrPendingTaken) {
-			return err
-		}
+		// The turns recorded everything. The last turn's continuation
+		// stays until the next Attach takes it, which sees that it has
+		// nothing left to do: no write here.
 		return nil
 	}
 	if err := s.append(ctx, t); err != nil {

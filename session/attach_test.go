@@ -64,7 +64,7 @@ func TestAttachRecordsTurns(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, c.Items, 4, "input, call, output, answer")
 	assert.Equal(t, res.ResponseID, c.ResponseID)
-	assert.Equal(t, int64(3), c.Version, "start, two turns (the end only takes the last turn's continuation)")
+	assert.Equal(t, int64(3), c.Version, "start, two turns (the end has nothing left to write)")
 
 	s, err = session.Attach(ctx, store, "conv", nil)
 	require.NoError(t, err)
