@@ -193,6 +193,36 @@ func New(client Client, model string, opts *Options) *Agent {
 // Model returns the model the agent calls.
 func (a *Agent) Model() string { return a.model }
 
+// Client returns the transport the agent calls the model through.
+func (a *Agent) Client() Client { return a.client }
+
+// Name returns Options.Name.
+func (a *Agent) Name() string { return a.opts.Name }
+
+// WrapModel returns h wrapped in the agent's Model middleware (and its
+// input guardrails' part of it), for a driver that sends model requests
+// itself (a durable workflow's activity). The Run middleware is the
+// driver's to apply.
+func (a *Agent) WrapModel(h ModelHandler) ModelHandler {
+	for _, mw := range slices.Backward(a.opts.Middleware) {
+		if mw.Model != nil {
+			h = mw.Model(h)
+		}
+	}
+	return h
+}
+
+// WrapTool returns h wrapped in the agent's Tool middleware and tool
+// guardrails, for a driver that runs calls itself.
+func (a *Agent) WrapTool(h ToolHandler) ToolHandler {
+	for _, mw := range slices.Backward(a.opts.Middleware) {
+		if mw.Tool != nil {
+			h = mw.Tool(h)
+		}
+	}
+	return h
+}
+
 // Config returns the configuration the loop's rules read ([Machine]).
 func (a *Agent) Config() Config {
 	o := &a.opts
@@ -336,6 +366,9 @@ func Info(t tools.Tool) ToolInfo {
 	_, info.Declines = t.(tools.Decliner)
 	if h, ok := t.(handoffTool); ok {
 		info.Handoff = h.h.Agent.opts.Name
+	}
+	if id, ok := t.(tools.Idempotent); ok {
+		info.Idempotent = id.Idempotent()
 	}
 	return info
 }

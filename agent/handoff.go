@@ -58,6 +58,9 @@ func (f HandoffFilter) isZero() bool {
 	return !f.DropTools && f.LastMessages == 0 && f.Func == nil
 }
 
+// Apply returns what the target of a handoff sees of items.
+func (f HandoffFilter) Apply(items []responses.Item) []responses.Item { return f.apply(items) }
+
 func (f HandoffFilter) apply(items []responses.Item) []responses.Item {
 	out := make([]responses.Item, 0, len(items))
 	for _, it := range items {
@@ -109,6 +112,17 @@ func (t handoffTool) Definition() responses.ToolDefinition { return t.def }
 
 func (t handoffTool) Call(context.Context, tools.Call) (responses.Item, error) {
 	return responses.Item{}, fmt.Errorf("%s is a handoff; the loop answers it", t.def.Name)
+}
+
+// HandoffTo returns a's handoff to the agent named to, for a driver that
+// performs a [HandOff] action itself.
+func (a *Agent) HandoffTo(to string) (Handoff, bool) { return a.handoff(to) }
+
+// Find returns the agent named name among a and the agents it can hand off
+// to, transitively: the agent a [RunState] names ([RunState.Agent]).
+func (a *Agent) Find(name string) (*Agent, bool) {
+	f := a.find(name)
+	return f, f != nil
 }
 
 // find returns the agent named name among a and the agents it can hand off

@@ -3,6 +3,7 @@ package agent
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/tools"
@@ -89,7 +90,22 @@ type RunState struct {
 	ToolCalls          int                       `json:"tool_calls"`
 	AlwaysApproved     []string                  `json:"always_approved,omitempty"`
 	Nested             map[string]*RunState      `json:"nested,omitempty"` // by call key: sub-agents of agent tools waiting for approvals
+	// Progress is the bookkeeping of the run in progress, set only by
+	// [Machine.Checkpoint]: what [Machine.Continue] needs to go on with
+	// the same run elsewhere (a durable workflow's continue-as-new).
+	Progress *RunProgress `json:"progress,omitempty"`
 	Params             RunParams                 `json:"params,omitzero"`
+}
+
+// RunProgress is the bookkeeping of a run in progress; see
+// [RunState.Progress].
+type RunProgress struct {
+	StartTurns        int              `json:"start_turns"` // RunState.Turns when the run started: MaxTurns counts from here
+	Started           time.Time        `json:"started"`     // when it started: MaxDuration counts from here
+	Input             []responses.Item `json:"input,omitempty"`         // the run's first input (a handoff's history)
+	LastUsage         *responses.Usage `json:"last_usage,omitempty"`    // the last response's usage (compaction's trigger)
+	UserMessages      []responses.Item `json:"user_messages,omitempty"` // the run's user messages (a summary's context)
+	NoCompactEndpoint bool             `json:"no_compact_endpoint,omitempty"`
 }
 
 // runStateVersion is the version of RunState this package writes. It

@@ -111,6 +111,18 @@ type ToolInfo struct {
 	// Handoff names the agent a call of this tool hands the run to
 	// ([Handoff]); the Machine answers such calls itself.
 	Handoff string
+	// Idempotent: running a call twice has the effect of running it once
+	// ([tools.Idempotent]); a durable driver may retry it after a crash.
+	Idempotent bool
+}
+
+// Name returns the name calls use for the tool: the definition's name for
+// function and custom tools, else its type.
+func (t ToolInfo) Name() string {
+	if t.Definition.Name != "" {
+		return t.Definition.Name
+	}
+	return t.Definition.Type
 }
 
 // An Observation is something that happened, reported to [Machine.Step].
@@ -393,6 +405,10 @@ func (m *Machine) Start(now time.Time, input []responses.Item) []Action {
 // failed or canceled turn) from its state, applying decisions (one per
 // pending call). The Machine must have been made with NewMachine(cfg, nil).
 func (m *Machine) Resume(now time.Time, st *RunState, decisions []Decision) []Action {
+	return m.resume(now, st, decisions, false)
+}
+
+func (m *Machine) resume(now time.Time, st *RunState, decisions []Decision, cont bool) []Action {
 	m.start = now
 	if st == nil {
 		return m.finish(nil, errors.New("agent: resume: nil state"))
@@ -415,6 +431,16 @@ func (m *Machine) Resume(now time.Time, st *RunState, decisions []Decision) []Ac
 	}
 	slices.Sort(m.st.AlwaysApproved)
 	m.turnBase = st.Turns
+	m.st.Progress = nil
+	var started Action = m.emit(Event{Kind: EventRunStarted})
+	if p := st.Progress; cont && p != nil {
+		// The same run goes on: budgets count from its start, and it
+		// does not start again.
+		m.turnBase, m.start = p.StartTurns, p.Started
+		m.runInput = slices.Clone(p.Input)
+		m.compact = compactState{last: p.LastUsage, users: slices.Clone(p.UserMessages), noEndpoint: p.NoCompactEndpoint}
+		started = nil
+	}
 	m.decided = make(map[string]Approval, len(decisions))
 	for _, d := range decisions {
 		m.decided[d.CallID] = d.Approval
@@ -424,14 +450,43 @@ func (m *Machine) Resume(now time.Time, st *RunState, decisions []Decision) []Ac
 			return m.finish(nil, fmt.Errorf("agent: resume: no decision for pending call %s", p.CallID))
 		}
 	}
-	started := m.emit(Event{Kind: EventRunStarted})
+	var acts []Action
+	if started != nil {
+		acts = append(acts, started)
+	}
 	if len(st.Calls) == 0 {
-		// Stopped by a budget, MaxTurns or a failure: the next input is ready.
-		return m.beginTurn([]Action{started}, slices.Clone(st.Input))
+		// Stopped by a budget, MaxTurns or a failure, or between turns:
+		// the next input is ready.
+		return m.beginTurnKeepUsers(acts, slices.Clone(st.Input), started == nil)
 	}
 	m.resuming = true
 	m.input = nil
-	return []Action{started, ListTools{}}
+	return append(acts, ListTools{})
+}
+
+// Checkpoint returns the state between turns together with the run's
+// progress ([RunState.Progress]), for [Machine.Continue]: a driver that
+// must move a run elsewhere mid-way (a durable workflow that continues as
+// new) calls it when the Machine asks for [ListTools].
+func (m *Machine) Checkpoint() *RunState {
+	st := m.State()
+	st.Progress = &RunProgress{
+		StartTurns:        m.turnBase,
+		Started:           m.start,
+		Input:             slices.Clone(m.runInput),
+		LastUsage:         m.compact.last,
+		UserMessages:      slices.Clone(m.compact.users),
+		NoCompactEndpoint: m.compact.noEndpoint,
+	}
+	return st
+}
+
+// Continue goes on with a run from a [Machine.Checkpoint]: the same run,
+// with its turn and time budgets counted from its start and its compaction
+// bookkeeping kept. The Machine must have been made with NewMachine(cfg,
+// nil).
+func (m *Machine) Continue(now time.Time, st *RunState) []Action {
+	return m.resume(now, st, nil, true)
 }
 
 // State returns the run's continuation: what a later run needs to go on
@@ -485,6 +540,12 @@ func (m *Machine) Step(now time.Time, o Observation) []Action {
 // beginTurn starts a turn whose request sends input, unless MaxTurns is
 // reached.
 func (m *Machine) beginTurn(acts []Action, input []responses.Item) []Action {
+	return m.beginTurnKeepUsers(acts, input, false)
+}
+
+// beginTurnKeepUsers is beginTurn; known says input's user messages are
+// already in the compaction bookkeeping (a continued run).
+func (m *Machine) beginTurnKeepUsers(acts []Action, input []responses.Item, known bool) []Action {
 	if m.st.Turns-m.turnBase >= m.cfg.MaxTurns {
 		m.st.Input = input
 		return m.finish(acts, fmt.Errorf("after %d turns: %w", m.st.Turns-m.turnBase, ErrMaxTurns))
@@ -492,7 +553,7 @@ func (m *Machine) beginTurn(acts []Action, input []responses.Item) []Action {
 	m.resetTurn()
 	m.input = input
 	m.st.Input = input // the state between turns: what the next request sends
-	if m.cfg.Compaction.ContextWindow > 0 {
+	if m.cfg.Compaction.ContextWindow > 0 && !known {
 		for _, it := range input {
 			if isUserMessage(it) {
 				m.compact.users = append(m.compact.users, it)

@@ -944,3 +944,34 @@ func TestNoTurnBound(t *testing.T) {
 	require.NoError(t, fin.Err)
 	assert.Equal(t, 101, fin.Result.Turns)
 }
+
+// A run moved elsewhere between turns (Checkpoint, then Continue in a new
+// Machine) keeps counting its turns and time from its start.
+func TestContinueKeepsBudgets(t *testing.T) {
+	cfg := agent.Config{Model: "m", MaxTurns: 3}
+	ts := []agent.ToolInfo{fnTool("a")}
+	call := func(n int) *responses.Response {
+		return callsResp(fmt.Sprintf("resp_%d", n), fcall(fmt.Sprintf("c%d", n), "a", `{}`))
+	}
+	m := agent.NewMachine(cfg, nil)
+	m.Start(t0, []responses.Item{responses.UserMessage("go")})
+	for n := 1; n <= 2; n++ {
+		m.Step(t0, agent.ToolsListed{Tools: ts})
+		m.Step(t0, agent.ResponseDone{Response: call(n)})
+		m.Step(t0, agent.CallDone{CallID: fmt.Sprintf("c%d", n), Output: tools.TextOutput(callOf(fcall(fmt.Sprintf("c%d", n), "a", `{}`)), "ok", false)})
+		acts := m.Step(t0, agent.TurnEnded{})
+		require.IsType(t, agent.ListTools{}, acts[len(acts)-1])
+	}
+	st := roundTrip(t, m.Checkpoint())
+	require.NotNil(t, st.Progress)
+	assert.Equal(t, 0, st.Progress.StartTurns)
+
+	m2 := agent.NewMachine(cfg, nil)
+	s := &sim{t: t, m: m2, tools: ts, model: func(n int, req *responses.Request) *responses.Response { return call(3) }}
+	fin := s.run(m2.Continue(t0.Add(time.Hour), st))
+	require.ErrorIs(t, fin.Err, agent.ErrMaxTurns, "the third turn is the run's last")
+	assert.Len(t, s.requests, 1)
+	assert.Equal(t, "resp_2", s.requests[0].PreviousResponseID)
+	assert.Equal(t, []string{"c2"}, outputKeys(inputOf(t, s.requests[0])))
+	assert.Equal(t, 0, countKind(s.events, agent.EventRunStarted), "the run goes on; it does not start again")
+}
