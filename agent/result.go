@@ -94,14 +94,14 @@ type RunState struct {
 	// [Machine.Checkpoint]: what [Machine.Continue] needs to go on with
 	// the same run elsewhere (a durable workflow's continue-as-new).
 	Progress *RunProgress `json:"progress,omitempty"`
-	Params             RunParams                 `json:"params,omitzero"`
+	Params   RunParams    `json:"params,omitzero"`
 }
 
 // RunProgress is the bookkeeping of a run in progress; see
 // [RunState.Progress].
 type RunProgress struct {
-	StartTurns        int              `json:"start_turns"` // RunState.Turns when the run started: MaxTurns counts from here
-	Started           time.Time        `json:"started"`     // when it started: MaxDuration counts from here
+	StartTurns        int              `json:"start_turns"`             // RunState.Turns when the run started: MaxTurns counts from here
+	Started           time.Time        `json:"started"`                 // when it started: MaxDuration counts from here
 	Input             []responses.Item `json:"input,omitempty"`         // the run's first input (a handoff's history)
 	LastUsage         *responses.Usage `json:"last_usage,omitempty"`    // the last response's usage (compaction's trigger)
 	UserMessages      []responses.Item `json:"user_messages,omitempty"` // the run's user messages (a summary's context)
