@@ -198,9 +198,13 @@ func layoutRun(run sdktrace.ReadOnlySpan, spans []sdktrace.ReadOnlySpan) timelin
 			lanes = append(lanes, timelineLane{Label: fmt.Sprintf("calls %d", n+1)})
 			free = append(free, time.Time{})
 		}
-		free[n] = c.EndTime()
 		outcome := attrOf(c, "agentloop.tool.outcome").AsString()
 		name := attrOf(c, "gen_ai.tool.name").AsString()
+		// The label is drawn after the bar: the lane is taken until the
+		// label's end too, for a track about labelTrack pixels wide.
+		label := name + " · " + outcome
+		room := time.Duration(float64(total) * (float64(len(label))*labelCharPx + 16) / labelTrack)
+		free[n] = c.EndTime().Add(room)
 		details := []string{c.Name(), "call " + attrOf(c, "gen_ai.tool.call.id").AsString(), "outcome " + outcome}
 		if v := attrOf(c, "process.exit.code"); v.Type() != attribute.EMPTY {
 			details = append(details, fmt.Sprint("exit code ", v.AsInt64()))
@@ -241,6 +245,13 @@ func layoutRun(run sdktrace.ReadOnlySpan, spans []sdktrace.ReadOnlySpan) timelin
 	tr.Lanes = append(tr.Lanes, lanes...)
 	return tr
 }
+
+// labelCharPx and labelTrack estimate the width of a call's label (11 px
+// type) and of the track on a common window, to keep labels apart.
+const (
+	labelCharPx = 6.5
+	labelTrack  = 1100.0
+)
 
 // callStart is when a call's bar begins: at the request for its approval,
 // if it waited for one.

@@ -225,10 +225,12 @@ func TestTimelineScreenshot(t *testing.T) {
 		rt.Reply{Output: []responses.Item{rt.Text("Let me look around."), rt.ShellCall("call_ls", "ls -la && sleep 0.1"), rt.ShellCall("call_cat", "cat README.md")}, EventDelay: 15 * time.Millisecond},
 		rt.Reply{Output: []responses.Item{rt.ApplyPatchCall("call_patch", "update_file", "README.md", "@@\n # demo\n+\n+Run it with go run .\n")}, Delay: 120 * time.Millisecond, EventDelay: 10 * time.Millisecond},
 		rt.Reply{Output: []responses.Item{rt.ShellCall("call_test", "sleep 0.25 && test -f main.go")}, Delay: 80 * time.Millisecond, EventDelay: 10 * time.Millisecond},
-		rt.Reply{Output: []responses.Item{rt.ShellCall("call_fail", "grep -q TODO main.go")}, Delay: 60 * time.Millisecond},
+		rt.Reply{Output: []responses.Item{rt.ShellCall("call_rm", "rm -rf build"), rt.ShellCall("call_fail", "grep -q TODO main.go")}, Delay: 60 * time.Millisecond},
 		rt.Reply{Output: []responses.Item{rt.Text("The README now says how to run the program, and go vet is clean.")}, Delay: 90 * time.Millisecond, EventDelay: 20 * time.Millisecond})
 	page := filepath.Join(t.TempDir(), "timeline.html")
-	res := h.run("--timeline", page, "document how to run it")
+	// Unsandboxed, a command not known to be safe needs approval, and
+	// without a terminal it is declined: the picture shows a declined call.
+	res := h.run("--timeline", page, "-s", "danger-full-access", "document how to run it")
 	require.Equal(t, 0, res.code, "stderr:\n%s", res.stderr)
 	abs, err := filepath.Abs(out)
 	require.NoError(t, err)
