@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -60,6 +62,8 @@ type tracing struct {
 //	OTEL_EXPORTER_OTLP_ENDPOINT (or _TRACES_/_METRICS_ENDPOINT)
 //	OTEL_EXPORTER_OTLP_PROTOCOL http/protobuf (the default) or grpc
 //	OTEL_SERVICE_NAME       the service name; "agent" by default
+//	OTEL_RESOURCE_ATTRIBUTES more resource attributes (key=value,...)
+//	OTEL_SDK_DISABLED=true  no export
 //
 // and keeps the spans in memory when timeline names a file. Nothing here
 // fails the run: a bad setting or an exporter that cannot start is one
@@ -67,6 +71,9 @@ type tracing struct {
 // that a second Ctrl-C flushes too.
 func startTracing(e *env, timeline string) *tracing {
 	t := &tracing{stderr: e.stderr, getenv: e.getenv, timeline: timeline}
+	if disabled, _ := strconv.ParseBool(t.env("OTEL_SDK_DISABLED")); disabled && timeline == "" {
+		return nil
+	}
 	ctx := context.Background()
 	res := t.resource()
 	var spanOpts []sdktrace.TracerProviderOption
@@ -126,12 +133,26 @@ func (t *tracing) resource() *resource.Resource {
 	if name == "" {
 		name = "agent"
 	}
-	return resource.NewSchemaless(
+	var attrs []attribute.KeyValue
+	// OTEL_RESOURCE_ATTRIBUTES: key=value pairs, comma-separated, values
+	// percent-encoded; malformed pairs are skipped.
+	for pair := range strings.SplitSeq(t.env("OTEL_RESOURCE_ATTRIBUTES"), ",") {
+		k, v, ok := strings.Cut(pair, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" || k == "service.name" {
+			continue
+		}
+		if u, err := url.PathUnescape(strings.TrimSpace(v)); err == nil {
+			attrs = append(attrs, attribute.String(k, u))
+		}
+	}
+	attrs = append(attrs,
 		attribute.String("service.name", name),
 		attribute.String("service.version", version()),
 		attribute.String("telemetry.sdk.language", "go"),
 		attribute.String("telemetry.sdk.name", "opentelemetry"),
 	)
+	return resource.NewSchemaless(attrs...)
 }
 
 // exporterKind returns what OTEL_{SIGNAL}_EXPORTER asks for, defaulting to

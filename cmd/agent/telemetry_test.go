@@ -332,3 +332,26 @@ func TestTraceFlushedOnInterrupt(t *testing.T) {
 	assert.Equal(t, "canceled", ops["chat"].tag("error.type"))
 	assert.Equal(t, "canceled", ops["invoke_agent"].tag("error.type"))
 }
+
+func TestTelemetryResourceAndDisable(t *testing.T) {
+	vars := map[string]string{
+		"OTEL_SERVICE_NAME":        "coder",
+		"OTEL_RESOURCE_ATTRIBUTES": "deployment.environment=dev, team=agents%20core,broken,service.name=ignored",
+	}
+	tr := &tracing{getenv: func(k string) string { return vars[k] }}
+	got := map[string]string{}
+	for _, kv := range tr.resource().Attributes() {
+		got[string(kv.Key)] = kv.Value.AsString()
+	}
+	assert.Equal(t, "coder", got["service.name"])
+	assert.Equal(t, "dev", got["deployment.environment"])
+	assert.Equal(t, "agents core", got["team"])
+	assert.NotContains(t, got, "broken")
+
+	var stderr strings.Builder
+	e := &env{stderr: &stderr, getenv: func(k string) string {
+		return map[string]string{"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}[k]
+	}}
+	assert.Nil(t, startTracing(e, ""), "OTEL_SDK_DISABLED=true turns export off")
+	assert.Empty(t, stderr.String())
+}
