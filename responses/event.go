@@ -159,12 +159,19 @@ func decodeEvent(raw []byte) (ev Event, isErr bool, err error) {
 	// One pass: the scan checks the grammar as it goes; encoding/json
 	// (which reports the error) only sees what the scan cannot read.
 	if !w.scan(raw) {
-		w = eventWire{}
-		if err := json.Unmarshal(raw, &w); err != nil {
-			return Event{}, false, err
-		}
+		return decodeEventJSON(raw)
 	}
 	return decodeWire(raw, &w)
+}
+
+// decodeEventJSON is decodeEvent by encoding/json, for what the scan cannot
+// read (its own eventWire, so decodeEvent's stays on the stack).
+func decodeEventJSON(raw []byte) (ev Event, isErr bool, err error) {
+	w := new(eventWire)
+	if err := json.Unmarshal(raw, w); err != nil {
+		return Event{}, false, err
+	}
+	return decodeWire(raw, w)
 }
 
 // decodeWire builds the event from its decoded members.
@@ -301,7 +308,8 @@ var eventKeys = []string{"type", "sequence_number", "output_index", "content_ind
 // differently cased keys, a type that is not a plain string, a quoted
 // number.
 func (w *eventWire) scan(b []byte) bool {
-	return validMembers(b, func(key, value []byte) bool {
+	s := newObjScan(b, true)
+	for key, value, ok := s.next(); ok; key, value, ok = s.next() {
 		v := json.RawMessage(value)
 		var num *json.Number
 		switch string(key) {
@@ -309,11 +317,11 @@ func (w *eventWire) scan(b []byte) bool {
 			if v[0] == 'n' {
 				break // null leaves it empty
 			}
-			s, ok := plainString(v)
+			str, ok := plainString(v)
 			if !ok {
 				return false
 			}
-			w.Type = s
+			w.Type = str
 		case "sequence_number":
 			num = &w.SequenceNumber
 		case "output_index":
@@ -364,8 +372,8 @@ func (w *eventWire) scan(b []byte) bool {
 				return false
 			}
 		}
-		return true
-	})
+	}
+	return !s.failed
 }
 
 func isObject(b json.RawMessage) bool {

@@ -48,6 +48,88 @@ func validMembers(b []byte, fn func(key, value []byte) bool) bool {
 	return eachMember(b, validValue, fn)
 }
 
+// objScan reads the members of a JSON object one at a time, like
+// members, without a callback (so that what the caller fills stays on its
+// stack). valid checks the grammar of each value as validMembers does.
+//
+//	s := newObjScan(b, true)
+//	for key, value, ok := s.next(); ok; key, value, ok = s.next() { ... }
+//	if s.failed { ... }
+type objScan struct {
+	b      []byte
+	i      int
+	valid  bool
+	done   bool
+	failed bool
+}
+
+func newObjScan(b []byte, valid bool) objScan {
+	s := objScan{b: b, valid: valid}
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		s.failed = true
+		return s
+	}
+	i = skipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		s.done = true
+		s.failed = skipSpace(b, i+1) != len(b)
+	}
+	s.i = i
+	return s
+}
+
+// next returns the next member; ok is false at the end or on malformed
+// input (then failed is set). failed may also be set after the last
+// member, for input after the object's end.
+func (s *objScan) next() (key, value []byte, ok bool) {
+	if s.done || s.failed {
+		return nil, nil, false
+	}
+	b, i := s.b, s.i
+	if i >= len(b) || b[i] != '"' {
+		s.failed = true
+		return nil, nil, false
+	}
+	key, next, simple := scanString(b, i)
+	if next < 0 || !simple {
+		s.failed = true
+		return nil, nil, false
+	}
+	i = skipSpace(b, next)
+	if i >= len(b) || b[i] != ':' {
+		s.failed = true
+		return nil, nil, false
+	}
+	i = skipSpace(b, i+1)
+	var end int
+	if s.valid {
+		end = validValue(b, i)
+	} else {
+		end = skipValue(b, i)
+	}
+	if end < 0 {
+		s.failed = true
+		return nil, nil, false
+	}
+	value = b[i:end]
+	i = skipSpace(b, end)
+	switch {
+	case i >= len(b):
+		s.failed = true
+		return nil, nil, false
+	case b[i] == ',':
+		s.i = skipSpace(b, i+1)
+	case b[i] == '}':
+		s.done = true
+		s.failed = skipSpace(b, i+1) != len(b)
+	default:
+		s.failed = true
+		return nil, nil, false
+	}
+	return key, value, true
+}
+
 func eachMember(b []byte, skip func(b []byte, i int) int, fn func(key, value []byte) bool) bool {
 	i := skipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
