@@ -194,13 +194,27 @@
 //
 // # Performance
 //
-// go test -bench . ./tools/shell/ measures, on a noisy 2-core machine: an
-// unsandboxed Executor.Run of `true` under the reaper helper takes 3-4 ms
-// more than bare os/exec of `true` (re-executing this program, the
-// subreaper's sweep); without the helper hook (direct exec and the /proc
-// marker sweep) about 1-2 ms more; the workspace-write sandbox costs about
-// 2-3 ms more than the reaper (namespaces, mounts, Landlock, a private
-// temp dir).
+// The helper (sandbox or reaper) takes over from an initialiser of the
+// internal helper package, which the Go specification runs before those of
+// the program's own packages and of costly dependencies (see
+// [RunSandboxHelperIfRequested]): a command pays for starting the runtime
+// and the standard library, not for starting the whole program (a
+// JSON-schema library's init alone cost 4-8 ms of every command before).
+// The deny-read mask sources are made once per process (in a directory
+// named agentloop-shell-masks-<pid>-… under the system temp dir, left
+// until the process ends and removed by the next process that makes its
+// own), so a sandboxed command creates and removes one directory, its
+// TMPDIR.
+//
+// go test -run XXX -bench . -benchtime 300x ./tools/shell/ measures, on a
+// noisy 2-core machine (load 10-15, 2026-12-05): an unsandboxed
+// Executor.Run of `true` under the reaper helper takes 3-4 ms more than
+// bare os/exec of `true`; without the helper hook (direct exec and the
+// /proc marker sweep) about 1 ms more; the workspace-write sandbox costs
+// about 2-4 ms more than the reaper, of which the network namespace is
+// about 1.3 ms and the private temp dir (a directory made and removed on
+// an ext4 disk) up to 1 ms. scripts/bench-cli.sh gives the whole turn of
+// the agent command.
 //
 // # Wire shapes
 //
