@@ -338,6 +338,9 @@ func keyLine(data []byte, key string) int {
 		switch {
 		case strings.HasPrefix(l, "[["):
 			table = norm(strings.Trim(l, "[] "))
+			if table == key {
+				return n // the first of an array of tables
+			}
 			continue
 		case strings.HasPrefix(l, "["):
 			end := strings.Index(l, "]")

@@ -120,10 +120,10 @@
 //
 // Workspace trust: a folder's own configuration can run programs on your
 // machine, outside the sandbox, so none of it is loaded until you trust the
-// folder. Today that is the workspace's .mcp.json (its MCP servers are
-// commands to start, or URLs to send ${VAR} values of your environment
-// to); project hooks and settings will be gated the same way when the
-// command reads them. AGENTS.md is text for the model and
+// folder: the workspace's .mcp.json (its MCP servers are commands to
+// start, or URLs to send ${VAR} values of your environment to), its
+// .agents/hooks.toml (project hooks) and its .agents/*.md (sub-agents).
+// AGENTS.md is text for the model and
 // always loads; the config directory is yours and always loads. An explicit
 // --mcp-config is your choice and is not asked about.
 //
@@ -189,6 +189,33 @@
 //	[shell]
 //	allow = ["go test", "make"]     # argv prefixes that run without asking
 //	deny = ["git push"]             # argv prefixes that are refused
+//
+// Hooks are commands run at points of a task, as Claude Code users know
+// them, from [[hooks.KIND]] tables in config.toml (yours) and in a trusted
+// workspace's .agents/hooks.toml (the project's, run after yours):
+//
+//	[[hooks.pre_tool_use]]
+//	matcher = "shell"               # glob of tool names: shell, apply_patch,
+//	                                # mcp__SERVER__TOOL, a function's name;
+//	                                # empty: every tool
+//	command = "./scripts/check.sh"  # run with bash -c in the workspace
+//	timeout = "10s"                 # default 60s
+//
+// KIND is pre_tool_use and post_tool_use (around every tool call, of every
+// tool), user_prompt_submit (before a prompt is sent) and stop (when a task
+// ends). A hook reads its event as JSON on stdin (hook_event_name,
+// session_id, cwd; tool_name, tool_type, call_id, tool_input; for
+// post_tool_use tool_response and outcome; prompt; last_assistant_message
+// and stop_hook_active). Exit status 2 blocks, with stderr as the reason;
+// so does {"decision": "block", "reason": "..."} on stdout (or Claude
+// Code's hookSpecificOutput.permissionDecision "deny"). A blocked call is
+// not run and the model reads the reason; a blocked prompt is not sent; a
+// blocked stop sends the agent on with the reason (at most 3 times). A
+// pre_tool_use hook's "updatedInput" replaces the call's input (a
+// function's arguments, a shell call's action, a patch's operation).
+// user_prompt_submit's stdout (or "additionalContext") is context for the
+// model. A hook that fails otherwise, or outlives its timeout (it is then
+// killed with everything it started), is reported and the task goes on.
 //
 // A config.json of earlier versions (the same keys, in JSON) is still read
 // when there is no config.toml, with a note to move it.

@@ -119,3 +119,21 @@ func mcpEnv(environ []string) []string {
 	}
 	return out
 }
+
+// isTool reports whether a function tool's name is one of an MCP server's
+// (server__tool).
+func (m *mcpServers) isTool(name string) bool {
+	if m == nil || m.set == nil {
+		return false
+	}
+	server, _, ok := strings.Cut(name, "__")
+	if !ok {
+		return false
+	}
+	for _, st := range m.set.Servers() {
+		if st.Name == server {
+			return true
+		}
+	}
+	return false
+}

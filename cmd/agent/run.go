@@ -150,6 +150,7 @@ type app struct {
 	shellCfg  *shellConfig
 	denyRead  []string
 	undo      *undoLog         // snapshots before patches, for /undo and /diff
+	hooks     *hookRunner      // the user's and the trusted project's hooks; nil for none
 	compacted []responses.Item // /compact's output, the next task's start
 	notes     []string         // developer messages for the next task (/undo)
 	used      usage            // this session's, for /status
@@ -387,6 +388,13 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 		}
 	}
 
+	var projectHooks *hooksConfig
+	if f := wc.file(kindHooks); f != nil && trusted {
+		if projectHooks, err = parseProjectHooks(f.path, f.data); err != nil {
+			return nil, configUsage(err)
+		}
+	}
+
 	if !a.resumed {
 		// Saved once the first task gets a response.
 		a.sess = session.New(filepath.Join(st.stDir, "sessions"), session.Header{
@@ -397,6 +405,12 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 	a.sessDir, a.shellCfg, a.denyRead = filepath.Join(st.stDir, "sessions"), cfg.Shell, denyRead
 	a.approver = &approver{policy: a.policy, sandbox: a.sandbox, ui: a.ui, in: a.in, typedAhead: a.queue}
 	a.undo = newUndoLog(abs)
+	if a.hooks = newHookRunner(cfg.Hooks, projectHooks); a.hooks != nil {
+		a.hooks.dir, a.hooks.environ = abs, mcpEnv(e.environ())
+		a.hooks.sessionID = func() string { return a.sess.ID() }
+		a.hooks.notice = a.ui.notice
+		a.hooks.isMCP = a.mcp.isTool
+	}
 	if a.retries == 0 {
 		a.retries = 2 // the client's default
 	}
@@ -424,8 +438,9 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 	a.client = responses.NewClient(copts)
 	a.opts.Middleware = e.tracing.middleware(provider, a.client.Endpoint(), a.sandbox, a.mcp)
 	a.opts.Approver = e.tracing.approver(a.opts.Approver, provider, a.client.Endpoint(), a.mcp)
-	// Innermost: a patch's files are snapshotted just before it runs.
-	a.opts.Middleware = append(a.opts.Middleware, a.undo.middleware())
+	// Then the hooks, which may rewrite a call; innermost, a patch's files
+	// are snapshotted just before it runs.
+	a.opts.Middleware = append(a.opts.Middleware, a.hooks.middleware(), a.undo.middleware())
 	a.agent = agent.New(a.client, a.model, &a.opts)
 	a.intr = &interrupter{exit: e.exit, ui: a.ui}
 	return a, nil
@@ -628,9 +643,39 @@ func (a *app) runTask(ctx context.Context, line string) (code int, quit bool) {
 	return exitOK, false
 }
 
-// task runs one prompt as a run of the agent, continuing the session, and
-// records it.
+// maxStopContinuations bounds how often stop hooks may send a task on.
+const maxStopContinuations = 3
+
+// promptBlockedError is a prompt refused by a user_prompt_submit hook.
+type promptBlockedError struct{ reason string }
+
+func (e *promptBlockedError) Error() string {
+	return "the prompt was blocked by a user_prompt_submit hook: " + e.reason
+}
+
+// task runs one prompt, through the user_prompt_submit and stop hooks:
+// a blocked prompt reaches no model; a stop hook that blocks sends the
+// agent on with its reason as the next message.
 func (a *app) task(ctx context.Context, prompt string) (*agent.Result, error) {
+	v := a.hooks.userPromptSubmit(ctx, prompt)
+	if v.block {
+		return &agent.Result{}, &promptBlockedError{reason: v.reason}
+	}
+	res, err := a.runPrompt(ctx, prompt, v.context)
+	for i := 0; err == nil && ctx.Err() == nil && i < maxStopContinuations; i++ {
+		sv := a.hooks.stop(ctx, res, i > 0)
+		if !sv.block {
+			break
+		}
+		a.ui.line(a.ui.colors.dim("stop hook: " + oneLine(sv.reason, 200) + " (the agent goes on)"))
+		res, err = a.runPrompt(ctx, sv.reason, nil)
+	}
+	return res, err
+}
+
+// runPrompt runs one prompt as a run of the agent, continuing the session,
+// and records it; extra are developer messages from hooks.
+func (a *app) runPrompt(ctx context.Context, prompt string, extra []string) (*agent.Result, error) {
 	prev, transcript, pending := a.sess.State()
 	msg := responses.UserMessage(prompt)
 	if len(a.images) > 0 {
@@ -638,7 +683,7 @@ func (a *app) task(ctx context.Context, prompt string) (*agent.Result, error) {
 		a.images = nil // the first message only
 	}
 	var input []responses.Item
-	for _, n := range a.notes {
+	for _, n := range append(slices.Clone(a.notes), extra...) {
 		input = append(input, responses.DeveloperMessage(n))
 	}
 	a.notes = nil

@@ -34,9 +34,13 @@ var workspaceConfigFiles = []struct {
 	summary func(data []byte) []string // what loading it would do, one line each
 }{
 	{".mcp.json", kindMCP, mcpSummary},
+	{".agents/hooks.toml", kindHooks, hooksSummary},
 }
 
-const kindMCP = "mcp"
+const (
+	kindMCP   = "mcp"
+	kindHooks = "hooks"
+)
 
 // workspaceFile is one file of the workspace configuration, read once: the
 // bytes that are hashed and shown are the bytes that are loaded.
@@ -87,6 +91,29 @@ func trustRoot(dir string) string {
 		return root
 	}
 	return dir
+}
+
+// hooksSummary describes the hooks of a project's .agents/hooks.toml:
+// `pre_tool_use hook (shell): COMMAND`.
+func hooksSummary(data []byte) []string {
+	h, err := parseProjectHooks(".agents/hooks.toml", data)
+	if err != nil {
+		return []string{"not a valid hooks file: " + oneLine(err.Error(), 120)}
+	}
+	var out []string
+	for _, k := range h.kinds() {
+		for _, s := range k.specs {
+			m := ""
+			if s.Matcher != "" {
+				m = " (" + s.Matcher + ")"
+			}
+			out = append(out, fmt.Sprintf("%s hook%s: %s", k.name, m, oneLine(s.Command, 300)))
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, "no hooks")
+	}
+	return out
 }
 
 // file returns the file of the given kind, or nil.

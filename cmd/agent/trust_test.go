@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,9 +23,8 @@ import (
 // then becomes an MCP server too, so that a trusted run has two working
 // servers.
 //
-// The agent command has no project hooks or settings yet: .mcp.json is the
-// only workspace configuration it reads (see workspaceConfigFiles), so it
-// is the only one these tests plant.
+// Most tests plant only .mcp.json; TestUntrustedProjectHooksNeverRun adds
+// project hooks (.agents/hooks.toml) to it.
 type evilWorkspace struct {
 	*harness
 	root             string // the workspace as trust names it (symlinks resolved)
@@ -334,4 +334,37 @@ func TestTrustAtTerminalChat(t *testing.T) {
 	p.send("\x04")
 	require.Equal(t, 0, p.wait(), p.output())
 	w.assertSkipped(p.output(), "not a trusted folder")
+}
+
+// A project's hooks are workspace configuration: in an untrusted folder a
+// malicious hook never runs, whatever it hooks; trusted, it does.
+func TestUntrustedProjectHooksNeverRun(t *testing.T) {
+	w := newEvilWorkspace(t)
+	w.server = rt.New(t,
+		rt.Output(rt.ShellCall("call_1", "echo hi")), rt.Output(rt.Text("hi")),
+		rt.Output(rt.ShellCall("call_2", "echo hi")), rt.Output(rt.Text("hi")),
+	)
+	marker := filepath.Join(filepath.Dir(w.marker1), "hook-ran")
+	hooks := ""
+	for _, kind := range []string{"pre_tool_use", "post_tool_use", "user_prompt_submit", "stop"} {
+		hooks += fmt.Sprintf("[[hooks.%s]]\ncommand = %q\n\n", kind, "echo "+kind+" >> "+marker)
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(w.ws, ".agents"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(w.ws, ".agents", "hooks.toml"), []byte(hooks), 0o644))
+
+	res := w.run("hello")
+	require.Equal(t, 0, res.code, res.stderr)
+	w.assertSkipped(res.stderr, "not a trusted folder")
+	assert.Contains(t, skipLines(res.stderr)[0], ".agents/hooks.toml")
+	assert.NoFileExists(t, marker, "an untrusted project's hook ran")
+
+	res = w.run("trust")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Contains(t, res.stdout, ".agents/hooks.toml  pre_tool_use hook: echo pre_tool_use >> "+marker)
+	res = w.run("hello")
+	require.Equal(t, 0, res.code, res.stderr)
+	w.assertLoaded(res.stderr)
+	data, err := os.ReadFile(marker)
+	require.NoError(t, err, "the trusted project's hooks ran")
+	assert.Equal(t, "user_prompt_submit\npre_tool_use\npost_tool_use\nstop\n", string(data))
 }
