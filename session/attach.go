@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/agentloop/agentloop/agent"
 	"github.com/agentloop/agentloop/responses"
+	"github.com/agentloop/agentloop/tools"
 )
 
 // AttachOptions configure [Attach]. The zero value chains each request to
@@ -48,7 +51,9 @@ type AttachOptions struct {
 //   - End, also when the run failed: the items the turns did not record
 //     (a partial turn), the last response id, and for a run stopped for
 //     approvals its continuation under [Attached.PendingID], which a later
-//     request takes with [TakeApproval] exactly once.
+//     request takes with [TakeApproval] exactly once. A new run on the
+//     conversation before that abandons the approval (see
+//     [Attached.Input]).
 type Attached struct {
 	store Store
 	conv  string
@@ -59,13 +64,14 @@ type Attached struct {
 	window       []responses.Item // stateless: the items to replay
 	interrupted  *agent.RunState
 	version      int64
-	skip         int    // leading input items already stored (unsent outputs)
-	base         int    // items of the run's Result that precede this run
-	recorded     int    // items of this run recorded, after base
-	started      bool   // Start or a Turn has run
-	lost         error  // a conflict: this run no longer writes
-	cont         string // the continuation written with the last Turn
-	lastResponse string // the response id the last Turn appended
+	stored       map[string]bool // input items already stored (unsent outputs), by JSON
+	abandoned    *continuation   // the last run stopped for approvals
+	base         int             // items of the run's Result that precede this run
+	recorded     int             // items of this run recorded, after base
+	started      bool            // Start or a Turn has run
+	lost         error           // a conflict: this run no longer writes
+	cont         string          // the continuation written with the last Turn
+	lastResponse string          // the response id the last Turn appended
 	pendingID    string
 }
 
@@ -78,6 +84,13 @@ type continuation struct {
 	// Ended is false for a turn's continuation (the run went on), true
 	// for the continuation a run left at its end (unsent outputs).
 	Ended bool `json:"ended,omitempty"`
+	// Approval is the id of the approval a run stopped for; Send are the
+	// outputs a new run sends first if it abandons that approval (its
+	// calls answered, the undecided ones as declined), and Stored says
+	// which of them are stored already.
+	Approval string           `json:"approval,omitempty"`
+	Send     []responses.Item `json:"send,omitempty"`
+	Stored   []bool           `json:"stored,omitempty"`
 }
 
 // continuationID names the continuation kept with version v of conv.
@@ -110,10 +123,13 @@ func Attach(ctx context.Context, store Store, conv string, opts *AttachOptions) 
 		switch {
 		case err == nil:
 			var cont continuation
-			if err := json.Unmarshal(data, &cont); err != nil || cont.State == nil {
+			if err := json.Unmarshal(data, &cont); err != nil || (cont.State == nil && cont.Approval == "") {
 				return nil, fmt.Errorf("session: conversation %q: the continuation of its last run is unreadable: %v", conv, err)
 			}
-			if st := cont.State; len(st.Input) > 0 || len(st.Calls) > 0 || len(st.Pending) > 0 {
+			switch st := cont.State; {
+			case cont.Approval != "":
+				s.abandoned = &cont
+			case len(st.Input) > 0 || len(st.Calls) > 0 || len(st.Pending) > 0:
 				s.interrupted = st // else: the run's last turn, whose end was not recorded
 			}
 		case errors.Is(err, ErrNotFound), errors.Is(err, ErrPendingTaken):
@@ -137,17 +153,47 @@ func (s *Attached) Info() Info { return s.info }
 // finished.
 func (s *Attached) Interrupted() *agent.RunState { return s.interrupted }
 
-// Input returns the input of a new run: in, after the outputs an
-// interrupted run had not sent yet when chaining (the server needs them
-// before new input; in stateless mode they are already among the replayed
-// items).
-func (s *Attached) Input(in []responses.Item) []responses.Item {
+// Input returns the input of a new run: in, after the outputs the last
+// run had not sent. Those are the outputs an interrupted run had not sent
+// yet when chaining (in stateless mode they are already among the replayed
+// items), or, when the last run stopped for approvals that nobody decided,
+// the answers to its calls, the undecided ones as declined: a new message
+// abandons a pending approval, whose id [TakeApproval] then no longer
+// takes. If another request is deciding that approval right now, Input
+// returns an error matching [ErrConflict].
+func (s *Attached) Input(ctx context.Context, in []responses.Item) ([]responses.Item, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ab := s.abandoned; ab != nil {
+		if _, err := s.store.TakePending(ctx, ab.Approval); errors.Is(err, ErrPendingTaken) {
+			return nil, fmt.Errorf("session: conversation %q: its pending approval is being decided by another request: %w", s.conv, ErrConflict)
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		s.abandoned = nil
+		s.stored = map[string]bool{}
+		var send []responses.Item
+		for i, it := range ab.Send {
+			stored := i < len(ab.Stored) && ab.Stored[i]
+			if stored && s.opts.Stateless {
+				continue // replayed with the stored items
+			}
+			if stored {
+				s.stored[string(it.Raw())] = true
+			}
+			send = append(send, it)
+		}
+		return append(send, in...), nil
+	}
 	st := s.interrupted
 	if s.opts.Stateless || st == nil || len(st.Calls) > 0 || len(st.Input) == 0 {
-		return in
+		return in, nil
 	}
-	s.skip = len(st.Input)
-	return append(append([]responses.Item(nil), st.Input...), in...)
+	s.stored = map[string]bool{}
+	for _, it := range st.Input {
+		s.stored[string(it.Raw())] = true
+	}
+	return append(append([]responses.Item(nil), st.Input...), in...), nil
 }
 
 // RunOptions returns the options that continue the conversation in a new
@@ -170,7 +216,12 @@ func (s *Attached) RunOptions() []agent.RunOption {
 // Stream runs a on input as the conversation's next run, recording it as
 // it goes; see [agent.Agent.StreamItems].
 func (s *Attached) Stream(ctx context.Context, a *agent.Agent, input []responses.Item, opts ...agent.RunOption) iter.Seq2[agent.Event, error] {
-	in := s.Input(input)
+	in, err := s.Input(ctx, input)
+	if err != nil {
+		return func(yield func(agent.Event, error) bool) {
+			yield(agent.Event{Kind: agent.EventRunCompleted, Time: time.Now(), Result: &agent.Result{}}, err)
+		}
+	}
 	return a.StreamItems(ctx, in, append(s.RunOptions(), opts...)...)
 }
 
@@ -211,7 +262,10 @@ func (s *Attached) Start(ctx context.Context, input []responses.Item) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.started, s.base, s.recorded = true, 0, 0
-	items := input[min(s.skip, len(input)):]
+	items := input
+	if len(s.stored) > 0 {
+		items = slices.DeleteFunc(slices.Clone(input), func(it responses.Item) bool { return s.stored[string(it.Raw())] })
+	}
 	return s.append(ctx, Turn{Items: items, Meta: s.opts.Meta})
 }
 
@@ -277,6 +331,28 @@ func (s *Attached) End(ctx context.Context, res *agent.Result, runErr error) err
 	}
 	if t.Pending != nil && len(res.State.Pending) > 0 {
 		s.pendingID = t.Pending.ID
+		// What a new run sends if it abandons the approval, kept where the
+		// next Attach looks.
+		mark := continuation{Conversation: s.conv, Approval: s.pendingID}
+		storedNow := map[string]bool{}
+		for _, it := range t.Items {
+			storedNow[string(it.Raw())] = true
+		}
+		for _, call := range res.State.Calls {
+			out, ok := res.State.Outputs[call.CallKey()]
+			if !ok {
+				out = declined(call)
+			}
+			mark.Send = append(mark.Send, out)
+			mark.Stored = append(mark.Stored, ok && storedNow[string(out.Raw())])
+		}
+		data, err := json.Marshal(mark)
+		if err != nil {
+			return fmt.Errorf("session: record the end of the run: %w", err)
+		}
+		if err := s.store.PutPending(ctx, s.conv, continuationID(s.conv, s.version), data); err != nil {
+			return err
+		}
 	}
 	s.cont = ""
 	if t.Pending == nil {
@@ -309,6 +385,14 @@ func (s *Attached) drop(ctx context.Context, id string) {
 	}
 }
 
+// declined is the answer to a call whose approval was abandoned.
+func declined(call responses.Item) responses.Item {
+	if call.Type == responses.TypeMCPApprovalRequest {
+		return responses.MustItem(responses.MCPApprovalResponse{Type: responses.TypeMCPApprovalResponse, ApprovalRequestID: call.ID, Reason: "declined: the user went on without deciding"})
+	}
+	return tools.TextOutput(tools.NewCall(call), "Not run: the user went on without approving it.", true)
+}
+
 // Approval is a run stopped for approvals, as [TakeApproval] returns it.
 type Approval struct {
 	// Conversation is the run's conversation: check that the user deciding
@@ -334,8 +418,8 @@ func TakeApproval(ctx context.Context, store Store, id string) (*Approval, error
 		return nil, err
 	}
 	var cont continuation
-	if err := json.Unmarshal(data, &cont); err != nil || cont.State == nil {
-		return nil, fmt.Errorf("session: pending %q is not the continuation of an attached run", id)
+	if err := json.Unmarshal(data, &cont); err != nil || cont.State == nil || len(cont.State.Pending) == 0 {
+		return nil, fmt.Errorf("session: pending %q is not an approval of an attached run", id)
 	}
 	return &Approval{Conversation: cont.Conversation, State: cont.State}, nil
 }

@@ -284,3 +284,74 @@ func TestAttachBranch(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, b.Items, 4, "a, 1, c, from 1")
 }
+
+// A new message while an approval is pending abandons it: the calls are
+// answered as declined before the message, the conversation goes on, and
+// the approval can no longer be taken.
+func TestAttachAbandonedApproval(t *testing.T) {
+	for _, stateless := range []bool{false, true} {
+		t.Run(map[bool]string{false: "chained", true: "stateless"}[stateless], func(t *testing.T) {
+			ctx := t.Context()
+			store := session.NewMemory()
+			var calls atomic.Int32
+			srv := rt.New(t,
+				rt.Output(rt.FunctionCall("c1", "echo", `{"text":"a"}`)),
+				rt.Output(rt.Text("never mind then")),
+			)
+			defer_ := agent.ApproverFunc(func(context.Context, tools.ApprovalRequest) (agent.Approval, error) { return agent.Defer, nil })
+			a := newAgent(srv, &calls, &agent.Options{Approver: defer_, Stateless: stateless})
+			opts := &session.AttachOptions{Stateless: stateless}
+			s, err := session.Attach(ctx, store, "conv", opts)
+			require.NoError(t, err)
+			res, err := s.Run(ctx, a, user("go"))
+			require.NoError(t, err)
+			require.Equal(t, "pending_approval", res.StopReason)
+			id := s.PendingID()
+
+			s, err = session.Attach(ctx, store, "conv", opts)
+			require.NoError(t, err)
+			res, err = s.Run(ctx, a, user("something else"))
+			require.NoError(t, err)
+			assert.Equal(t, "never mind then", res.Text)
+			reqs := srv.Requests()
+			in := reqs[1].Params.Input.Items
+			if stateless {
+				require.Len(t, in, 4, "go, the call, its declined output, the message")
+				assert.Empty(t, reqs[1].Params.PreviousResponseID)
+			} else {
+				require.Len(t, in, 2, "the declined output, the message")
+				assert.Equal(t, reqs[0].ResponseID, reqs[1].Params.PreviousResponseID)
+			}
+			assert.True(t, in[len(in)-2].IsOutput())
+			assert.Contains(t, string(in[len(in)-2].Raw()), "without approving")
+			assert.Equal(t, int32(0), calls.Load())
+			_, err = session.TakeApproval(ctx, store, id)
+			require.ErrorIs(t, err, session.ErrPendingTaken, "abandoned")
+			c, err := store.Load(ctx, "conv", nil)
+			require.NoError(t, err)
+			assert.Len(t, c.Items, 5, "go, call, declined output, message, answer")
+		})
+	}
+}
+
+// While a decision is being resumed, a new message on the conversation
+// is refused before it spends anything.
+func TestAttachNewMessageWhileDeciding(t *testing.T) {
+	ctx := t.Context()
+	store := session.NewMemory()
+	var calls atomic.Int32
+	srv := rt.New(t, rt.Output(rt.FunctionCall("c1", "echo", `{"text":"a"}`)))
+	defer_ := agent.ApproverFunc(func(context.Context, tools.ApprovalRequest) (agent.Approval, error) { return agent.Defer, nil })
+	a := newAgent(srv, &calls, &agent.Options{Approver: defer_})
+	s, err := session.Attach(ctx, store, "conv", nil)
+	require.NoError(t, err)
+	_, err = s.Run(ctx, a, user("go"))
+	require.NoError(t, err)
+	other, err := session.Attach(ctx, store, "conv", nil) // a new message arrives...
+	require.NoError(t, err)
+	_, err = session.TakeApproval(ctx, store, s.PendingID()) // ...while the decision is taken
+	require.NoError(t, err)
+	_, err = other.Run(ctx, a, user("meanwhile"))
+	require.ErrorIs(t, err, session.ErrConflict)
+	assert.Len(t, srv.Requests(), 1)
+}

@@ -151,6 +151,18 @@ func TestApprovalAcrossReplicas(t *testing.T) {
 	code, _ = post(t, c, base+"/decide", map[string]any{"id": last.Approval.ID, "approve": false})
 	assert.Equal(t, http.StatusConflict, code, "decided once")
 
+	// A new message while an approval is pending abandons it (a reloaded
+	// page): the call is answered as declined, and the old decision is
+	// refused.
+	_, lines = post(t, c, base+"/chat", map[string]string{"message": "ask Bob to lunch"})
+	pending := lines[len(lines)-1]
+	require.Equal(t, "approval", pending.Kind, "%+v", lines)
+	_, lines = post(t, c, base+"/chat", map[string]string{"message": "forget it, ask Alice"})
+	require.NotEmpty(t, lines)
+	assert.Equal(t, line{Kind: "done", Text: "OK, I did not send the email.", Server: "A"}, lines[len(lines)-1], "the model saw the call declined")
+	code, _ = post(t, c, base+"/decide", map[string]any{"id": pending.Approval.ID, "approve": true})
+	assert.Equal(t, http.StatusConflict, code, "abandoned")
+
 	// Another user cannot decide it, nor see the conversation.
 	other := &http.Client{Timeout: 30 * time.Second}
 	code, _ = post(t, other, base+"/decide", map[string]any{"id": "nope", "approve": true})
