@@ -93,10 +93,15 @@ type RunOptions struct {
 	ModelAttempts int32
 }
 
-// Continuation is what a run carries over continue-as-new besides its state.
+// Continuation is what a run carries over continue-as-new besides its
+// state (a [agent.Machine.Checkpoint], whose Progress keeps the run's
+// budgets and compaction bookkeeping).
 type Continuation struct {
-	TurnsAtStart int       // the state's Turns when the run started (MaxTurns counts from it)
-	Started      time.Time // when the run started (MaxDuration counts from it)
+	// TurnsAtStart and Started are read from the inputs of runs continued
+	// by an earlier version of this package, whose state had no Progress;
+	// they are no longer written.
+	TurnsAtStart int       `json:",omitempty"`
+	Started      time.Time `json:",omitzero"`
 	Executions   int       // workflow executions so far
 	// Transcript is the run's conversation as sent and received, kept to
 	// recover from previous_response_not_found.
@@ -161,12 +166,8 @@ func newDriver(ctx workflow.Context, in RunInput) *driver {
 	d := &driver{in: in, cfg: in.Config, runID: workflow.GetInfo(ctx).WorkflowExecution.ID, waits: map[string]*approvalWait{}}
 	if in.Continued != nil {
 		d.cont = *in.Continued
-	} else {
-		d.cont.Started = workflow.Now(ctx)
-		if in.State != nil {
-			d.cont.TurnsAtStart = in.State.Turns
-			d.cont.Transcript = append(d.cont.Transcript, in.State.Transcript...)
-		}
+	} else if in.State != nil {
+		d.cont.Transcript = append(d.cont.Transcript, in.State.Transcript...)
 	}
 	d.cont.Executions++
 	return d
@@ -222,21 +223,19 @@ func (d *driver) machine(ctx workflow.Context) []agent.Action {
 		d.m = agent.NewMachine(d.in.Config, d.in.State)
 		return d.m.Start(now, d.in.Input)
 	}
-	// The Machine counts MaxTurns and MaxDuration from Resume: give it
-	// what is left of them.
-	cfg := d.in.Config
-	limit := cfg.MaxTurns
-	if limit == 0 {
-		limit = 32
+	// The same run goes on where it continued as new: its checkpoint
+	// keeps the turns and time it started at, so MaxTurns and MaxDuration
+	// count from the run's start.
+	st := d.in.State
+	if st != nil && st.Progress == nil {
+		// Continued by an earlier version of this package, which kept the
+		// run's start in the Continuation.
+		cp := *st
+		cp.Progress = &agent.RunProgress{StartTurns: d.cont.TurnsAtStart, Started: d.cont.Started}
+		st = &cp
 	}
-	if d.in.State != nil && limit > 0 { // negative: no bound
-		cfg.MaxTurns = max(1, limit-(d.in.State.Turns-d.cont.TurnsAtStart))
-	}
-	if cfg.MaxDuration > 0 {
-		cfg.MaxDuration = max(time.Nanosecond, cfg.MaxDuration-now.Sub(d.cont.Started))
-	}
-	d.m = agent.NewMachine(cfg, nil)
-	return d.m.Resume(now, d.in.State, nil)
+	d.m = agent.NewMachine(d.in.Config, nil)
+	return d.m.Continue(now, st)
 }
 
 func (d *driver) drive(ctx workflow.Context) (*agent.Result, error) {
@@ -346,8 +345,9 @@ func (d *driver) continueAsNew(ctx workflow.Context) error {
 	_ = workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
 	next := d.in
 	next.Config = d.cfg
-	next.State = d.m.State()
+	next.State = d.m.Checkpoint()
 	cont := d.cont
+	cont.TurnsAtStart, cont.Started = 0, time.Time{} // in next.State.Progress
 	next.Continued = &cont
 	next.Input, next.Resume, next.Decisions = nil, false, nil
 	return workflow.NewContinueAsNewError(ctx, WorkflowName, next)

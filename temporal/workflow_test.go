@@ -309,6 +309,10 @@ func TestContinueAsNew(t *testing.T) {
 			if next.Continued == nil || next.State == nil || len(next.State.Input) != 1 {
 				t.Fatalf("continue-as-new input: %+v", next)
 			}
+			// The run's bookkeeping travels in the checkpoint.
+			if p := next.State.Progress; p == nil || p.StartTurns != 0 || p.Started.IsZero() || len(p.Input) != 1 {
+				t.Fatalf("continue-as-new progress: %+v", next.State.Progress)
+			}
 			in = next
 			continue
 		}
