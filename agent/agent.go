@@ -254,15 +254,6 @@ func (a *Agent) Tools(ctx context.Context) ([]tools.Tool, []ToolInfo, error) {
 	return rt.tools, rt.infos, nil
 }
 
-func (a *Agent) approvedAlways(key string) bool {
-	if key == "" {
-		return false
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.always[key]
-}
-
 func (a *Agent) rememberAlways(key string) {
 	if key == "" {
 		return

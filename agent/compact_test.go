@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"iter"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -337,4 +338,49 @@ func TestServerSideCompaction(t *testing.T) {
 	in := input(t, reqs[1])
 	require.Len(t, in, 4)
 	assert.Equal(t, cmp, in[1])
+}
+
+// Compaction requests go through the Model middleware too, marked by Kind,
+// and the Tool middleware finds the tool in its context.
+func TestCompactionThroughMiddleware(t *testing.T) {
+	for _, summarize := range []bool{false, true} {
+		srv := rt.New(t,
+			reply(usage(850, 50), rt.FunctionCall("call_1", "echo", `{"text":"one"}`)),
+			reply(usage(100, 10), rt.Text("summary")),
+			reply(usage(100, 10), rt.Text("Done.")),
+		)
+		var mu sync.Mutex
+		var kinds []string
+		var toolName string
+		a := agent.New(client(srv), "test-model", &agent.Options{
+			Tools:      []tools.Tool{echoTool(nil)},
+			Compaction: agent.Compaction{ContextWindow: 1000, Summarize: summarize},
+			Middleware: []agent.Middleware{{
+				Model: func(next agent.ModelHandler) agent.ModelHandler {
+					return func(ctx context.Context, call *agent.ModelCall) (*responses.Response, error) {
+						mu.Lock()
+						kinds = append(kinds, call.Kind)
+						mu.Unlock()
+						return next(ctx, call)
+					}
+				},
+				Tool: func(next agent.ToolHandler) agent.ToolHandler {
+					return func(ctx context.Context, call tools.Call) (responses.Item, error) {
+						if tool, ok := agent.ToolOf(ctx); ok {
+							toolName = tool.Definition().Name
+						}
+						return next(ctx, call)
+					}
+				},
+			}},
+		})
+		_, err := a.Run(t.Context(), "go")
+		require.NoError(t, err)
+		want := []string{"", "compact", ""}
+		if summarize {
+			want = []string{"", "summary", ""}
+		}
+		assert.Equal(t, want, kinds)
+		assert.Equal(t, "echo", toolName)
+	}
 }

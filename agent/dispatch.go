@@ -227,7 +227,7 @@ func (d *dispatcher) run(call tools.Call, tool tools.Tool, resume *NestedResume)
 		ctx = context.WithValue(ctx, parentKey{}, link)
 	}
 	start := time.Now()
-	out, err := d.r.top.callTool(ctx, call, func(ctx context.Context, call tools.Call) (responses.Item, error) {
+	out, err := d.r.top.callTool(ctx, tool, call, func(ctx context.Context, call tools.Call) (responses.Item, error) {
 		// Started once the middleware let it through.
 		d.r.q.push(Event{Kind: EventToolStarted, Tool: &ToolEvent{CallID: call.CallID, Type: call.Type, Name: name, Call: call.Item}})
 		return d.invoke(ctx, call, tool)

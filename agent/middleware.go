@@ -54,8 +54,13 @@ type RunHandler func(ctx context.Context, run *RunInfo) (*Result, error)
 
 // ModelCall is one model request.
 type ModelCall struct {
-	Agent   string // Options.Name of the agent in charge
-	Turn    int    // the request's number within the run, from 1
+	Agent string // Options.Name of the agent in charge
+	Turn  int    // the request's number within the run, from 1
+	// Kind says what the request is for: "" for a turn of the run,
+	// "summary" for the summarising request of a compaction, "compact"
+	// for a request to the compact endpoint (the handler's Response then
+	// carries the compaction's output and usage).
+	Kind    string
 	Request *responses.Request
 	// Retry is true when the turn is asked again after its stream broke
 	// with nothing acted on.
@@ -82,11 +87,22 @@ func (a *Agent) callModel(ctx context.Context, call *ModelCall, h ModelHandler) 
 	return h(ctx, call)
 }
 
-// callTool runs a call through the Tool middleware.
-func (a *Agent) callTool(ctx context.Context, call tools.Call, h ToolHandler) (responses.Item, error) {
+type toolKey struct{}
+
+// ToolOf returns the tool a call runs on, for Tool middleware that wants
+// more than the call (an MCP tool's server, a shell's sandbox mode): the
+// loop puts it into the context it passes to the Tool middleware.
+func ToolOf(ctx context.Context) (tools.Tool, bool) {
+	t, ok := ctx.Value(toolKey{}).(tools.Tool)
+	return t, ok
+}
+
+// callTool runs a call of tool through the Tool middleware.
+func (a *Agent) callTool(ctx context.Context, tool tools.Tool, call tools.Call, h ToolHandler) (responses.Item, error) {
 	if !a.hasToolMW {
 		return h(ctx, call)
 	}
+	ctx = context.WithValue(ctx, toolKey{}, tool)
 	for _, mw := range slices.Backward(a.opts.Middleware) {
 		if mw.Tool != nil {
 			h = mw.Tool(h)

@@ -507,7 +507,17 @@ func (r *run) handOff(act HandOff) HandedOff {
 func (r *run) compact(act Compact) Compacted {
 	var c Compacted
 	if act.Endpoint != nil {
-		out, err := r.a.client.Compact(r.ctx, act.Endpoint)
+		call := &ModelCall{Agent: r.a.opts.Name, Turn: r.turn, Kind: "compact", Request: &responses.Request{
+			Model: act.Endpoint.Model, Instructions: act.Endpoint.Instructions,
+			PreviousResponseID: act.Endpoint.PreviousResponseID, Input: act.Endpoint.Input,
+		}}
+		out, err := r.top.callModel(r.ctx, call, func(ctx context.Context, _ *ModelCall) (*responses.Response, error) {
+			out, err := r.a.client.Compact(ctx, act.Endpoint)
+			if err != nil {
+				return nil, err
+			}
+			return &responses.Response{ID: out.ID, Status: responses.StatusCompleted, Output: out.Output, Usage: out.Usage}, nil
+		})
 		switch {
 		case err == nil && len(out.Output) == 0:
 			c.Err = errors.New("the compact endpoint returned no items")
@@ -522,7 +532,10 @@ func (r *run) compact(act Compact) Compacted {
 		}
 	}
 	if c.Err == nil {
-		resp, err := r.a.client.Create(r.ctx, act.Summary)
+		call := &ModelCall{Agent: r.a.opts.Name, Turn: r.turn, Kind: "summary", Request: act.Summary}
+		resp, err := r.top.callModel(r.ctx, call, func(ctx context.Context, call *ModelCall) (*responses.Response, error) {
+			return r.a.client.Create(ctx, call.Request)
+		})
 		if err != nil {
 			c.Err = fmt.Errorf("summarising turn: %w", err)
 		}

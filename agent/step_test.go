@@ -658,8 +658,8 @@ func TestMachineRules(t *testing.T) {
 			check: func(t *testing.T, s *sim, fin agent.Finish) {
 				// Run by hand: the driver reports TurnEnded before the call.
 				m := agent.NewMachine(agent.Config{Model: "m"}, nil)
-				acts := m.Start(t0, []responses.Item{responses.UserMessage("go")})
-				acts = m.Step(t0, agent.ToolsListed{Tools: s.tools})
+				m.Start(t0, []responses.Item{responses.UserMessage("go")})
+				acts := m.Step(t0, agent.ToolsListed{Tools: s.tools})
 				require.IsType(t, agent.SendRequest{}, acts[len(acts)-1])
 				m.Step(t0, agent.ResponseDone{Response: callsResp("resp_1", fcall("c1", "a", `{}`))})
 				acts = m.Step(t0, agent.TurnEnded{})
