@@ -40,19 +40,34 @@ const (
 	// ErrTypeModel is any other failed model request (the network, a
 	// broken stream); it is retried.
 	ErrTypeModel = "ModelError"
+	// ErrTypeMiddleware is a model request that the agent's Model
+	// middleware refused (an input guardrail, a policy): not retried.
+	ErrTypeMiddleware = "MiddlewareError"
 )
 
 // ToolSpec is what the workflow knows of one tool of a turn: what the
-// Machine needs ([agent.ToolInfo]) and how its calls are scheduled.
+// Machine needs ([agent.ToolInfo]; Info.Idempotent says whether its calls
+// are retried after a crash) and how its calls are scheduled, from
+// [WorkerOptions.Tools] under Info.Name().
 type ToolSpec struct {
-	Info agent.ToolInfo
-	// Idempotent: the tool said so ([tools.Idempotent]). Its calls are
-	// retried after a crash; the others run at most once.
-	Idempotent bool
-	// Name is the tool's name as calls route to it (the function name, or
-	// the item type of a built-in tool).
-	Name    string
+	Info    agent.ToolInfo
 	Options ToolOptions
+}
+
+// UnmarshalJSON reads the Idempotent field that ToolSpec had beside Info
+// in listings recorded by an earlier version of this package.
+func (s *ToolSpec) UnmarshalJSON(b []byte) error {
+	type plain ToolSpec
+	var v struct {
+		plain
+		Idempotent bool
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*s = ToolSpec(v.plain)
+	s.Info.Idempotent = s.Info.Idempotent || v.Idempotent
+	return nil
 }
 
 // ToolsListed is the result of the ListTools activity.
@@ -64,6 +79,7 @@ type ToolsListed struct {
 type ModelInput struct {
 	Request *responses.Request
 	Turn    int
+	Agent   string `json:",omitempty"` // the agent in charge, whose client sends
 }
 
 // MarshalJSON carries Request.Extra, which [responses.Request] does not
@@ -101,8 +117,47 @@ func (in *ModelInput) UnmarshalJSON(b []byte) error {
 // worker's agent).
 type AgentInput struct{ Agent string }
 
-// HandOffInput asks for the configuration of the agent a run hands off to.
-type HandOffInput struct{ From, To string }
+// HandOffInput is a handoff the Machine asked for ([agent.HandOff]): the
+// agent in charge (From) hands the run to To.
+type HandOffInput struct {
+	From, To  string
+	Arguments json.RawMessage  `json:",omitempty"` // the handoff call's arguments, for OnHandoff
+	History   []responses.Item `json:",omitempty"` // what the handoff's filter filters
+}
+
+// HandOffOutput is the configuration of the agent now in charge and, when
+// the handoff has a filter (Filtered), the history its first request
+// sends in place of the chain.
+type HandOffOutput struct {
+	Config   agent.Config
+	History  []responses.Item `json:",omitempty"`
+	Filtered bool             `json:",omitempty"`
+}
+
+// MarshalJSON carries Config.Request.Extra, which [responses.Request]
+// does not decode.
+func (o HandOffOutput) MarshalJSON() ([]byte, error) {
+	type plain HandOffOutput
+	return json.Marshal(struct {
+		plain
+		RequestExtra map[string]any `json:",omitempty"`
+	}{plain(o), o.Config.Request.Extra})
+}
+
+// UnmarshalJSON restores what MarshalJSON wrote.
+func (o *HandOffOutput) UnmarshalJSON(b []byte) error {
+	type plain HandOffOutput
+	var v struct {
+		plain
+		RequestExtra map[string]any
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	*o = HandOffOutput(v.plain)
+	o.Config.Request.Extra = v.RequestExtra
+	return nil
+}
 
 // CallInput is the input of the review, call and decline activities.
 type CallInput struct {
@@ -120,6 +175,11 @@ type CallOutput struct {
 	Err      string        // the tool's error, if any
 	Outcome  tools.Outcome // the outcome the error stands for
 	Duration time.Duration
+	// Tripwire and Guardrail say that a tool guardrail ended the run:
+	// it tripped ([agent.TripwireError]), or failed ([agent.GuardrailError]:
+	// the guardrail's name and its error).
+	Tripwire  *agent.TripwireError `json:",omitempty"`
+	Guardrail []string             `json:",omitempty"`
 	// Truncated is the number of bytes of the output that were left out
 	// to keep it under the payload limit.
 	Truncated int
@@ -136,6 +196,7 @@ type ReviewOutput struct {
 
 // CompactInput and CompactOutput carry a compaction.
 type CompactInput struct {
+	Agent    string `json:",omitempty"` // the agent in charge, whose client sends
 	Endpoint *responses.CompactRequest
 	Summary  *responses.Request
 	// SummaryExtra is Summary.Extra, which [responses.Request] does not
@@ -153,33 +214,58 @@ type CompactOutput struct {
 
 // activities are the worker's side of a run: they read the worker's agent.
 type activities struct {
-	a      *agent.Agent
-	client agent.Client
-	opts   WorkerOptions
+	a    *agent.Agent
+	opts WorkerOptions
 }
 
-// agent returns the agent named name: the worker's agent, or one of
-// WorkerOptions.Agents.
+// agent returns the agent named name: the worker's agent, an agent it can
+// hand off to (transitively), or one of WorkerOptions.Agents and theirs.
 func (x *activities) agent(name string) (*agent.Agent, error) {
-	if name == "" || name == x.a.Config().Agent {
+	if name == "" {
 		return x.a, nil
 	}
-	for _, a := range x.opts.Agents {
-		if a.Config().Agent == name {
+	if a, ok := x.a.Find(name); ok {
+		return a, nil
+	}
+	for _, o := range x.opts.Agents {
+		if a, ok := o.Find(name); ok {
 			return a, nil
 		}
 	}
-	return nil, fmt.Errorf("this worker has no agent named %q (add it to WorkerOptions.Agents)", name)
+	return nil, fmt.Errorf("this worker has no agent named %q (neither its agent nor one it hands off to; add it to WorkerOptions.Agents)", name)
 }
 
-// handOff returns the configuration of the agent a run hands off to.
-func (x *activities) handOff(ctx context.Context, in HandOffInput) (*agent.Config, error) {
-	a, err := x.agent(in.To)
+// client returns the transport of a's model requests: WorkerOptions.Client
+// when set, else a's own.
+func (x *activities) client(a *agent.Agent) agent.Client {
+	if x.opts.Client != nil {
+		return x.opts.Client
+	}
+	return a.Client()
+}
+
+// handOff performs a handoff as the in-process loop does: the handoff's
+// OnHandoff runs with the call's arguments (its error ends the run), and
+// its filter, if any, decides what history the target sees.
+func (x *activities) handOff(ctx context.Context, in HandOffInput) (*HandOffOutput, error) {
+	from, err := x.agent(in.From)
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownAgent", nil)
 	}
-	cfg := a.Config()
-	return &cfg, nil
+	h, ok := from.HandoffTo(in.To)
+	if !ok {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("agent %q cannot hand off to %q", in.From, in.To), "UnknownAgent", nil)
+	}
+	if h.OnHandoff != nil {
+		if err := h.OnHandoff(ctx, in.Arguments); err != nil {
+			return nil, temporal.NewNonRetryableApplicationError(err.Error(), "OnHandoffError", nil)
+		}
+	}
+	out := &HandOffOutput{Config: h.Agent.Config()}
+	if f := h.Filter; f.DropTools || f.LastMessages != 0 || f.Func != nil {
+		out.History, out.Filtered = h.Filter.Apply(in.History), true
+	}
+	return out, nil
 }
 
 func (x *activities) listTools(ctx context.Context, in AgentInput) (*ToolsListed, error) {
@@ -192,49 +278,66 @@ func (x *activities) listTools(ctx context.Context, in AgentInput) (*ToolsListed
 		return nil, temporal.NewApplicationErrorWithOptions(err.Error(), "ListToolsError", temporal.ApplicationErrorOptions{Cause: err})
 	}
 	out := &ToolsListed{Tools: make([]ToolSpec, len(ts))}
-	for i, t := range ts {
-		spec := ToolSpec{Info: infos[i], Name: toolName(infos[i].Definition)}
-		if id, ok := t.(tools.Idempotent); ok {
-			spec.Idempotent = id.Idempotent()
-		}
-		spec.Options = x.opts.toolOptions(spec.Name)
-		out.Tools[i] = spec
+	for i := range ts {
+		out.Tools[i] = ToolSpec{Info: infos[i], Options: x.opts.toolOptions(infos[i].Name())}
 	}
 	return out, nil
 }
 
-func toolName(def responses.ToolDefinition) string {
-	if def.Name != "" {
-		return def.Name
-	}
-	return def.Type
-}
-
-// model sends one request with the client's own retries off (a zero retry
-// budget), streaming and heartbeating as events arrive; Temporal's retry
-// policy is the one retry mechanism.
+// model sends one request through the Model middleware of the worker's
+// agent (the run keeps the middleware of the agent it started with, as in
+// process) with the client's own retries off (a zero retry budget),
+// streaming and heartbeating as events arrive; Temporal's retry policy is
+// the one retry mechanism. An error of the middleware itself (a guardrail
+// that refused) is not retried.
 func (x *activities) model(ctx context.Context, in ModelInput) (*responses.Response, error) {
 	ctx = responses.WithRetryBudget(ctx, &responses.RetryBudget{})
 	if in.Request == nil {
 		return nil, temporal.NewNonRetryableApplicationError("no request", ErrTypeModel, nil)
 	}
+	a, err := x.agent(in.Agent)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownAgent", nil)
+	}
+	client := x.client(a)
+	send := func(ctx context.Context, call *agent.ModelCall) (*responses.Response, error) {
+		var resp *responses.Response
+		var err error
+		if x.opts.DisableStreaming {
+			resp, err = client.Create(ctx, call.Request)
+		} else {
+			resp, err = stream(ctx, client, call.Request)
+		}
+		if err != nil {
+			return nil, &transportError{err}
+		}
+		return resp, nil
+	}
 	req := *in.Request
 	defer heartbeat(ctx)() // also while the server thinks before its first event
-	var resp *responses.Response
-	var err error
-	if x.opts.DisableStreaming {
-		resp, err = x.client.Create(ctx, &req)
-	} else {
-		resp, err = x.stream(ctx, &req)
+	call := &agent.ModelCall{Agent: in.Agent, Turn: in.Turn, Request: &req, Retry: activity.GetInfo(ctx).Attempt > 1}
+	resp, err := x.a.WrapModel(send)(ctx, call)
+	var te *transportError
+	switch {
+	case err == nil:
+		return resp, nil
+	case errors.As(err, &te):
+		return nil, modelError(te.err)
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
 	}
-	if err != nil {
-		return nil, modelError(err)
-	}
-	return resp, nil
+	return nil, temporal.NewNonRetryableApplicationError(err.Error(), ErrTypeMiddleware, err)
 }
 
-func (x *activities) stream(ctx context.Context, req *responses.Request) (*responses.Response, error) {
-	s, err := x.client.Stream(ctx, req)
+// transportError marks an error of the model request itself, as opposed
+// to one of the middleware around it.
+type transportError struct{ err error }
+
+func (e *transportError) Error() string { return e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+func stream(ctx context.Context, client agent.Client, req *responses.Request) (*responses.Response, error) {
+	s, err := client.Stream(ctx, req)
 	if err != nil {
 		return nil, err
 	}
@@ -304,9 +407,14 @@ func retryableStatus(e *responses.APIError) bool {
 
 func (x *activities) compact(ctx context.Context, in CompactInput) (*CompactOutput, error) {
 	ctx = responses.WithRetryBudget(ctx, &responses.RetryBudget{})
+	a, err := x.agent(in.Agent)
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), "UnknownAgent", nil)
+	}
+	client := x.client(a)
 	var c CompactOutput
 	if in.Endpoint != nil {
-		out, err := x.client.Compact(ctx, in.Endpoint)
+		out, err := client.Compact(ctx, in.Endpoint)
 		var apiErr *responses.APIError
 		switch {
 		case err == nil && len(out.Output) == 0:
@@ -322,7 +430,7 @@ func (x *activities) compact(ctx context.Context, in CompactInput) (*CompactOutp
 	}
 	if c.Err == "" && in.Summary != nil {
 		in.Summary.Extra = in.SummaryExtra
-		resp, err := x.client.Create(ctx, in.Summary)
+		resp, err := client.Create(ctx, in.Summary)
 		if err != nil {
 			return nil, modelError(err)
 		}
@@ -388,9 +496,11 @@ func (x *activities) decline(ctx context.Context, in CallInput) (*CallOutput, er
 	return co, nil
 }
 
-// call runs one approved call: the attempt (idempotency key and number) in
-// its context, heartbeats while it runs, a panic turned into an error
-// output, and an output over the size limit cut to its head and tail.
+// call runs one approved call through the Tool middleware and tool
+// guardrails of the worker's agent: the attempt (idempotency key and
+// number) in its context, heartbeats while it runs, a panic turned into an
+// error output, and an output over the size limit cut to its head and
+// tail.
 func (x *activities) call(ctx context.Context, in CallInput) (*CallOutput, error) {
 	info := activity.GetInfo(ctx)
 	call := tools.NewCall(in.Item)
@@ -403,10 +513,20 @@ func (x *activities) call(ctx context.Context, in CallInput) (*CallOutput, error
 
 	defer heartbeat(ctx)()
 	start := time.Now()
-	out, err := invoke(ctx, t, call)
+	out, err := x.a.WrapTool(func(ctx context.Context, call tools.Call) (responses.Item, error) {
+		return invoke(ctx, t, call)
+	})(ctx, call)
 	co := &CallOutput{Output: out, Duration: time.Since(start)}
 	if err != nil {
 		co.Err, co.Outcome = err.Error(), tools.OutcomeOf(err)
+		var tw *agent.TripwireError
+		var ge *agent.GuardrailError
+		switch {
+		case errors.As(err, &tw):
+			co.Tripwire = tw
+		case errors.As(err, &ge):
+			co.Guardrail = []string{ge.Guardrail, fmt.Sprint(ge.Err)}
+		}
 	}
 	co.Output, co.Truncated = limitOutput(co.Output, x.opts.maxOutputBytes())
 	if ctx.Err() != nil && co.Output.IsZero() {

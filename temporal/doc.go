@@ -27,11 +27,25 @@
 //	Emit             dropped (events are for in-process consumers)
 //	Finish           the workflow's result (an agent.Result)
 //
-// A handoff switches the run to another agent of the worker, found by name
-// among [WorkerOptions.Agents]: the following turns list and call that
-// agent's tools. The handoff's HandoffFilter and OnHandoff are not applied
-// on Temporal yet (the agent package does not expose them): the target
-// sees the whole conversation.
+// A handoff switches the run to another agent, found by name among the
+// agents the worker's agent hands off to ([agent.Agent.Find]; others in
+// [WorkerOptions.Agents]): the following turns list and call that agent's
+// tools and send through its client. The HandOff local activity runs the
+// handoff's OnHandoff (an error ends the run) and its HandoffFilter, as in
+// process: a filtered history replaces the chain. OnHandoff may run again
+// if the worker dies before the workflow records its result.
+//
+// # Middleware and guardrails
+//
+// The model activity sends through the Model middleware of the worker's
+// agent ([agent.Agent.WrapModel]) and the call activity runs the call
+// through its Tool middleware and tool guardrails
+// ([agent.Agent.WrapTool]), so a tracer's spans, a policy's refusal and a
+// guardrail's verdict happen where the work happens, once per attempt and
+// never on replay. A refusal of the Model middleware is not retried; a
+// tool guardrail's tripwire ends the run, as in process. The Run
+// middleware, input guardrails and output guardrails do not run on
+// Temporal: they wrap a whole run, which no process holds.
 //
 // # What is deterministic, what is an activity
 //
@@ -67,10 +81,15 @@
 //     taken effect ([InterruptedMessage]), unless
 //     [ToolOptions.RetryInterrupted] is set.
 //
-// Every attempt carries [tools.Attempt] in its context: Key is the workflow
-// id and the call id ("run-1/call_abc"), the same on every attempt and
-// after continue-as-new, and Number counts attempts from 1, so a tool can
-// deduplicate its effect.
+// A tool is idempotent when [agent.ToolInfo].Idempotent says so (the
+// listing of each turn records it). Every attempt carries [tools.Attempt]
+// in its context: Key is the workflow id and the call id
+// ("run-1/call_abc"), the same on every attempt and after continue-as-new,
+// and Number counts attempts from 1, so a tool can deduplicate its effect.
+// The executors hand the key on: an MCP call carries it in its request's
+// _meta (mcp.IdempotencyKeyMeta), and apply_patch recognises a patch it
+// already applied (the files already hold what the patch produces) and
+// changes nothing.
 //
 // A model request in flight when its worker died is sent again (it
 // heartbeats while it streams and while it waits for the first event). No
@@ -90,9 +109,11 @@
 // Temporal refuses a payload over 2 MiB and a history over 50 MiB or
 // 51,200 events. The workflow continues as new between two turns after
 // [RunOptions.ContinueAsNewAfter] turns (10 by default) or when Temporal
-// suggests it, carrying the Machine's state between turns
-// ([agent.Machine.State]; its Input is the next request's input) and
-// resuming with [agent.Machine.Resume]. A tool output larger than
+// suggests it, carrying the Machine's checkpoint between turns
+// ([agent.Machine.Checkpoint]: the state, whose Input is the next
+// request's input, and the run's progress) and going on with
+// [agent.Machine.Continue]: MaxTurns and MaxDuration count from the run's
+// start, and compaction keeps its bookkeeping. A tool output larger than
 // [WorkerOptions.MaxOutputBytes] (512 KiB by default) is cut in the call
 // activity to its head and tail around a marker saying how many bytes were
 // left out, the rule the shell tool uses for long output: an output travels

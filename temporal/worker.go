@@ -15,10 +15,11 @@ import (
 // WorkerOptions configures a [Worker]. The zero value of every field means
 // the documented default.
 type WorkerOptions struct {
-	// Client is the Responses transport the model activity sends through;
-	// it should be the agent's own. Required: [agent.Agent] does not hand
-	// out its client. Its own retries are switched off per call (a zero
-	// [responses.RetryBudget]): Temporal's retry policy retries instead.
+	// Client, when set, is the Responses transport the model activity
+	// sends through in place of the agent's own ([agent.Agent.Client]; of
+	// the agent in charge after a handoff). Its own retries are switched
+	// off per call (a zero [responses.RetryBudget]): Temporal's retry
+	// policy retries instead.
 	Client agent.Client
 
 	// DisableStreaming uses non-streaming create in the model activity. A
@@ -38,8 +39,11 @@ type WorkerOptions struct {
 	// in the call's result, in the next request and in the run's items).
 	MaxOutputBytes int
 
-	// Agents are the other agents a run may hand off to ([agent.Handoff]),
-	// found by their Options.Name. They share Client.
+	// Agents are other agents this worker runs, found by their
+	// Options.Name with those they hand off to: runs started with an
+	// agent that the worker's agent cannot reach through its handoffs.
+	// The agents the worker's agent hands off to (transitively) need not
+	// be listed.
 	Agents []*agent.Agent
 
 	// Worker is passed to the Temporal worker; nil uses its defaults.
@@ -112,14 +116,14 @@ func NewWorker(c client.Client, taskQueue string, a *agent.Agent, opts *WorkerOp
 	if opts != nil {
 		o = *opts
 	}
-	if o.Client == nil {
-		return nil, errors.New("temporal: NewWorker: WorkerOptions.Client is required (the agent's Responses client)")
+	if o.Client == nil && a.Client() == nil {
+		return nil, errors.New("temporal: NewWorker: the agent has no client and WorkerOptions.Client is not set")
 	}
 	var wo worker.Options
 	if o.Worker != nil {
 		wo = *o.Worker
 	}
-	w := &Worker{w: worker.New(c, taskQueue, wo), act: &activities{a: a, client: o.Client, opts: o}}
+	w := &Worker{w: worker.New(c, taskQueue, wo), act: &activities{a: a, opts: o}}
 	Register(w.w, a, o)
 	return w, nil
 }
@@ -131,13 +135,13 @@ func (w *Worker) Register(r worker.Registry) {
 }
 
 // Register registers the run workflow and activities of agent a with r.
-// It panics if a or opts.Client is nil: a worker without them could run
-// nothing.
+// It panics if a is nil, or if a has no client and opts.Client is nil: a
+// worker without them could run nothing.
 func Register(r worker.Registry, a *agent.Agent, opts WorkerOptions) {
-	if a == nil || opts.Client == nil {
-		panic("temporal.Register: need an agent and WorkerOptions.Client (the agent's Responses client)")
+	if a == nil || (opts.Client == nil && a.Client() == nil) {
+		panic("temporal.Register: need an agent with a client (or WorkerOptions.Client)")
 	}
-	act := &activities{a: a, client: opts.Client, opts: opts}
+	act := &activities{a: a, opts: opts}
 	r.RegisterWorkflowWithOptions(RunWorkflow, workflow.RegisterOptions{Name: WorkflowName})
 	r.RegisterActivityWithOptions(act.listTools, activity.RegisterOptions{Name: ListToolsActivity})
 	r.RegisterActivityWithOptions(act.model, activity.RegisterOptions{Name: ModelActivity})

@@ -391,7 +391,7 @@ func (d *driver) modelOptions(ctx workflow.Context) workflow.Context {
 // the run's transcript instead, once.
 func (d *driver) send(ctx workflow.Context, act agent.SendRequest) (*responses.Response, error) {
 	var resp responses.Response
-	err := workflow.ExecuteActivity(d.modelOptions(ctx), ModelActivity, ModelInput{Request: act.Request, Turn: act.Turn}).Get(ctx, &resp)
+	err := workflow.ExecuteActivity(d.modelOptions(ctx), ModelActivity, ModelInput{Request: act.Request, Turn: act.Turn, Agent: d.cfg.Agent}).Get(ctx, &resp)
 	var app *temporal.ApplicationError
 	if err != nil && errors.As(err, &app) && app.Type() == ErrTypePreviousResponseNotFound && !d.cont.FellBack && act.Request.PreviousResponseID != "" {
 		d.cont.FellBack = true
@@ -401,7 +401,7 @@ func (d *driver) send(ctx workflow.Context, act agent.SendRequest) (*responses.R
 		req.PreviousResponseID = ""
 		all := append(append([]responses.Item(nil), d.cont.Transcript...), act.Request.Input.Items...)
 		req.Input = responses.ItemsInput(all...)
-		err = workflow.ExecuteActivity(d.modelOptions(ctx), ModelActivity, ModelInput{Request: &req, Turn: act.Turn}).Get(ctx, &resp)
+		err = workflow.ExecuteActivity(d.modelOptions(ctx), ModelActivity, ModelInput{Request: &req, Turn: act.Turn, Agent: d.cfg.Agent}).Get(ctx, &resp)
 	}
 	if err != nil {
 		if ctx.Err() != nil || temporal.IsCanceledError(err) {
@@ -429,22 +429,26 @@ func (d *driver) record(req *responses.Request, resp *responses.Response) {
 	}
 }
 
-// handOff switches the run to the agent act names, whose configuration
-// the worker holds (WorkerOptions.Agents). The handoff's filter and
-// callback are not applied: the agent package does not hand them out.
+// handOff switches the run to the agent act names: the worker runs the
+// handoff's OnHandoff and filter (a local activity: OnHandoff may run
+// again if a worker dies before the workflow records its result).
 func (d *driver) handOff(ctx workflow.Context, act agent.HandOff) agent.HandedOff {
-	var cfg agent.Config
-	err := workflow.ExecuteLocalActivity(d.localOptions(ctx), HandOffActivity, HandOffInput{From: d.cfg.Agent, To: act.To}).Get(ctx, &cfg)
-	if err != nil {
+	var out HandOffOutput
+	in := HandOffInput{From: d.cfg.Agent, To: act.To, Arguments: act.Arguments, History: act.History}
+	if err := workflow.ExecuteLocalActivity(d.localOptions(ctx), HandOffActivity, in).Get(ctx, &out); err != nil {
 		return agent.HandedOff{Err: unwrap(err)}
 	}
-	d.cfg = cfg
-	return agent.HandedOff{Config: cfg}
+	d.cfg = out.Config
+	h := agent.HandedOff{Config: out.Config}
+	if out.Filtered {
+		h.History = append([]responses.Item{}, out.History...)
+	}
+	return h
 }
 
 func (d *driver) compact(ctx workflow.Context, act agent.Compact) agent.Compacted {
 	var out CompactOutput
-	in := CompactInput{Endpoint: act.Endpoint, Summary: act.Summary}
+	in := CompactInput{Agent: d.cfg.Agent, Endpoint: act.Endpoint, Summary: act.Summary}
 	if act.Summary != nil {
 		in.SummaryExtra = act.Summary.Extra
 	}
@@ -530,25 +534,29 @@ func (d *driver) notRun(ctx workflow.Context, act agent.Action) {
 	d.step(ctx, o)
 }
 
+// spec returns the tool of the turn that answers a call, found by the
+// agent package's own routing ([agent.ToolFor]).
 func (d *driver) spec(it responses.Item) ToolSpec {
-	for _, t := range d.tools {
-		def := t.Info.Definition
-		switch it.Type {
-		case responses.TypeFunctionCall, responses.TypeCustomToolCall:
-			if def.Name == it.Name && (def.Type == "function" || def.Type == "custom") {
-				return t
-			}
-		case responses.TypeComputerCall:
-			if def.Type == "computer" || def.Type == "computer_use_preview" {
-				return t
-			}
-		default:
-			if def.Type+"_call" == it.Type {
-				return t
-			}
-		}
+	ts := make([]tools.Tool, len(d.tools))
+	for i, t := range d.tools {
+		ts[i] = listed{i: i, def: t.Info.Definition}
+	}
+	if t, ok := agent.ToolFor(ts, it); ok {
+		return d.tools[t.(listed).i]
 	}
 	return ToolSpec{Options: ToolOptions{}.withDefaults()}
+}
+
+// listed stands for a listed tool in [agent.ToolFor]; it is never called.
+type listed struct {
+	i   int
+	def responses.ToolDefinition
+}
+
+func (t listed) Definition() responses.ToolDefinition { return t.def }
+
+func (t listed) Call(context.Context, tools.Call) (responses.Item, error) {
+	return responses.Item{}, errors.New("agentloop: a listed tool is not called in the workflow")
 }
 
 // callOptions are the activity options of one call: its id derived from
@@ -556,7 +564,7 @@ func (d *driver) spec(it responses.Item) ToolSpec {
 func (d *driver) callOptions(ctx workflow.Context, kind, callID string, spec ToolSpec) workflow.Context {
 	o := spec.Options
 	attempts := o.MaxAttempts
-	if !spec.Idempotent && !o.RetryInterrupted {
+	if !spec.Info.Idempotent && !o.RetryInterrupted {
 		attempts = 1
 	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -584,6 +592,12 @@ func (d *driver) call(ctx workflow.Context, call tools.Call) agent.CallDone {
 	case err == nil:
 		done.Output, done.Duration = out.Output, out.Duration
 		done.Err = outcomeError(out.Err, out.Outcome)
+		switch {
+		case out.Tripwire != nil:
+			done.Err = out.Tripwire // ends the run, as in process
+		case len(out.Guardrail) == 2:
+			done.Err = &agent.GuardrailError{Guardrail: out.Guardrail[0], Err: errors.New(out.Guardrail[1])}
+		}
 	case ctx.Err() != nil || temporal.IsCanceledError(err):
 		done.Err = context.Canceled
 	default:
@@ -648,7 +662,7 @@ func (d *driver) review(ctx workflow.Context, act agent.ReviewCall) {
 
 func (d *driver) decline(ctx workflow.Context, act agent.DeclineCall) {
 	var out CallOutput
-	err := workflow.ExecuteActivity(d.callOptions(ctx, "decline", act.Call.CallID, ToolSpec{Idempotent: true, Options: d.spec(act.Call.Item).Options}),
+	err := workflow.ExecuteActivity(d.callOptions(ctx, "decline", act.Call.CallID, ToolSpec{Info: agent.ToolInfo{Idempotent: true}, Options: d.spec(act.Call.Item).Options}),
 		DeclineActivity, CallInput{Agent: d.cfg.Agent, RunID: d.runID, Item: act.Call.Item, Reason: act.Reason}).Get(ctx, &out)
 	o := agent.CallDone{CallID: act.Call.CallID, Output: out.Output}
 	if err != nil {

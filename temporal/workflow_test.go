@@ -2,7 +2,9 @@ package temporal_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -48,7 +50,7 @@ func newEnv(t *testing.T, s *responsestest.Server, a *agent.Agent, opts agenttem
 	var ts testsuite.WorkflowTestSuite
 	ts.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	e := &env{TestWorkflowEnvironment: ts.NewTestWorkflowEnvironment(), counts: map[string]int{}}
-	if opts.Client == nil {
+	if opts.Client == nil && a.Client() == nil {
 		opts.Client = responses.NewClient(&responses.ClientOptions{Provider: responses.Compatible, BaseURL: s.URL})
 	}
 	agenttemporal.Register(e, a, opts)
@@ -604,7 +606,8 @@ func TestContinueAsNewUnboundedTurns(t *testing.T) {
 
 // TestHandoff: the model hands the run to another agent; the next request
 // carries that agent's instructions and tools, and its tool runs on the
-// worker (WorkerOptions.Agents).
+// worker, found through the worker's agent's handoffs (no
+// WorkerOptions.Agents).
 func TestHandoff(t *testing.T) {
 	s := responsestest.New(t,
 		responsestest.Output(responsestest.FunctionCall("call_1", "transfer_to_billing", `{}`)),
@@ -618,7 +621,7 @@ func TestHandoff(t *testing.T) {
 	}, nil)
 	billing := agent.New(nil, "m", &agent.Options{Name: "billing", Instructions: "You do billing.", Tools: []tools.Tool{refund}})
 	triage := agent.New(nil, "m", &agent.Options{Name: "triage", Instructions: "You route.", Handoffs: []agent.Handoff{{Agent: billing}}})
-	e := newEnv(t, s, triage, agenttemporal.WorkerOptions{Agents: []*agent.Agent{billing}})
+	e := newEnv(t, s, triage, agenttemporal.WorkerOptions{})
 	e.ExecuteWorkflow(agenttemporal.WorkflowName, agenttemporal.RunInput{Config: triage.Config(), Input: input("refund me")})
 	res := result(t, e)
 	if res.Text != "refunded 5" || refunded != 5 || res.State.Agent != "billing" {
@@ -630,5 +633,136 @@ func TestHandoff(t *testing.T) {
 	}
 	if got := e.count(agenttemporal.HandOffActivity); got != 1 {
 		t.Errorf("handoffs = %d, want 1", got)
+	}
+}
+
+// TestHandoffCallbackAndFilter: the handoff's OnHandoff runs on the worker
+// with the call's arguments, and its filter decides what the target's
+// first request sends in place of the chain, as in process.
+func TestHandoffCallbackAndFilter(t *testing.T) {
+	s := responsestest.New(t,
+		responsestest.Output(responsestest.Text("let me see"), responsestest.FunctionCall("call_1", "transfer_to_billing", `{"reason":"money"}`)),
+		responsestest.Output(responsestest.Text("billing here")),
+	)
+	var reason string
+	billing := agent.New(nil, "m", &agent.Options{Name: "billing", Instructions: "You do billing."})
+	triage := agent.New(nil, "m", &agent.Options{Name: "triage", Handoffs: []agent.Handoff{{
+		Agent:  billing,
+		Filter: agent.HandoffFilter{DropTools: true},
+		OnHandoff: func(ctx context.Context, args json.RawMessage) error {
+			var v struct{ Reason string }
+			if err := json.Unmarshal(args, &v); err != nil {
+				return err
+			}
+			reason = v.Reason
+			return nil
+		},
+	}}})
+	e := newEnv(t, s, triage, agenttemporal.WorkerOptions{})
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, agenttemporal.RunInput{Config: triage.Config(), Input: input("refund me")})
+	res := result(t, e)
+	if res.Text != "billing here" || reason != "money" {
+		t.Fatalf("text %q, OnHandoff saw reason %q", res.Text, reason)
+	}
+	second := s.Requests()[1]
+	if second.Params.PreviousResponseID != "" {
+		t.Errorf("a filtered handoff chained to %q", second.Params.PreviousResponseID)
+	}
+	if got := strings.Join(second.InputTypes(), ","); got != "message,message" {
+		t.Errorf("the target's first input = %s, want the user's message and the reply, without the handoff call", got)
+	}
+}
+
+// TestHandoffCallbackFails: an error of OnHandoff ends the run.
+func TestHandoffCallbackFails(t *testing.T) {
+	s := responsestest.New(t, responsestest.Output(responsestest.FunctionCall("call_1", "transfer_to_billing", `{}`)))
+	billing := agent.New(nil, "m", &agent.Options{Name: "billing"})
+	triage := agent.New(nil, "m", &agent.Options{Name: "triage", Handoffs: []agent.Handoff{{
+		Agent:     billing,
+		OnHandoff: func(context.Context, json.RawMessage) error { return errors.New("billing is closed") },
+	}}})
+	e := newEnv(t, s, triage, agenttemporal.WorkerOptions{})
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, agenttemporal.RunInput{Config: triage.Config(), Input: input("refund me")})
+	if err := e.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "billing is closed") {
+		t.Fatalf("error = %v, want the OnHandoff error", err)
+	}
+}
+
+// TestMiddlewareInActivities: the agent's Model and Tool middleware and
+// its tool guardrails run inside the activities; the model activity sends
+// through the agent's own client when WorkerOptions.Client is not set.
+func TestMiddlewareInActivities(t *testing.T) {
+	s := responsestest.New(t,
+		responsestest.Output(
+			responsestest.FunctionCall("call_1", "add", `{"a":1,"b":2}`),
+			responsestest.FunctionCall("call_2", "add", `{"a":666,"b":0}`),
+		),
+		responsestest.Output(responsestest.Text("3")),
+	)
+	add := function.New("add", "adds", func(ctx context.Context, in addIn) (int, error) { return in.A + in.B, nil }, nil)
+	var mu sync.Mutex
+	var seen []string
+	see := func(s string) {
+		mu.Lock()
+		seen = append(seen, s)
+		mu.Unlock()
+	}
+	mw := agent.Middleware{
+		Model: func(next agent.ModelHandler) agent.ModelHandler {
+			return func(ctx context.Context, call *agent.ModelCall) (*responses.Response, error) {
+				resp, err := next(ctx, call)
+				if err == nil {
+					see(fmt.Sprintf("model turn %d: %s", call.Turn, resp.ID))
+				}
+				return resp, err
+			}
+		},
+		Tool: func(next agent.ToolHandler) agent.ToolHandler {
+			return func(ctx context.Context, call tools.Call) (responses.Item, error) {
+				see("tool " + call.CallID)
+				return next(ctx, call)
+			}
+		},
+	}
+	evil := agent.ToolGuardrail{Name: "no-evil", Before: func(ctx context.Context, call tools.Call) (agent.ToolCheck, error) {
+		if strings.Contains(string(call.Item.Raw()), "666") {
+			return agent.ToolCheck{Verdict: agent.ToolReject, Message: "not that number"}, nil
+		}
+		return agent.ToolCheck{}, nil
+	}}
+	rc := responses.NewClient(&responses.ClientOptions{Provider: responses.Compatible, BaseURL: s.URL})
+	a := agent.New(rc, "m", &agent.Options{Tools: []tools.Tool{add}, Middleware: []agent.Middleware{mw}, ToolGuardrails: []agent.ToolGuardrail{evil}, MaxParallel: 1})
+	e := newEnv(t, s, a, agenttemporal.WorkerOptions{})
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, agenttemporal.RunInput{Config: a.Config(), Input: input("add")})
+	if res := result(t, e); res.Text != "3" {
+		t.Fatalf("text %q", res.Text)
+	}
+	if got := strings.Join(seen, "; "); got != "model turn 1: resp_1; tool call_1; tool call_2; model turn 2: resp_2" {
+		t.Errorf("middleware saw %q", got)
+	}
+	out, _ := s.Requests()[1].Output("call_2")
+	if !strings.Contains(string(out.Raw()), "not that number") {
+		t.Errorf("output of the refused call = %s", out.Raw())
+	}
+}
+
+// TestToolGuardrailEndsRun: a tool guardrail's tripwire, raised in the
+// call activity, ends the run as in process.
+func TestToolGuardrailEndsRun(t *testing.T) {
+	s := responsestest.New(t, responsestest.Output(responsestest.FunctionCall("call_1", "add", `{"a":1,"b":2}`)))
+	ran := false
+	add := function.New("add", "adds", func(ctx context.Context, in addIn) (int, error) { ran = true; return 3, nil }, nil)
+	stop := agent.ToolGuardrail{Name: "stop", Before: func(ctx context.Context, call tools.Call) (agent.ToolCheck, error) {
+		return agent.ToolCheck{Verdict: agent.ToolEndRun, Message: "no adding today"}, nil
+	}}
+	a := agent.New(nil, "m", &agent.Options{Tools: []tools.Tool{add}, ToolGuardrails: []agent.ToolGuardrail{stop}})
+	e := newEnv(t, s, a, agenttemporal.WorkerOptions{})
+	e.ExecuteWorkflow(agenttemporal.WorkflowName, agenttemporal.RunInput{Config: a.Config(), Input: input("add")})
+	err := e.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "no adding today") || ran {
+		t.Fatalf("error = %v, tool ran %v; want the tripwire and no call", err, ran)
+	}
+	if n := len(s.Requests()); n != 1 {
+		t.Errorf("%d requests, want 1 (the run ends)", n)
 	}
 }
