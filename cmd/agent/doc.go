@@ -217,6 +217,24 @@
 // model. A hook that fails otherwise, or outlives its timeout (it is then
 // killed with everything it started), is reported and the task goes on.
 //
+// Sub-agents: each .agents/NAME.md of a trusted workspace is an agent the
+// main agent may call as a tool named NAME, with an input; it runs its own
+// loop and its final answer is the tool's output. The file starts with
+// front matter, and its body is the sub-agent's instructions:
+//
+//	---
+//	name: reviewer                  # default: the file name
+//	description: Reviews the working tree's changes.
+//	model: gpt-5-mini               # default: the main agent's
+//	tools: [shell]                  # names or globs of the main agent's
+//	                                # tools (shell, apply_patch, SERVER__TOOL);
+//	                                # default: all of them; []: none
+//	---
+//	You review changes: run git diff, read the code, list the bugs.
+//
+// A sub-agent's calls are approved, sandboxed and hooked like the main
+// agent's; its tokens count toward the task's budget.
+//
 // A config.json of earlier versions (the same keys, in JSON) is still read
 // when there is no config.toml, with a note to move it.
 //

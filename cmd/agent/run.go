@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -151,6 +150,7 @@ type app struct {
 	denyRead  []string
 	undo      *undoLog         // snapshots before patches, for /undo and /diff
 	hooks     *hookRunner      // the user's and the trusted project's hooks; nil for none
+	subAgents []*subAgentDef   // a trusted workspace's .agents/*.md
 	compacted []responses.Item // /compact's output, the next task's start
 	notes     []string         // developer messages for the next task (/undo)
 	used      usage            // this session's, for /status
@@ -394,6 +394,11 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 			return nil, configUsage(err)
 		}
 	}
+	if trusted {
+		if a.subAgents, err = loadSubAgents(wc); err != nil {
+			return nil, err
+		}
+	}
 
 	if !a.resumed {
 		// Saved once the first task gets a response.
@@ -421,7 +426,7 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 	}
 	maxTurns := s.MaxTurns
 	if maxTurns == 0 {
-		maxTurns = math.MaxInt32 // no cap; the library's zero means 32
+		maxTurns = -1 // no bound; the library's zero means 32
 	}
 	a.opts = agent.Options{
 		Request:        req,
@@ -441,6 +446,9 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 	// Then the hooks, which may rewrite a call; innermost, a patch's files
 	// are snapshotted just before it runs.
 	a.opts.Middleware = append(a.opts.Middleware, a.hooks.middleware(), a.undo.middleware())
+	if a.opts.Tools, err = a.withSubAgents(a.opts.Tools); err != nil {
+		return nil, err
+	}
 	a.agent = agent.New(a.client, a.model, &a.opts)
 	a.intr = &interrupter{exit: e.exit, ui: a.ui}
 	return a, nil

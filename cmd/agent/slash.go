@@ -189,6 +189,10 @@ func (a *app) slashApprovals(_ context.Context, arg string) bool {
 		a.ui.notice(err.Error())
 		return false
 	}
+	if tl, err = a.withSubAgents(tl); err != nil {
+		a.ui.notice(err.Error())
+		return false
+	}
 	a.policy = arg
 	a.approver.policy = arg
 	a.opts.Tools = tl

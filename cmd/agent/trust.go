@@ -35,11 +35,13 @@ var workspaceConfigFiles = []struct {
 }{
 	{".mcp.json", kindMCP, mcpSummary},
 	{".agents/hooks.toml", kindHooks, hooksSummary},
+	{".agents/*.md", kindAgent, subAgentSummary}, // a glob: every file it matches
 }
 
 const (
 	kindMCP   = "mcp"
 	kindHooks = "hooks"
+	kindAgent = "agent"
 )
 
 // workspaceFile is one file of the workspace configuration, read once: the
@@ -65,21 +67,29 @@ func loadWorkspaceConfig(dir string) (*workspaceConfig, error) {
 	}
 	wc := &workspaceConfig{root: trustRoot(dir)}
 	for _, c := range workspaceConfigFiles {
-		path := filepath.Join(dir, c.name)
-		data, err := os.ReadFile(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
+		paths := []string{filepath.Join(dir, c.name)}
+		if strings.ContainsRune(c.name, '*') {
+			var err error
+			if paths, err = filepath.Glob(paths[0]); err != nil {
+				return nil, fmt.Errorf("workspace configuration: %w", err)
+			}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("workspace configuration: %w", err)
+		for _, path := range paths {
+			data, err := os.ReadFile(path)
+			if errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				return nil, fmt.Errorf("workspace configuration: %w", err)
+			}
+			rel, err := filepath.Rel(wc.root, path)
+			if err != nil {
+				return nil, fmt.Errorf("workspace configuration: %w", err)
+			}
+			wc.files = append(wc.files, workspaceFile{
+				kind: c.kind, rel: filepath.ToSlash(rel), path: path, data: data, summary: c.summary(data),
+			})
 		}
-		rel, err := filepath.Rel(wc.root, path)
-		if err != nil {
-			return nil, fmt.Errorf("workspace configuration: %w", err)
-		}
-		wc.files = append(wc.files, workspaceFile{
-			kind: c.kind, rel: filepath.ToSlash(rel), path: path, data: data, summary: c.summary(data),
-		})
 	}
 	return wc, nil
 }
@@ -124,6 +134,17 @@ func (wc *workspaceConfig) file(kind string) *workspaceFile {
 		}
 	}
 	return nil
+}
+
+// filesOf returns the files of the given kind.
+func (wc *workspaceConfig) filesOf(kind string) []workspaceFile {
+	var out []workspaceFile
+	for _, f := range wc.files {
+		if f.kind == kind {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // drop leaves out the file of the given kind (it will not be loaded, so it

@@ -312,7 +312,7 @@ func (u *ui) event(ev agent.Event, err error) {
 	case agent.EventTurnStarted:
 		u.working("thinking")
 	case agent.EventTextDelta:
-		if !u.json {
+		if !u.json && len(ev.Path) == 0 { // a sub-agent's text is its tool's output
 			u.text(ev.Delta)
 		}
 	case agent.EventStreamRestarted:
@@ -330,7 +330,7 @@ func (u *ui) event(ev agent.Event, err error) {
 	case agent.EventToolStarted:
 		if t := ev.Tool; t != nil {
 			u.markStarted(t.CallID)
-			u.line(c.dim("▸ ") + toolHeadline(t))
+			u.line(c.dim("▸ "+pathPrefix(ev.Path)) + toolHeadline(t))
 			u.working("running " + t.Name)
 		}
 	case agent.EventToolFinished:
@@ -338,7 +338,7 @@ func (u *ui) event(ev agent.Event, err error) {
 			ran := u.takeStarted(t.CallID)
 			if !ran {
 				// Refused before it started: say what it was.
-				u.line(c.dim("▸ ") + toolHeadline(t))
+				u.line(c.dim("▸ "+pathPrefix(ev.Path)) + toolHeadline(t))
 			}
 			u.line("  " + u.toolResult(t, ran))
 			u.working("thinking")
@@ -357,6 +357,14 @@ func (u *ui) event(ev agent.Event, err error) {
 			u.endText()
 		}
 	}
+}
+
+// pathPrefix names the sub-agents an event came through: "reviewer › ".
+func pathPrefix(path []string) string {
+	if len(path) == 0 {
+		return ""
+	}
+	return strings.Join(path, " › ") + " › "
 }
 
 // reasoningSummary returns the summary text of a reasoning item.
