@@ -217,3 +217,20 @@ func TestRetriesDoNotStack(t *testing.T) {
 	require.ErrorAs(t, err, &se)
 	assert.Equal(t, 3, len(srv.Requests()), "requests sent for the turn")
 }
+
+// A conversation stopped by a budget with outputs unsent goes on with a
+// new prompt: the outputs go first, so the chain stays valid.
+func TestWithStateSendsUnsentOutputs(t *testing.T) {
+	srv := rt.New(t, rt.Output(rt.FunctionCall("c1", "echo", `{"text":"a"}`)), rt.Output(rt.Text("ok")))
+	a := agent.New(client(srv), "m", &agent.Options{Tools: []tools.Tool{echoTool(nil)}, MaxTotalTokens: 1})
+	res, err := a.Run(t.Context(), "first")
+	require.NoError(t, err)
+	require.Equal(t, "max_tokens", res.StopReason)
+	b := agent.New(client(srv), "m", &agent.Options{Tools: []tools.Tool{echoTool(nil)}})
+	_, err = b.Run(t.Context(), "second", agent.WithState(roundTrip(t, res.State)))
+	require.NoError(t, err)
+	in := input(t, served(srv)[1])
+	require.Len(t, in, 2)
+	assert.Equal(t, fnOutput("c1", "a"), in[0])
+	assert.Equal(t, userMsg("second"), in[1])
+}

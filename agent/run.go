@@ -24,10 +24,11 @@ type runConfig struct {
 // WithState continues the conversation that st describes, as a finished
 // run's [Result.State] gives it: the next request chains to its last
 // response (or, in stateless mode, replays its transcript), approvals
-// granted "always" stay granted, and its per-run parameters apply. It is
-// the one value a program saves to go on with a conversation later. A state
-// with pending approvals is continued with [Agent.Resume] instead; its
-// pending calls are ignored here.
+// granted "always" stay granted, its per-run parameters apply, and the
+// outputs it had not sent (a run stopped by a budget or a cancellation)
+// are sent first. It is the one value a program saves to go on with a
+// conversation later. A state with pending approvals is continued with
+// [Agent.Resume] instead; its pending calls are ignored here.
 func WithState(st *RunState) RunOption {
 	return func(c *runConfig) {
 		if st != nil {

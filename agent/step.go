@@ -63,6 +63,7 @@ type Machine struct {
 	names  []string
 
 	runInput []responses.Item // the input the run started with
+	unsent   []responses.Item // outputs the continued conversation had not sent yet
 
 	// The current turn.
 	handoff  *callState       // the turn's first handoff call
@@ -325,7 +326,9 @@ type compactState struct {
 // NewMachine returns a Machine for a new run under cfg. A nil st starts a
 // conversation afresh; otherwise st (as a finished run's [Result.State]
 // gives it) says how the conversation continues: its last response id or
-// transcript, the approvals granted always, and the per-run parameters.
+// transcript, the approvals granted always, the per-run parameters, and
+// the outputs it had not sent (st.Input), which the first request sends
+// before the new input.
 func NewMachine(cfg Config, st *RunState) *Machine {
 	m := &Machine{cfg: cfg.withDefaults()}
 	m.st.Version = runStateVersion
@@ -335,6 +338,7 @@ func NewMachine(cfg Config, st *RunState) *Machine {
 		m.st.Params = st.Params
 		m.st.AlwaysApproved = slices.Clone(st.AlwaysApproved)
 		m.st.Agent = st.Agent
+		m.unsent = slices.Clone(st.Input)
 	}
 	for _, k := range m.st.AlwaysApproved {
 		m.setAlways(k)
@@ -397,6 +401,13 @@ func (m *Machine) grant(k string) {
 func (m *Machine) Start(now time.Time, input []responses.Item) []Action {
 	m.start = now
 	slices.Sort(m.st.AlwaysApproved)
+	if len(m.unsent) > 0 {
+		// The conversation stopped with outputs it had not sent (a budget,
+		// a cancellation): they answer calls of the response it chains to,
+		// so they go first.
+		input = append(m.unsent, input...)
+		m.unsent = nil
+	}
 	m.runInput = slices.Clone(input)
 	return m.beginTurn([]Action{m.emit(Event{Kind: EventRunStarted})}, slices.Clone(input))
 }

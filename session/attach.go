@@ -203,7 +203,9 @@ func (s *Attached) Input(ctx context.Context, in []responses.Item) ([]responses.
 func (s *Attached) RunOptions() []agent.RunOption {
 	var opts []agent.RunOption
 	if s.interrupted != nil {
-		opts = append(opts, agent.WithState(s.interrupted)) // approvals granted "always", parameters
+		st := *s.interrupted
+		st.Input = nil // Attached.Input sends the unsent outputs (and knows they are stored)
+		opts = append(opts, agent.WithState(&st)) // approvals granted "always", parameters
 	}
 	if s.opts.Stateless {
 		opts = append(opts, agent.WithTranscript(s.window))
