@@ -204,7 +204,7 @@ func (s *Attached) RunOptions() []agent.RunOption {
 	var opts []agent.RunOption
 	if s.interrupted != nil {
 		st := *s.interrupted
-		st.Input = nil // Attached.Input sends the unsent outputs (and knows they are stored)
+		st.Input = nil                            // Attached.Input sends the unsent outputs (and knows they are stored)
 		opts = append(opts, agent.WithState(&st)) // approvals granted "always", parameters
 	}
 	if s.opts.Stateless {
