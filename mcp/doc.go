@@ -44,6 +44,13 @@
 // also hands a Go program the result's structuredContent, which is checked
 // against the tool's output schema when it has one ([ErrOutputSchema]).
 //
+// A driver that may run a call more than once (a durable run on Temporal)
+// gives it an idempotency key ([tools.Attempt]); the call carries it in the
+// request's _meta under [IdempotencyKeyMeta], so a server can recognise a
+// call it already performed. A tool the server marks read-only or
+// idempotent (readOnlyHint, idempotentHint) says so ([Tool.Idempotent]),
+// and such a driver runs its interrupted calls again.
+//
 // # Servers
 //
 // A server's log messages (notifications/message) go to [Options.Logger]

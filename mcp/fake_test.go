@@ -23,7 +23,7 @@ type fakeSession struct {
 }
 
 func (f *fakeSession) ListTools(context.Context) ([]toolInfo, error) { return f.tools, nil }
-func (f *fakeSession) CallTool(ctx context.Context, name string, _ map[string]any, _ string) (*mcpgo.CallToolResult, error) {
+func (f *fakeSession) CallTool(ctx context.Context, name string, _ map[string]any, _ callMeta) (*mcpgo.CallToolResult, error) {
 	return f.call(ctx, name)
 }
 func (f *fakeSession) Close() error { f.closed.Store(true); return nil }

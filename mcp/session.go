@@ -26,7 +26,7 @@ type session interface {
 	// CallTool calls a tool. A returned error is either a *rpcError (the
 	// server answered with a JSON-RPC error) or a failure of the server or
 	// its transport.
-	CallTool(ctx context.Context, name string, args map[string]any, progressToken string) (*mcpgo.CallToolResult, error)
+	CallTool(ctx context.Context, name string, args map[string]any, meta callMeta) (*mcpgo.CallToolResult, error)
 	// Close ends the session and reaps the server process, if any.
 	Close() error
 }
@@ -125,15 +125,36 @@ func (s *clientSession) ListTools(ctx context.Context) ([]toolInfo, error) {
 	return out, nil
 }
 
-func (s *clientSession) CallTool(ctx context.Context, name string, args map[string]any, progressToken string) (*mcpgo.CallToolResult, error) {
+// callMeta is what a tools/call request carries in its _meta.
+type callMeta struct {
+	ProgressToken  string
+	IdempotencyKey string // [IdempotencyKeyMeta]
+}
+
+// IdempotencyKeyMeta is the key under which a tools/call request's _meta
+// carries the call's idempotency key ([tools.Attempt].Key), when the
+// driver gives one (a durable run on Temporal does): the same on every
+// attempt of one call, in any process, and different between calls, so a
+// server can recognise a call it already performed. Servers that do not
+// know it ignore it, as the protocol asks.
+const IdempotencyKeyMeta = "agentloop/idempotency_key"
+
+func (s *clientSession) CallTool(ctx context.Context, name string, args map[string]any, meta callMeta) (*mcpgo.CallToolResult, error) {
 	if args == nil {
 		args = map[string]any{} // never "arguments": null
 	}
 	req := mcpgo.CallToolRequest{}
 	req.Params.Name = name
 	req.Params.Arguments = args
-	if progressToken != "" {
-		req.Params.Meta = &mcpgo.Meta{ProgressToken: progressToken}
+	if meta != (callMeta{}) {
+		m := &mcpgo.Meta{}
+		if meta.ProgressToken != "" {
+			m.ProgressToken = meta.ProgressToken
+		}
+		if meta.IdempotencyKey != "" {
+			m.AdditionalFields = map[string]any{IdempotencyKeyMeta: meta.IdempotencyKey}
+		}
+		req.Params.Meta = m
 	}
 	res, err := s.c.CallTool(ctx, req)
 	if err != nil {

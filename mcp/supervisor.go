@@ -272,13 +272,17 @@ func (s *server) call(ctx context.Context, name string, args map[string]any, pro
 	cctx, cancel := context.WithTimeout(cctx, timeout)
 	defer cancel()
 
-	tok := ""
+	var meta callMeta
 	if progress != nil {
-		tok = fmt.Sprintf("agentloop-%d", s.tokens.Add(1))
+		tok := fmt.Sprintf("agentloop-%d", s.tokens.Add(1))
+		meta.ProgressToken = tok
 		s.progress.Store(tok, progress)
 		defer s.progress.Delete(tok)
 	}
-	res, err := sess.CallTool(cctx, name, args, tok)
+	if at, ok := tools.AttemptFrom(ctx); ok {
+		meta.IdempotencyKey = at.Key
+	}
+	res, err := sess.CallTool(cctx, name, args, meta)
 	var rpc *rpcError
 	switch {
 	case err == nil:

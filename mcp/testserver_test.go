@@ -21,7 +21,7 @@ import (
 // The test binary doubles as a stdio MCP server (an mcp-go server) when
 // started with testServerEnv set to a mode:
 //
-//	serve        tools echo, pid, crash, slow, spawn, progress, add_tool
+//	serve        tools echo, pid, crash, slow, spawn, progress, meta, add_tool
 //	stubborn     like serve, but ignores SIGTERM and keeps running after stdin closes
 //	exit-early   writes to stderr and exits 1 before initialize
 //	hang         reads stdin but never answers
@@ -100,6 +100,16 @@ func runTestServer(mode string) int {
 			// goroutine than responses; give them time to go first.
 			time.Sleep(300 * time.Millisecond)
 			return mcpgo.NewToolResultText("done"), nil
+		})
+	s.AddTool(mcpgo.NewTool("meta", mcpgo.WithDescription("Return the idempotency key of the request's _meta."), mcpgo.WithIdempotentHintAnnotation(true)),
+		func(_ context.Context, r mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {
+			key := "none"
+			if m := r.Params.Meta; m != nil {
+				if k, ok := m.AdditionalFields[IdempotencyKeyMeta].(string); ok {
+					key = k
+				}
+			}
+			return mcpgo.NewToolResultText(key), nil
 		})
 	s.AddTool(mcpgo.NewTool("add_tool", mcpgo.WithDescription("Add a tool named by the argument."), mcpgo.WithString("name", mcpgo.Required())),
 		func(_ context.Context, r mcpgo.CallToolRequest) (*mcpgo.CallToolResult, error) {

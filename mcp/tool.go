@@ -69,6 +69,19 @@ func (t *Tool) ParallelSafe() bool {
 	return a != nil && a.ReadOnlyHint != nil && *a.ReadOnlyHint
 }
 
+// Idempotent reports whether the server says that calling the tool again
+// with the same arguments has no further effect: it marks the tool
+// read-only (readOnlyHint) or idempotent (idempotentHint). A durable driver
+// runs such a call again after a crash; any other MCP tool's interrupted
+// call is reported to the model as interrupted. The hints are the server's
+// word, not checked. Every call carries its idempotency key, when the
+// driver gives one, in the request's _meta ([IdempotencyKeyMeta]), so a
+// server can deduplicate a call that is run again.
+func (t *Tool) Idempotent() bool {
+	a := t.info.Annotations
+	return a != nil && (a.ReadOnlyHint != nil && *a.ReadOnlyHint || a.IdempotentHint != nil && *a.IdempotentHint)
+}
+
 // Review applies the server's [ApprovalPolicy]. The approval request has
 // Kind "mcp" and Key "mcp:<server>/<tool>", which "approve always"
 // remembers.
