@@ -53,6 +53,12 @@ type ToolOptions struct {
 	// Trusted lists doublestar patterns of paths that ApproveOutside lets
 	// through without asking, such as "src/**".
 	Trusted []string
+	// JournalDir is where calls that carry an idempotency key record what
+	// their patch will write (see [Tool.Idempotent]); empty means
+	// "agentloop-applypatch" in [os.TempDir]. A worker that may run the
+	// call again must see the same directory: keep it beside the
+	// workspace when that is shared between machines.
+	JournalDir string
 }
 
 // Tool is the agent-facing apply_patch tool. It implements [tools.Tool],
@@ -73,6 +79,9 @@ type ToolOptions struct {
 // kept between Review and Call, and a run resumed in another process
 // checks against what the person saw.
 //
+// A call that carries an idempotency key ([tools.AttemptFrom]) recognises
+// a patch it already applied; see [Tool.Idempotent].
+//
 // A Tool is safe for concurrent use.
 type Tool struct {
 	ws   *Workspace
@@ -84,6 +93,7 @@ var (
 	_ tools.Tool         = (*Tool)(nil)
 	_ tools.Reviewer     = (*Tool)(nil)
 	_ tools.ParallelSafe = (*Tool)(nil)
+	_ tools.Idempotent   = (*Tool)(nil)
 )
 
 // NewTool returns the apply_patch tool for ws. It returns an error for an
@@ -128,6 +138,17 @@ func (t *Tool) Definition() responses.ToolDefinition { return t.def }
 
 // ParallelSafe returns false: patches may touch the same files.
 func (t *Tool) ParallelSafe() bool { return false }
+
+// Idempotent returns true: a call run again with the same idempotency key
+// ([tools.Attempt].Key, which a durable driver gives every attempt)
+// changes nothing when its files already hold what its patch produces,
+// and answers as the first attempt did. Before a keyed call writes, it
+// records in [ToolOptions.JournalDir] the SHA-256 of each file it touches
+// before and after; the next attempt compares the files with them. An
+// attempt that died while writing (some files patched, some not) makes
+// the next one fail with an output naming them, writing nothing. The
+// in-process loop gives no key: its calls run once and are not journaled.
+func (t *Tool) Idempotent() bool { return true }
 
 // Workspace returns the workspace the tool writes to.
 func (t *Tool) Workspace() *Workspace { return t.ws }
@@ -265,12 +286,19 @@ func (t *Tool) Call(ctx context.Context, call tools.Call) (out responses.Item, e
 	if err != nil {
 		return responses.Item{}, err
 	}
-	verify := func(r *Result) error {
-		if !t.needsApproval(r) {
-			return nil
+	at, keyed := tools.AttemptFrom(ctx)
+	keyed = keyed && at.Key != ""
+	if keyed {
+		if out, done, err := t.replay(ctx, call, at.Key, p.String()); done {
+			return out, err
 		}
-		if call.Approved == nil || call.Approved.Diff != r.Diff() {
+	}
+	verify := func(r *Result) error {
+		if t.needsApproval(r) && (call.Approved == nil || call.Approved.Diff != r.Diff()) {
 			return errors.New("the files changed after the patch was reviewed, or it was not approved as it is now; nothing was written, send the patch again")
+		}
+		if keyed {
+			return t.record(at.Key, entryOf(p.String(), r))
 		}
 		return nil
 	}
