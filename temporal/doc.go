@@ -47,6 +47,13 @@
 // middleware, input guardrails and output guardrails do not run on
 // Temporal: they wrap a whole run, which no process holds.
 //
+// Tracing follows: with the telemetry package's middleware on the agent,
+// each model request's chat span and each call's execute_tool span are
+// made inside its activity, so a replay (which runs no activity) records
+// none twice; the workflow itself makes no span. The run's invoke_agent
+// span is not made on Temporal (no process sees the whole run), so the
+// spans of one run are not joined under one trace.
+//
 // # What is deterministic, what is an activity
 //
 // The workflow code is the Machine and its driver: no I/O, no clock but

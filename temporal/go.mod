@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/agentloop/agentloop v0.0.0
+	go.opentelemetry.io/otel/sdk v1.47.0
 	go.temporal.io/api v1.64.3
 	go.temporal.io/sdk v1.51.0
 )
