@@ -12,8 +12,8 @@ import (
 	"github.com/agentloop/agentloop/agent"
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/responses/responsestest"
-	agenttemporal "github.com/agentloop/agentloop/temporal"
 	"github.com/agentloop/agentloop/telemetry"
+	agenttemporal "github.com/agentloop/agentloop/temporal"
 	"github.com/agentloop/agentloop/tools"
 	"github.com/agentloop/agentloop/tools/function"
 )
