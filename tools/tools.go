@@ -208,11 +208,11 @@ func TextOutput(call Call, text string, failed bool) responses.Item {
 // output (a string, or an array of content parts). Every output item of
 // those types the loop and the executors send is built here.
 func Output(call Call, output json.RawMessage) responses.Item {
-	caller := callerOf(call.Item)
+	typ := responses.TypeFunctionCallOutput
 	if call.Type == responses.TypeCustomToolCall {
-		return responses.MustItem(responses.CustomToolCallOutput{Type: responses.TypeCustomToolCallOutput, CallID: call.CallID, Output: output, Caller: caller})
+		typ = responses.TypeCustomToolCallOutput
 	}
-	return responses.MustItem(responses.FunctionCallOutput{Type: responses.TypeFunctionCallOutput, CallID: call.CallID, Output: output, Caller: caller})
+	return responses.OutputItem(typ, call.CallID, output, callerOf(call.Item))
 }
 
 func callerOf(it responses.Item) json.RawMessage {

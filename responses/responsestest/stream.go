@@ -231,7 +231,7 @@ func chunks(s string) []string {
 	var out []string
 	for s != "" {
 		cut := len(s)
-		if sp := strings.IndexByte(s[1:], ' '); sp >= 0 {
+		if sp := strings.IndexByte(s[1:min(len(s), chunkSize)], ' '); sp >= 0 { // bounded: linear in len(s)
 			cut = sp + 2 // through the space
 		}
 		if cut > chunkSize {
