@@ -46,6 +46,12 @@ type Options struct {
 	// invalid ones are rejected by Call without running anything.
 	NeedsApproval ApprovalFunc
 
+	// Idempotent says that running a call twice has the effect of running
+	// it once, so a durable driver runs a call interrupted by a crash
+	// again ([tools.Idempotent]). The function finds the call's
+	// idempotency key in its context: tools.AttemptFrom(ctx).
+	Idempotent bool
+
 	// Serial marks the tool's calls as unsafe to run concurrently with other
 	// calls; the loop then runs them alone. The default is parallel-safe.
 	Serial bool
@@ -107,11 +113,12 @@ type Tool struct {
 	in        reflect.Type
 	defaults  *defaults // of New tools whose input type has defaults
 	// prepare decodes the input and returns the call of the function.
-	prepare  func(input string) (invocation, error)
-	approval ApprovalFunc
-	serial   bool
-	timeout  time.Duration
-	logger   *slog.Logger
+	prepare    func(input string) (invocation, error)
+	approval   ApprovalFunc
+	serial     bool
+	idempotent bool
+	timeout    time.Duration
+	logger     *slog.Logger
 
 	checked checkedArgs // arguments Review checked, for Call
 }
@@ -263,7 +270,7 @@ func options(name string, opts *Options) Options {
 }
 
 func tool(name, kind string, o Options) *Tool {
-	return &Tool{name: name, kind: kind, approval: o.NeedsApproval, serial: o.Serial, timeout: o.Timeout, logger: o.Logger}
+	return &Tool{name: name, kind: kind, approval: o.NeedsApproval, serial: o.Serial, idempotent: o.Idempotent, timeout: o.Timeout, logger: o.Logger}
 }
 
 // invocation is one call of the function with its input decoded.
@@ -297,6 +304,11 @@ func (t *Tool) Strict() bool { return t.strict }
 // ParallelSafe reports whether calls may run concurrently with other calls
 // (true unless [Options.Serial] was set).
 func (t *Tool) ParallelSafe() bool { return !t.serial }
+
+// Idempotent reports [Options.Idempotent].
+func (t *Tool) Idempotent() bool { return t.idempotent }
+
+var _ tools.Idempotent = (*Tool)(nil)
 
 // Review asks for approval (tools.Ask) when [Options.NeedsApproval] says so
 // for the call's arguments, and allows the call otherwise. Calls whose

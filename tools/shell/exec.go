@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/agentloop/agentloop/tools"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -209,6 +211,16 @@ type Result struct {
 	SandboxDenied bool
 }
 
+// IdempotencyKeyEnv and AttemptEnv name the environment variables that
+// carry a call's idempotency key and attempt number ([tools.Attempt]) to
+// its command, when a durable driver runs it (the key is the same on every
+// attempt of one call, in any process): a script can skip work it already
+// did. They are absent when the loop runs each call once.
+const (
+	IdempotencyKeyEnv = "AGENTLOOP_IDEMPOTENCY_KEY"
+	AttemptEnv        = "AGENTLOOP_ATTEMPT"
+)
+
 // Run runs one command and waits for it and its process group. When the
 // command exits, or its timeout or ctx ends, the whole process group
 // (children and grandchildren too) is stopped: SIGTERM first, SIGKILL after
@@ -251,6 +263,10 @@ func (e *Executor) Run(ctx context.Context, c Command) (Result, error) {
 		argv = []string{s.shell, "-c", c.Line}
 	}
 	env := merge(s.env, c.Env)
+	if at, ok := tools.AttemptFrom(ctx); ok && at.Key != "" {
+		env = append(withoutVar(withoutVar(env, IdempotencyKeyEnv), AttemptEnv),
+			IdempotencyKeyEnv+"="+at.Key, AttemptEnv+"="+strconv.Itoa(at.Number))
+	}
 	j, err := s.command(argv, dir, env, grace)
 	if err != nil {
 		return Result{}, err

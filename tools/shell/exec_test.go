@@ -3,6 +3,7 @@ package shell_test
 import (
 	"errors"
 	"fmt"
+	"github.com/agentloop/agentloop/tools"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -302,4 +303,16 @@ func TestConcurrentRuns(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A durable driver's attempt reaches the command as environment variables.
+func TestIdempotencyKeyInEnvironment(t *testing.T) {
+	x := &shell.Executor{Root: t.TempDir(), Sandbox: shell.DangerFullAccess}
+	ctx := tools.WithAttempt(t.Context(), tools.Attempt{Key: "run-1/call_7", Number: 2})
+	res, err := x.Run(ctx, shell.Command{Line: "echo $" + shell.IdempotencyKeyEnv + " $" + shell.AttemptEnv})
+	require.NoError(t, err)
+	assert.Equal(t, "run-1/call_7 2\n", res.Stdout)
+	res, err = x.Run(t.Context(), shell.Command{Line: "echo x${" + shell.IdempotencyKeyEnv + "}x"})
+	require.NoError(t, err)
+	assert.Equal(t, "xx\n", res.Stdout, "no key when the loop runs the call once")
 }
