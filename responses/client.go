@@ -341,15 +341,6 @@ type payload struct {
 
 func bytesPayload(b []byte) payload { return payload{parts: [][]byte{b}, n: int64(len(b))} }
 
-// bytes returns the body in one buffer.
-func (p payload) bytes() []byte {
-	b := make([]byte, 0, p.n)
-	for _, part := range p.parts {
-		b = append(b, part...)
-	}
-	return b
-}
-
 // reader returns a fresh reader of the body (net.Buffers consumes the
 // slice it reads, so each reader gets its own copy of the part list).
 func (p payload) reader() io.ReadCloser {
@@ -357,21 +348,13 @@ func (p payload) reader() io.ReadCloser {
 	return io.NopCloser(&bufs)
 }
 
-// encodeRequest marshals r. The input items are spliced in as they are:
-// each Item holds JSON that was validated when it was decoded or built, and
-// running it through encoding/json again (which compacts and re-validates
-// every Marshaler's output, once per nesting level) would cost more than the
-// rest of the request. This also keeps each item's bytes exactly.
-func encodeRequest(r *Request) ([]byte, error) {
-	p, err := encodeParts(r)
-	if err != nil {
-		return nil, err
-	}
-	return p.bytes(), nil
-}
-
-// encodeParts is encodeRequest without copying the items: the payload's
-// parts are the head of the request and each item's own JSON.
+// encodeParts marshals r without copying the input items: the payload's
+// parts are the head of the request and each item's own JSON. The items
+// are spliced in as they are: each Item holds JSON that was validated when
+// it was decoded or built, and running it through encoding/json again
+// (which compacts and re-validates every Marshaler's output) would cost
+// more than the rest of the request. This also keeps each item's bytes
+// exactly.
 func encodeParts(r *Request) (payload, error) {
 	items := r.Input.Items
 	if _, ok := r.Extra["input"]; ok || len(items) == 0 {

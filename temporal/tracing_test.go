@@ -51,7 +51,7 @@ func TestTracingNoDuplicatesOnReplay(t *testing.T) {
 		for _, kv := range sp.Attributes {
 			switch kv.Key {
 			case "gen_ai.tool.call.id", "agentloop.turn":
-				name += " " + kv.Value.Emit()
+				name += " " + kv.Value.String()
 			}
 		}
 		got = append(got, name)

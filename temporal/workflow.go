@@ -419,9 +419,7 @@ func (d *driver) record(req *responses.Request, resp *responses.Response) {
 	if d.cfg.Stateless || req.Conversation != "" {
 		return
 	}
-	for _, it := range req.Input.Items {
-		d.cont.Transcript = append(d.cont.Transcript, it)
-	}
+	d.cont.Transcript = append(d.cont.Transcript, req.Input.Items...)
 	for _, it := range resp.Output {
 		if it.Type != responses.TypeReasoning {
 			d.cont.Transcript = append(d.cont.Transcript, it)

@@ -456,14 +456,3 @@ func overlay(base, top layer) layer {
 	}
 	return base
 }
-
-// pick returns the flag's value if given, else the config's, else def.
-func pick(flag *string, cfg, def string) string {
-	if flag != nil {
-		return *flag
-	}
-	if cfg != "" {
-		return cfg
-	}
-	return def
-}
