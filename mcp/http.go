@@ -3,6 +3,8 @@ package mcp
 import (
 	"context"
 	"errors"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -87,6 +89,9 @@ func (g *protocolGate) open(version string) {
 }
 
 func (g *protocolGate) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet {
+		req = withTraceContext(req)
+	}
 	if req.Method == http.MethodGet {
 		select {
 		case <-g.ready:
@@ -125,3 +130,22 @@ func (g *protocolGate) waitListening(ctx context.Context, max time.Duration) {
 }
 
 var errGateClosed = errors.New("mcp: the session ended before it was initialised")
+
+// withTraceContext adds the trace context of req's context (W3C
+// traceparent, through the global propagator, which sends nothing until
+// the application installs one), so a server that traces joins the
+// caller's trace.
+func withTraceContext(req *http.Request) *http.Request {
+	carrier := propagation.HeaderCarrier{}
+	otel.GetTextMapPropagator().Inject(req.Context(), carrier)
+	if len(carrier) == 0 {
+		return req
+	}
+	req = req.Clone(req.Context())
+	for k, v := range carrier {
+		if req.Header.Get(k) == "" {
+			req.Header[k] = v
+		}
+	}
+	return req
+}
