@@ -54,6 +54,9 @@ type approver struct {
 	// typedAhead receives text typed before a question appeared; nil
 	// drops it.
 	typedAhead func(string)
+	// remote, when set, asks instead of the terminal (agent mcp-server:
+	// the MCP client answers).
+	remote func(ctx context.Context, req tools.ApprovalRequest) (agent.Approval, error)
 }
 
 func (a *approver) Approve(ctx context.Context, req tools.ApprovalRequest) (agent.Approval, error) {
@@ -63,6 +66,9 @@ func (a *approver) Approve(ctx context.Context, req tools.ApprovalRequest) (agen
 	case refuseCall:
 		a.ui.declined(req.CallID, "--ask-for-approval never: nobody is asked")
 		return agent.Deny("the approval policy is to never ask the user, and this call needs approval. Do not retry it; do what you can without it, and say what you needed."), nil
+	}
+	if a.remote != nil {
+		return a.remote(ctx, req)
 	}
 	if a.in == nil {
 		a.ui.declined(req.CallID, "it needs approval and there is no terminal to ask (run in a terminal, or change --ask-for-approval or --sandbox)")

@@ -12,6 +12,8 @@
 //	agent trust [PATH]            trust a folder's workspace configuration
 //	agent trust --list            list the trusted folders
 //	agent trust --revoke PATH     forget a trusted folder
+//	agent mcp-server [flags]      serve the agent over MCP on stdin/stdout;
+//	                              see "agent mcp-server" below
 //
 // Model and provider:
 //
@@ -83,6 +85,21 @@
 //	                        -s danger-full-access -a never: commands run
 //	                        unsandboxed and nothing is asked; only for an
 //	                        environment that is itself a sandbox
+//
+// agent mcp-server lets another agent or an IDE delegate tasks to this
+// one over MCP (stdio). Its flags and config are the defaults of every
+// task. Tools: start_task (prompt; workspace, sandbox, approval_policy and
+// model optional) returns a task_id at once; task_status (task_id,
+// wait_seconds) returns the status (running, waiting_approval, completed,
+// failed, canceled), the final answer and the pending approvals, waiting
+// while it runs; answer_approval (task_id, approval_id, decision approve,
+// approve_always or deny, reason); reply (task_id, prompt) continues the
+// task's session; cancel_task (task_id) returns once nothing of the task
+// runs. While a prompt runs, each event of the --json schema is a
+// notifications/progress message to the progress token of the call that
+// started it. Workspace trust and the sandbox apply as in a run without a
+// terminal: an untrusted folder's configuration is skipped, and what
+// needs approval is asked of the client.
 //
 // Approval policies:
 //

@@ -96,6 +96,9 @@ func run(ctx context.Context, e *env) int {
 	if f.trust {
 		return runTrust(e, f)
 	}
+	if f.mcpServer {
+		return runMCPServer(ctx, e, f)
+	}
 	e.tracing = startTracing(e, f.timeline)
 	defer e.tracing.shutdown()
 	a, err := newApp(ctx, e, f)
