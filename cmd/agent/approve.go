@@ -54,6 +54,9 @@ type approver struct {
 	// typedAhead receives text typed before a question appeared; nil
 	// drops it.
 	typedAhead func(string)
+	// pause, when set, stops the key watcher of a running task while a
+	// question has the terminal; it returns what resumes it.
+	pause func() (resume func())
 	// remote, when set, asks instead of the terminal (agent mcp-server:
 	// the MCP client answers).
 	remote func(ctx context.Context, req tools.ApprovalRequest) (agent.Approval, error)
@@ -134,6 +137,9 @@ func (a *approver) ask(ctx context.Context, req tools.ApprovalRequest) (agent.Ap
 
 	// Keys typed before the question appeared never answer it: they are
 	// taken first and kept as the next message.
+	if a.pause != nil {
+		defer a.pause()()
+	}
 	restore := a.in.cbreak()
 	defer restore()
 	prompt := b.String()
@@ -195,6 +201,9 @@ type lineReader struct {
 	reqs  chan readReq
 	resps chan readResp
 	busy  bool // a request's answer has not been taken (its caller gave up)
+	// busyKind is the kind of that request: a new request of the same
+	// kind (a key, a line) takes its answer instead of dropping it.
+	busyKind readKind
 }
 
 type readKind int
@@ -253,11 +262,14 @@ func newLineReader(r io.Reader) *lineReader {
 func (lr *lineReader) do(ctx context.Context, req readReq) (string, error) {
 	if lr.busy {
 		select {
-		case _, ok := <-lr.resps:
+		case r, ok := <-lr.resps:
 			if !ok {
 				return "", io.EOF
 			}
 			lr.busy = false
+			if req.kind == lr.busyKind && req.kind != readDrain {
+				return r.s, r.err // what was typed is for this caller
+			}
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}
@@ -274,7 +286,7 @@ func (lr *lineReader) do(ctx context.Context, req readReq) (string, error) {
 		}
 		return r.s, r.err
 	case <-ctx.Done():
-		lr.busy = true
+		lr.busy, lr.busyKind = true, req.kind
 		return "", ctx.Err()
 	}
 }

@@ -131,9 +131,12 @@
 // /mcp, /init (ask the agent for an AGENTS.md), /exit.
 //
 // The model's text goes to stdout; tool activity and the final summary go to
-// stderr. Ctrl-C once stops the current task (running commands are killed)
-// and returns to the prompt, or exits in one-shot mode; twice exits at once.
-// In a chat, Ctrl-D or /exit ends the session.
+// stderr. Ctrl-C once, or Esc, stops the current task (running commands
+// are killed; a patch is applied whole or not at all) and returns to the
+// prompt, or exits in one-shot mode; Ctrl-C twice exits at once. A line
+// typed while a task runs is shown as queued and is the next message. At
+// the prompt, Tab completes a slash command. In a chat, Ctrl-D or /exit
+// ends the session.
 //
 // Workspace trust: a folder's own configuration can run programs on your
 // machine, outside the sandbox, so none of it is loaded until you trust the

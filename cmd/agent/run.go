@@ -505,7 +505,9 @@ func (a *app) oneShot(ctx context.Context) int {
 	tctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	a.intr.arm(cancel, false)
+	stopKeys := a.watchKeys(a.escape)
 	res, err := a.task(tctx, a.prompt)
+	stopKeys()
 	a.intr.disarm()
 	code := a.status(ctx, tctx, res, err)
 	if code == exitOK {
@@ -544,7 +546,7 @@ func (a *app) chat(ctx context.Context) int {
 	} else {
 		a.ui.line(c.dim(fmt.Sprintf("agent %s · %s · %s · sandbox %s · approvals %s", version(), a.model, a.dir, a.sandbox, a.policy)))
 	}
-	a.ui.line(c.dim("Type a task; /help lists the commands; Ctrl-C stops a task, Ctrl-D or /exit quits."))
+	a.ui.line(c.dim("Type a task; /help lists the commands (Tab completes them); Esc or Ctrl-C stops a task, Ctrl-D or /exit quits."))
 	code := exitOK
 	for {
 		if ctx.Err() != nil {
@@ -564,10 +566,9 @@ func (a *app) chat(ctx context.Context) int {
 			}
 			continue
 		}
-		a.ui.prompt(c.bold(c.cyan("› ")))
 		rctx, cancel := context.WithCancel(ctx)
 		a.intr.arm(cancel, true)
-		line, err := a.in.readLine(rctx)
+		line, err := a.readPrompt(rctx, c.bold(c.cyan("› ")))
 		a.intr.disarm()
 		cancel()
 		if err != nil {
@@ -598,6 +599,14 @@ func (a *app) chat(ctx context.Context) int {
 		if quit {
 			return exitInterrupted
 		}
+	}
+}
+
+// escape is Esc while a task runs: the task stops (its commands are
+// killed; a patch is applied whole or not at all).
+func (a *app) escape() {
+	if a.intr.escape() {
+		a.ui.line(a.ui.colors.dim("  Esc: stopping the task"))
 	}
 }
 
@@ -635,7 +644,9 @@ func (a *app) runTask(ctx context.Context, line string) (code int, quit bool) {
 	c := a.ui.colors
 	tctx, tcancel := context.WithCancel(ctx)
 	a.intr.arm(tcancel, false)
+	stopKeys := a.watchKeys(a.escape)
 	res, err := a.task(tctx, line)
+	stopKeys()
 	a.intr.disarm()
 	tcancel()
 	if stop := a.budgetStop(res, err); stop != "" {
@@ -827,6 +838,19 @@ func (it *interrupter) arm(cancel context.CancelFunc, idle bool) {
 	if it.pending && !idle {
 		cancel() // interrupted before the task started (during start-up)
 	}
+}
+
+// escape interrupts what runs, as a first Ctrl-C does; it does nothing
+// while idle.
+func (it *interrupter) escape() bool {
+	it.mu.Lock()
+	defer it.mu.Unlock()
+	if it.cancel == nil || it.idle || it.pending {
+		return false
+	}
+	it.pending = true
+	it.cancel()
+	return true
 }
 
 // quitRequested reports a second interrupt while idle.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -112,8 +114,8 @@ func TestTypeAheadIsNotAnApprovalAnswer(t *testing.T) {
 	p.send("make greet\n")
 	time.Sleep(200 * time.Millisecond) // the model is thinking
 	p.send("fix greet please\n")
+	p.waitFor("queued: fix greet please", 1) // shown as queued while the model works
 	p.waitFor("run this command?", 1)
-	p.waitFor("kept as your next message: fix greet please", 1)
 	p.send("y")
 	p.waitFor("fixed greet", 1)
 	p.waitFor("› ", 2)
@@ -125,4 +127,52 @@ func TestTypeAheadIsNotAnApprovalAnswer(t *testing.T) {
 	require.Len(t, reqs, 3)
 	assert.Equal(t, 0, *shellOutput(t, reqs[1], "c1").Outcome.ExitCode)
 	assert.Equal(t, "fix greet please", reqs[2].InputText())
+}
+
+// Esc stops the running task (its command is killed); a line typed while
+// a task runs is shown as queued and becomes the next message; Tab
+// completes a slash command.
+func TestEscQueueAndTabAtTerminal(t *testing.T) {
+	arg := fmt.Sprintf("60.%d", rand.IntN(1e6))
+	slow := rt.Output(rt.Text("thinking done"))
+	slow.Delay = 1500 * time.Millisecond
+	h := newHarness(t, nil,
+		rt.Output(rt.ShellCall("c1", "sleep "+arg)),
+		slow,
+		rt.Output(rt.Text("got the queued one")),
+	)
+	h.extraEnv = []string{"NO_COLOR=1"}
+	p := h.startPTY()
+	p.waitFor("› ", 1)
+	p.send("wait a minute\n")
+	pid := waitSleepPID(t, arg)
+	p.send("\x1b") // Esc
+	p.waitFor("task stopped", 1)
+	assert.False(t, alive(pid), "sleep %d still running after Esc", pid)
+	p.waitFor("› ", 2)
+
+	// An arrow key at the prompt is not text; Tab completes /he to /help.
+	p.send("\x1b[A/he\t")
+	p.waitFor("/help ", 1)
+	p.send("\n")
+	p.waitFor("/undo", 1)
+	p.waitFor("› ", 3)
+	p.send("/\t") // many: listed
+	p.waitFor("/approvals", 1)
+	p.send("\x15slow task\n") // Ctrl-U clears the "/"
+	time.Sleep(300 * time.Millisecond)
+	p.send("the next one\n")
+	p.waitFor("queued: the next one", 1)
+	p.waitFor("got the queued one", 1)
+	// Prompts: 3 above, the prompt again after the list, the queued
+	// message shown as typed, and this one.
+	p.waitFor("› ", 6)
+	p.send("\x04")
+	assert.Equal(t, 0, p.wait(), p.output())
+
+	reqs := h.server.Requests()
+	require.Len(t, reqs, 3)
+	assert.Equal(t, "wait a minute", reqs[0].InputText())
+	assert.Equal(t, "slow task", reqs[1].InputText()[len(reqs[1].InputText())-len("slow task"):])
+	assert.Equal(t, "the next one", reqs[2].InputText())
 }
