@@ -130,8 +130,10 @@
 // patches changed; with or without git), /compact, /new, /resume [ID],
 // /mcp, /init (ask the agent for an AGENTS.md), /exit.
 //
-// The model's text goes to stdout; tool activity and the final summary go to
-// stderr. Ctrl-C once, or Esc, stops the current task (running commands
+// The model's text goes to stdout, rendered as markdown on a colour
+// terminal (as sent with NO_COLOR or into a pipe); tool activity, patch
+// diffs (coloured on a terminal) and the final summary go to stderr. The
+// summary line ends with the cost when the model's list price is known. Ctrl-C once, or Esc, stops the current task (running commands
 // are killed; a patch is applied whole or not at all) and returns to the
 // prompt, or exits in one-shot mode; Ctrl-C twice exits at once. A line
 // typed while a task runs is shown as queued and is the next message. At

@@ -339,6 +339,9 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 		json:   f.json,
 		spin:   stderrTTY && e.getenv("TERM") != "dumb",
 	}
+	if stdoutTTY && a.ui.colors.on && !f.json {
+		a.ui.md = &markdown{c: a.ui.colors}
+	}
 	if st.deprecated != "" {
 		a.ui.notice(st.deprecated)
 	}
@@ -744,7 +747,7 @@ func (a *app) runPrompt(ctx context.Context, prompt string, extra []string) (*ag
 	a.used.in += res.Usage.InputTokens
 	a.used.out += res.Usage.OutputTokens
 	a.record(res, runErr, len(transcript), pending)
-	a.ui.summary(res, res.ToolCalls, time.Since(start))
+	a.ui.summary(res, res.ToolCalls, time.Since(start), a.model)
 	return res, runErr
 }
 

@@ -64,6 +64,9 @@ type ui struct {
 	json     bool
 
 	midLine bool // the model's text on stdout did not end with a newline
+	// md renders the model's text as terminal markdown; nil writes it as
+	// it comes (no terminal, or no colours).
+	md *markdown
 
 	holding bool     // a question is on screen: hold other output back
 	held    []func() // the writes held back, in order
@@ -237,6 +240,10 @@ func (u *ui) text(s string) {
 func (u *ui) textLocked(s string) {
 	u.clearSpinLocked()
 	u.spinLabel = ""
+	if u.md != nil {
+		io.WriteString(u.out, u.md.write(s)) // whole lines only
+		return
+	}
 	io.WriteString(u.out, s)
 	u.midLine = !strings.HasSuffix(s, "\n")
 }
@@ -253,6 +260,12 @@ func (u *ui) endText() {
 }
 
 func (u *ui) endTextLocked() {
+	if u.md != nil {
+		if l := u.md.flush(); l != "" {
+			io.WriteString(u.out, l+"\n")
+		}
+		return
+	}
 	if u.midLine {
 		io.WriteString(u.out, "\n")
 		u.midLine = false
@@ -341,6 +354,11 @@ func (u *ui) event(ev agent.Event, err error) {
 				u.line(c.dim("▸ "+pathPrefix(ev.Path)) + toolHeadline(t))
 			}
 			u.line("  " + u.toolResult(t, ran))
+			if t.Type == responses.TypeApplyPatchCall && t.Outcome == agent.OutcomeOK && c.on {
+				if d := patchDiff(c, t.Call, 40); d != "" {
+					u.line(d)
+				}
+			}
 			u.working("thinking")
 		}
 	case agent.EventApprovalDecided:
@@ -667,7 +685,8 @@ func fmtBytes(n int) string {
 }
 
 // summary is the one line that ends a task.
-func (u *ui) summary(res *agent.Result, tools int, elapsed time.Duration) {
+// The cost is shown when model's price is known.
+func (u *ui) summary(res *agent.Result, tools int, elapsed time.Duration, model string) {
 	if res == nil {
 		res = &agent.Result{}
 	}
@@ -675,5 +694,8 @@ func (u *ui) summary(res *agent.Result, tools int, elapsed time.Duration) {
 	s := fmt.Sprintf("%d turns · tokens %d in (%d cached), %d out (%d reasoning) · %d tools · %s",
 		res.Turns, us.InputTokens, us.InputTokensDetails.CachedTokens, us.OutputTokens,
 		us.OutputTokensDetails.ReasoningTokens, tools, fmtDuration(elapsed))
+	if usd, ok := cost(model, us); ok {
+		s += " · ~" + fmtCost(usd)
+	}
 	u.line(u.colors.dim("─ " + s))
 }
