@@ -61,6 +61,9 @@
 //
 //	    --json              one JSON event per line on stdout
 //	    --timeline FILE     write an HTML timeline of the runs to FILE at exit
+//	    --log-level LEVEL   log the library's messages (loop, MCP servers) at
+//	                        debug, info, warn or error, on stderr
+//	    --log-file FILE     write those logs to FILE instead (info by default)
 //	                        (model requests, calls, approval waits, tokens)
 //	    --no-color          no colours (also: NO_COLOR set to anything)
 //	-h, --help              show this help

@@ -354,6 +354,7 @@ type jsonEvent struct {
 		Status string `json:"status"`
 	} `json:"response"`
 	Result *struct {
+		Agent      string            `json:"agent"`
 		Text       string            `json:"text"`
 		Items      []json.RawMessage `json:"items"`
 		ResponseID string            `json:"response_id"`

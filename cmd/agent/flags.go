@@ -38,6 +38,8 @@ type flags struct {
 	mcpConfig      *string
 	json, noColor  bool
 	timeline       string // --timeline FILE (timeline.go)
+	logLevel       string // --log-level (logging.go)
+	logFile        string // --log-file
 	help, version  bool
 	trustWorkspace bool     // load the workspace configuration without asking
 	overrides      []string // -c key=value, in order
@@ -170,6 +172,8 @@ func newFlagSet(f *flags, dir **string) *flag.FlagSet {
 	both("", "revoke", optString{&f.trustRevoke})
 	fs.BoolVar(&f.json, "json", false, "")
 	fs.StringVar(&f.timeline, "timeline", "", "")
+	fs.StringVar(&f.logLevel, "log-level", "", "")
+	fs.StringVar(&f.logFile, "log-file", "", "")
 	fs.StringVar(&f.lastMessage, "output-last-message", "", "")
 	fs.StringVar(&f.lastMessage, "o", "", "")
 	fs.StringVar(&f.outputSchema, "output-schema", "", "")

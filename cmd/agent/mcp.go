@@ -82,6 +82,7 @@ func connectMCP(ctx context.Context, path string, data []byte, workspace string,
 		ClientVersion: version(),
 		Root:          workspace,
 		Env:           mcpEnv(e.environ()),
+		Logger:        e.log,
 	})
 	if set == nil {
 		return nil, &usageError{"MCP config " + path + ": " + err.Error()}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -36,6 +37,7 @@ type env struct {
 	interrupts     <-chan os.Signal // SIGINT and SIGTERM; nil: none
 	exit           func(code int)   // exits at once (a second Ctrl-C)
 	tracing        *tracing         // OpenTelemetry (telemetry.go); nil when off
+	log            *slog.Logger     // the library's logs (--log-level, --log-file); nil discards
 }
 
 // Exit statuses.
@@ -99,6 +101,13 @@ func run(ctx context.Context, e *env) int {
 	if f.mcpServer {
 		return runMCPServer(ctx, e, f)
 	}
+	log, closeLog, err := startLogging(e, f.logLevel, f.logFile)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "agent: %v\n", err)
+		return exitUsage
+	}
+	defer closeLog()
+	e.log = log
 	e.tracing = startTracing(e, f.timeline)
 	defer e.tracing.shutdown()
 	a, err := newApp(ctx, e, f)
@@ -445,6 +454,8 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 		MaxDuration:    s.MaxDuration,
 		Stateless:      a.stateless,
 		Approved:       a.sess.Approved(),
+		Name:           "agent",
+		Logger:         e.log,
 	}
 	a.client = responses.NewClient(copts)
 	a.opts.Middleware = e.tracing.middleware(provider, a.client.Endpoint(), a.sandbox, a.mcp)

@@ -40,6 +40,7 @@ func init() {
 		{"resume", "[ID]", "continue a saved session (the latest without ID)", (*app).slashResume},
 		{"mcp", "", "the MCP servers and their tools", (*app).slashMCP},
 		{"init", "", "write an AGENTS.md for this repository", (*app).slashInit},
+		{"timeline", "[FILE]", "write the HTML timeline of this session's runs so far (with --timeline)", (*app).slashTimeline},
 		{"exit", "", "end the session (also /quit, Ctrl-D)", func(*app, context.Context, string) bool { return true }},
 	}
 }
@@ -397,5 +398,25 @@ func (a *app) slashInit(ctx context.Context, _ string) bool {
 		return false
 	}
 	a.runTask(ctx, initPrompt)
+	return false
+}
+
+// slashTimeline writes the timeline of the runs so far, from the spans
+// --timeline keeps, to FILE (default: the --timeline file).
+func (a *app) slashTimeline(_ context.Context, arg string) bool {
+	t := a.e.tracing
+	if t == nil || t.kept == nil {
+		a.ui.notice("no timeline is being recorded: start the agent with --timeline FILE")
+		return false
+	}
+	path := strings.TrimSpace(arg)
+	if path == "" {
+		path = t.timeline
+	}
+	if err := writeTimelineFile(path, t.kept.spans()); err != nil {
+		a.ui.notice("timeline: " + err.Error())
+		return false
+	}
+	a.ui.notice("timeline written to " + path)
 	return false
 }
