@@ -51,6 +51,7 @@ func (a *app) watchKeys(esc func()) (stop func()) {
 		return func() {}
 	}
 	w := &keyWatcher{a: a, esc: esc, stop: make(chan struct{})}
+	w.line, a.draft = []byte(a.draft), "" // typing goes on where it stopped
 	restore := a.in.cbreak()
 	a.approver.pause = w.pause
 	w.wg.Go(w.loop)
@@ -59,6 +60,10 @@ func (a *app) watchKeys(esc func()) (stop func()) {
 		w.wg.Wait()
 		a.approver.pause = nil
 		w.mu.Lock()
+		if a.interactive {
+			a.draft = string(w.line) // an unfinished line starts the next prompt
+			w.line = w.line[:0]
+		}
 		w.flushLocked()
 		w.mu.Unlock()
 		restore()
@@ -160,8 +165,10 @@ func (a *app) readPrompt(ctx context.Context, prompt string) (string, error) {
 	}
 	restore := a.in.cbreak()
 	defer restore()
-	a.ui.prompt(prompt)
-	var line, keys []byte
+	line := []byte(a.draft)
+	a.draft = ""
+	a.ui.prompt(prompt + string(line))
+	var keys []byte
 	for {
 		if len(keys) == 0 {
 			k, err := a.in.readKey(ctx)

@@ -169,6 +169,7 @@ type app struct {
 
 	queueMu sync.Mutex
 	queued  []string // typed while a task ran: the next messages
+	draft   string   // typed while a task ran, without Enter: the next prompt's start
 
 	prompt      string // one-shot prompt; "" in a chat
 	interactive bool

@@ -85,7 +85,7 @@ func (a *app) slashHelp(context.Context, string) bool {
 	for _, cmd := range slashCommands {
 		a.ui.line(fmt.Sprintf("  %-22s %s", c.bold("/"+cmd.name+" "+cmd.args), cmd.help))
 	}
-	a.ui.line(c.dim("  Anything else is a task for the agent. Ctrl-C stops a running task."))
+	a.ui.line(c.dim("  Anything else is a task for the agent. Esc or Ctrl-C stops a running task; Tab completes a command."))
 	return false
 }
 

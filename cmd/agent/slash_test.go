@@ -163,11 +163,13 @@ func TestEscQueueAndTabAtTerminal(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	p.send("the next one\n")
 	p.waitFor("queued: the next one", 1)
+	p.send("unfini") // no Enter: it starts the next prompt
 	p.waitFor("got the queued one", 1)
 	// Prompts: 3 above, the prompt again after the list, the queued
 	// message shown as typed, and this one.
 	p.waitFor("› ", 6)
-	p.send("\x04")
+	p.waitFor("› unfini", 1)
+	p.send("\x15\x04") // Ctrl-U, then Ctrl-D on the empty line
 	assert.Equal(t, 0, p.wait(), p.output())
 
 	reqs := h.server.Requests()
