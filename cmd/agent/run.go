@@ -609,6 +609,7 @@ func (a *app) chat(ctx context.Context) int {
 			}
 			continue
 		}
+		a.attachPasted(line)
 		var quit bool
 		code, quit = a.runTask(ctx, line)
 		if quit {
