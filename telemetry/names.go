@@ -101,6 +101,7 @@ const (
 	eventApprovalRequested = "agentloop.approval.requested"
 	eventApprovalDecided   = "agentloop.approval.decided"
 	eventHostedTool        = "agentloop.hosted_tool" // a call the server ran (web search, hosted MCP, ...)
+	eventHandoff           = "agentloop.handoff"     // the run goes on under another agent
 )
 
 // Metric names, units and the conventions' bucket advice.

@@ -179,7 +179,23 @@ func hostPort(endpoint string) (string, int) {
 // tool calls. Put it first in [agent.Options.Middleware], so that its spans
 // include the time of the other middleware.
 func (i *Instrumentation) Middleware() agent.Middleware {
-	return agent.Middleware{Run: i.wrapRun, Model: i.wrapModel, Tool: i.wrapTool}
+	return agent.Middleware{Run: i.wrapRun, Model: i.wrapModel, Tool: i.wrapTool, Event: i.event}
+}
+
+// event records on the run's span what has no call of its own: a handoff
+// and the agents it joins.
+func (i *Instrumentation) event(ctx context.Context, ev *agent.Event) {
+	rs := runOf(ctx)
+	if rs == nil {
+		return
+	}
+	if ev.Kind == agent.EventHandoff && ev.Handoff != nil {
+		rs.span.AddEvent(eventHandoff, trace.WithAttributes(
+			attribute.String("agentloop.handoff.from", ev.Handoff.From),
+			attribute.String("agentloop.handoff.to", ev.Handoff.To),
+			attribute.String("gen_ai.tool.call.id", ev.Handoff.CallID),
+		))
+	}
 }
 
 // runState is what the spans of one run share, found in its context.

@@ -563,3 +563,23 @@ func TestHostedToolEvents(t *testing.T) {
 	assert.NotContains(t, spanText(chat), "ARGUMENT-c0de")
 	assert.NotContains(t, spanText(chat), "RESULT-5eed")
 }
+
+// A handoff is an event of the run's span naming both agents; the next
+// turn's request says which agent it runs for.
+func TestHandoffEvent(t *testing.T) {
+	h := newHarness(t, telemetry.Options{})
+	srv := rt.New(t,
+		rt.Output(rt.FunctionCall("h1", "transfer_to_billing", `{"reason":"refund"}`)),
+		rt.Output(rt.Text("billing here")))
+	billing := agent.New(client(srv), "gpt-test", &agent.Options{Name: "billing"})
+	a := newAgent(h, srv, agent.Options{Name: "triage", Handoffs: []agent.Handoff{{Agent: billing}}})
+	res, err := a.Run(t.Context(), "refund")
+	require.NoError(t, err)
+	require.Equal(t, "billing", res.Agent)
+	run := named(h.ended(), "invoke_agent")[0]
+	ev, ok := hasEvent(run, "agentloop.handoff")
+	require.True(t, ok, "the run's span records the handoff")
+	assert.Equal(t, "triage", eventAttr(ev, "agentloop.handoff.from").AsString())
+	assert.Equal(t, "billing", eventAttr(ev, "agentloop.handoff.to").AsString())
+	assert.Len(t, named(h.ended(), "chat"), 2)
+}
