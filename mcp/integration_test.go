@@ -43,8 +43,8 @@ func requireNPMServers(t testing.TB) npmServers {
 	t.Helper()
 	missing := func(format string, args ...any) npmServers {
 		msg := fmt.Sprintf(format, args...) + " (run .ci/mcp/install.sh)"
-		if os.Getenv(requireMCPServersEnv) != "" {
-			t.Fatalf("%s is set but %s", requireMCPServersEnv, msg)
+		if os.Getenv(requireMCPServersEnv) != "" || os.Getenv("CI") == "true" {
+			t.Fatalf("the MCP integration tests must run here (%s or CI=true), but %s", requireMCPServersEnv, msg)
 		}
 		t.Skip(msg)
 		return npmServers{}

@@ -219,7 +219,10 @@ func TestTimelineInBrowser(t *testing.T) {
 func TestTimelineScreenshot(t *testing.T) {
 	out := os.Getenv("AGENTLOOP_TIMELINE_SCREENSHOT")
 	if out == "" {
-		t.Skip("set AGENTLOOP_TIMELINE_SCREENSHOT=FILE.png to draw the README's picture")
+		// Without a file asked for, the picture is drawn into a temporary
+		// one and checked, wherever a browser is there (CI has one).
+		chromium(t)
+		out = filepath.Join(t.TempDir(), "timeline.png")
 	}
 	h := newHarness(t, map[string]string{"main.go": "package main\n\nfunc main() {}\n", "README.md": "# demo\n"},
 		rt.Reply{Output: []responses.Item{rt.Text("Let me look around."), rt.ShellCall("call_ls", "ls -la && sleep 0.1"), rt.ShellCall("call_cat", "cat README.md")}, EventDelay: 15 * time.Millisecond},
@@ -237,4 +240,6 @@ func TestTimelineScreenshot(t *testing.T) {
 	png, err := chromedp.Run(browse(t, page), chromedp.FullScreenshot(100)) // quality 100: a PNG
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(abs, png, 0o644))
+	require.Greater(t, len(png), 8)
+	assert.Equal(t, "\x89PNG\r\n\x1a\n", string(png[:8]), "a PNG picture")
 }
