@@ -48,3 +48,19 @@ func unlock(f *os.File) {
 	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	_ = f.Close()
 }
+
+// busy reports whether an agent process holds the lock of session id. It
+// probes with a shared lock, let go at once, so two processes listing
+// sessions do not see each other as holders.
+func busy(dir, id string) bool {
+	f, err := os.OpenFile(filepath.Join(dir, "locks", id+".lock"), os.O_RDONLY, 0)
+	if err != nil {
+		return false // never opened since the locks came in, or gone
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}

@@ -156,6 +156,9 @@ func parseFile(data []byte) (*file, error) {
 		switch l.Type {
 		case "prompt":
 			f.meta.Tasks++
+			if f.meta.Prompt == "" {
+				f.meta.Prompt = promptLine(l.Text)
+			}
 		case "item":
 			if l.Item != nil && len(l.Item.Raw()) > 0 {
 				f.items = append(f.items, *l.Item)

@@ -96,6 +96,9 @@ type meta struct {
 	Approved []string         `json:"approved,omitempty"`
 	Result   *Result          `json:"result,omitempty"`
 	Running  bool             `json:"running,omitempty"` // a task started and has not recorded its end
+	// Prompt is the first line of the session's first prompt, clipped,
+	// for the list of sessions.
+	Prompt string `json:"prompt,omitempty"`
 	// PendingStored says the pending outputs are among the items (a turn
 	// recorded them).
 	PendingStored bool `json:"pending_stored,omitempty"`
@@ -122,6 +125,7 @@ type Session struct {
 	recording     bool             // a Recorder recorded the current task
 	pendingStored bool             // the pending outputs are among the items
 	recorded      int              // items of the current run recorded by it
+	prompt        string           // the first prompt's first line, clipped
 	notes         []string
 }
 
@@ -281,7 +285,7 @@ func (s *Session) load(id string) error {
 	}
 	s.Header, s.version, s.prevID = m.Header, c.Version, c.ResponseID
 	s.transcript, s.pending, s.approved, s.tasks, s.result = c.Items, m.Pending, m.Approved, m.Tasks, m.Result
-	s.running, s.pendingStored = m.Running, m.PendingStored
+	s.running, s.pendingStored, s.prompt = m.Running, m.PendingStored, m.Prompt
 	return nil
 }
 
@@ -315,7 +319,7 @@ func latest(st *sqlite.Store, dir string) (string, error) {
 // s.mu is held and the session is saved.
 func (s *Session) appendLocked(items []responses.Item, responseID string, running bool) error {
 	s.running = running
-	m := meta{Header: s.Header, Tasks: s.tasks, Pending: s.pending, Approved: s.approved, Result: s.result, Running: running, PendingStored: s.pendingStored}
+	m := meta{Header: s.Header, Tasks: s.tasks, Pending: s.pending, Approved: s.approved, Result: s.result, Running: running, PendingStored: s.pendingStored, Prompt: s.prompt}
 	b, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("session: %w", err)
@@ -372,6 +376,9 @@ func (s *Session) AppendPrompt(text string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tasks++
+	if s.prompt == "" {
+		s.prompt = promptLine(text)
+	}
 	s.recording, s.recorded = false, 0
 	return s.write(nil, "", true)
 }

@@ -221,6 +221,13 @@ func TestMigrate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, a.Notes())
 	a.Close()
+
+	ls, err := List(dir, 0)
+	require.NoError(t, err)
+	require.Len(t, ls, 2)
+	for _, s := range ls {
+		assert.Equal(t, "hi", s.Prompt, "the first prompt of a migrated file")
+	}
 }
 
 func FuzzParseFile(f *testing.F) {
