@@ -1,24 +1,18 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
-
+	"github.com/agentloop/agentloop/internal/schema"
 	"github.com/agentloop/agentloop/responses"
-	"github.com/agentloop/agentloop/tools/function"
 )
 
 // ErrNoOutput is wrapped by the error of [DecodeOutput] (and [RunAs]) when
@@ -46,7 +40,7 @@ func (e *OutputError) Unwrap() error { return e.Err }
 
 // OutputFormat returns the text.format that makes the model answer with a
 // JSON object matching T: a json_schema format named after T (or "output"),
-// whose schema is derived from T by the rules of [function.New] (field names
+// whose schema is derived from T by the rules of function.New (field names
 // from json tags, descriptions and keywords from jsonschema tags). It is
 // strict when T allows it, as function tools are (a T with a map or an
 // interface, for example, cannot be). T must be a struct (or a map with
@@ -109,11 +103,11 @@ func decodeOutput[T any](s *outputSchema, res *Result) (T, error) {
 	if refusal := lastRefusal(res.Items); refusal != "" {
 		return v, &OutputError{Text: res.Text, Refusal: refusal}
 	}
-	doc, err := jsonschema.UnmarshalJSON(strings.NewReader(res.Text))
+	doc, err := schema.Decode([]byte(res.Text))
 	if err != nil {
 		return v, &OutputError{Text: res.Text, Err: fmt.Errorf("not JSON: %w", err)}
 	}
-	if err := s.schema.Validate(doc); err != nil {
+	if err := s.validator.Check(doc); err != nil {
 		return v, &OutputError{Text: res.Text, Err: schemaError(err)}
 	}
 	dec := json.NewDecoder(strings.NewReader(res.Text))
@@ -150,92 +144,80 @@ func lastRefusal(items []responses.Item) string {
 // offending place: "missing property 'wind'; /celsius: got string, want
 // number".
 func schemaError(err error) error {
-	var ve *jsonschema.ValidationError
+	var ve *schema.ValidationError
 	if !errors.As(err, &ve) {
 		return err
 	}
 	var parts []string
-	var walk func(e *jsonschema.ValidationError)
-	walk = func(e *jsonschema.ValidationError) {
-		if len(e.Causes) == 0 {
-			msg := e.ErrorKind.LocalizedString(printer)
-			if len(e.InstanceLocation) > 0 {
-				msg = "/" + strings.Join(e.InstanceLocation, "/") + ": " + msg
-			}
-			if !slices.Contains(parts, msg) {
-				parts = append(parts, msg)
-			}
-			return
+	for _, v := range ve.Violations {
+		msg := v.Message
+		if len(v.Location) > 0 {
+			msg = "/" + strings.Join(v.Location, "/") + ": " + msg
 		}
-		for _, c := range e.Causes {
-			walk(c)
+		if !slices.Contains(parts, msg) {
+			parts = append(parts, msg)
 		}
 	}
-	walk(ve)
 	if len(parts) == 0 {
 		return errors.New("does not match the schema")
 	}
 	return errors.New(strings.Join(parts, "; "))
 }
 
-var printer = message.NewPrinter(language.English)
-
 type outputSchema struct {
-	format responses.TextFormat
-	schema *jsonschema.Schema
+	format    responses.TextFormat
+	validator *schema.Validator
 }
 
 var schemaCache sync.Map // reflect.Type -> *outputSchema
 
-var nameRE = regexp.MustCompile(`[^a-zA-Z0-9_-]+`)
-
-// schemaOf derives (once per type) the output schema of T. It borrows the
-// schema derivation of [function.New]: T's schema is exactly the parameters
-// schema a function tool taking T would declare.
-func schemaOf[T any]() (s *outputSchema, err error) {
+// schemaOf derives (once per type) the output schema of T with
+// [schema.Derive], the derivation of function.New: T's schema is exactly
+// the parameters schema a function tool taking T would declare.
+func schemaOf[T any]() (*outputSchema, error) {
 	typ := reflect.TypeFor[T]()
 	if v, ok := schemaCache.Load(typ); ok {
 		return v.(*outputSchema), nil
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			s, err = nil, fmt.Errorf("agent: no output schema for %v: %v", typ, p)
+	d, err := schema.Derive(typ, true)
+	if err != nil {
+		return nil, fmt.Errorf("agent: no output schema for %v: %v", typ, err)
+	}
+	v, err := schema.Compile("output:"+url.PathEscape(typ.String()), d.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
+	}
+	s := &outputSchema{
+		format:    responses.TextFormat{Type: "json_schema", Name: formatName(typ), Schema: d.Schema, Strict: responses.Ptr(d.Strict)},
+		validator: v,
+	}
+	cached, _ := schemaCache.LoadOrStore(typ, s)
+	return cached.(*outputSchema), nil
+}
+
+// formatName is T's name as a text.format name: runs of characters other
+// than ASCII letters, digits, '_' and '-' become '_', at most 64 of them,
+// "output" when nothing is left.
+func formatName(t reflect.Type) string {
+	var b strings.Builder
+	under := false
+	for _, r := range t.Name() {
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || r == '_' || r == '-' {
+			b.WriteRune(r)
+			under = false
+			continue
 		}
-	}()
-	tool := function.New("output", "", func(context.Context, T) (struct{}, error) { return struct{}{}, nil },
-		nil)
-	var def struct {
-		Parameters json.RawMessage `json:"parameters"`
-		Strict     bool            `json:"strict"`
+		if !under {
+			b.WriteByte('_')
+			under = true
+		}
 	}
-	if err := json.Unmarshal(tool.Definition().Raw(), &def); err != nil {
-		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
-	}
-	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(def.Parameters))
-	if err != nil {
-		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat() // as function tools do
-	loc := "urn:agentloop:output:" + url.PathEscape(typ.String())
-	if err := c.AddResource(loc, doc); err != nil {
-		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
-	}
-	compiled, err := c.Compile(loc)
-	if err != nil {
-		return nil, fmt.Errorf("agent: output schema for %v: %w", typ, err)
-	}
-	name := nameRE.ReplaceAllString(typ.Name(), "_")
+	name := b.String()
 	if name == "" || name == "_" {
-		name = "output"
+		return "output"
 	}
 	if len(name) > 64 {
 		name = name[:64]
 	}
-	s = &outputSchema{
-		format: responses.TextFormat{Type: "json_schema", Name: name, Schema: def.Parameters, Strict: responses.Ptr(def.Strict)},
-		schema: compiled,
-	}
-	v, _ := schemaCache.LoadOrStore(typ, s)
-	return v.(*outputSchema), nil
+	return name
 }

@@ -36,7 +36,7 @@ var (
 func newTool(s *server, info toolInfo, name string) *Tool {
 	schema := info.InputSchema
 	if len(bytes.TrimSpace(schema)) == 0 || string(bytes.TrimSpace(schema)) == "null" {
-		schema = emptySchema
+		schema = json.RawMessage(emptySchema)
 	}
 	desc := info.Description
 	if desc == "" {

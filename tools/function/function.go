@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"regexp"
 	"runtime/debug"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/agentloop/agentloop/internal/schema"
 	"github.com/agentloop/agentloop/responses"
 	"github.com/agentloop/agentloop/tools"
 )
@@ -28,7 +28,21 @@ const abandonAfter = time.Second
 // maxOutput is the API's limit on a string output (10 MiB).
 const maxOutput = 10 << 20
 
-var nameRE = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,64}$`)
+// validName reports whether name matches ^[a-zA-Z0-9_-]{1,64}$, the API's
+// rule for tool names. (A function, not a regular expression compiled at
+// package initialisation.)
+func validName(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
 
 // Options configures a tool. A nil *Options, and every zero field, means the
 // documented default.
@@ -111,7 +125,7 @@ type Tool struct {
 	strict    bool
 	validator *validator // nil for custom tools
 	in        reflect.Type
-	defaults  *defaults // of New tools whose input type has defaults
+	defaults  *schema.Defaults // of New tools whose input type has defaults
 	// prepare decodes the input and returns the call of the function.
 	prepare    func(input string) (invocation, error)
 	approval   ApprovalFunc
@@ -246,7 +260,7 @@ func NewCustom(name, description string, fn func(ctx context.Context, input stri
 }
 
 func options(name string, opts *Options) Options {
-	if !nameRE.MatchString(name) {
+	if !validName(name) {
 		panic(fmt.Sprintf("function: invalid tool name %q: want 1 to 64 letters, digits, '_' or '-'", name))
 	}
 	var o Options
@@ -361,7 +375,7 @@ func (t *Tool) arguments(input string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("invalid arguments: %w", err)
 	}
-	if t.defaults != nil && t.defaults.apply(doc, t.in) {
+	if t.defaults != nil && t.defaults.Apply(doc, t.in) {
 		b, err := json.Marshal(doc)
 		if err != nil {
 			return "", fmt.Errorf("apply defaults: %w", err)
