@@ -83,6 +83,12 @@ func TestStrictCompatible(t *testing.T) {
 		{"nested open", `{"type":"object","properties":{"o":{"type":"object","properties":{"x":{"type":"string"}},"required":["x"]}},"required":["o"],"additionalProperties":false}`, false},
 		{"nullable union", `{"type":"object","properties":{"u":{"type":["string","null"]}},"required":["u"],"additionalProperties":false}`, true},
 		{"default keyword", `{"type":"object","properties":{"a":{"type":"string","default":"x"}},"required":["a"],"additionalProperties":false}`, false},
+		// The rules are those of function tools (internal/schema.CheckStrict);
+		// these were strict by the keyword list mcp had before.
+		{"unsupported format", `{"type":"object","properties":{"u":{"type":"string","format":"uri"}},"required":["u"],"additionalProperties":false}`, false},
+		{"property accepting anything", `{"type":"object","properties":{"a":{}},"required":["a"],"additionalProperties":false}`, false},
+		{"properties without type", `{"type":"object","properties":{"o":{"properties":{},"additionalProperties":false}},"required":["o"],"additionalProperties":false}`, false},
+		{"supported format", `{"type":"object","properties":{"d":{"type":"string","format":"date-time"}},"required":["d"],"additionalProperties":false}`, true},
 		{"not an object", `{"type":"string"}`, false},
 		{"invalid", `{`, false},
 	} {

@@ -65,7 +65,7 @@ func CheckStrict(schema json.RawMessage) error {
 	if err := dec.Decode(&doc); err != nil {
 		return fmt.Errorf("not JSON: %v", err)
 	}
-	if _, err := dec.Token(); err == nil {
+	if len(bytes.Trim(schema[dec.InputOffset():], " \t\r\n")) > 0 {
 		return errors.New("not JSON: data after the schema")
 	}
 	root, ok := doc.(map[string]any)
@@ -186,9 +186,6 @@ func (c *strictChecker) node(n map[string]any, path string, depth int, top bool)
 	_, hasConst := n["const"]
 	_, hasRef := n["$ref"]
 	_, hasProps := n["properties"]
-	if !hasType && !hasAnyOf && !hasEnum && !hasConst && !hasRef {
-		return fail(path, `the schema accepts any value; strict mode needs "type", "anyOf", "enum", "const" or "$ref"`)
-	}
 	if isObject || hasProps {
 		if !hasType || !isObject {
 			return fail(path, `an object schema needs "type": "object"`)
@@ -200,6 +197,9 @@ func (c *strictChecker) node(n map[string]any, path string, depth int, top bool)
 		if n["additionalProperties"] != false {
 			return fail(path, `strict mode needs "additionalProperties": false on every object (its properties must be known)`)
 		}
+	}
+	if !hasType && !hasAnyOf && !hasEnum && !hasConst && !hasRef {
+		return fail(path, `the schema accepts any value; strict mode needs "type", "anyOf", "enum", "const" or "$ref"`)
 	}
 	for _, k := range keys {
 		v := n[k]
