@@ -1,8 +1,10 @@
 package main
 
 import (
+	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"testing"
 	"time"
 
@@ -380,4 +382,18 @@ func TestUsageTextIsTheDocComment(t *testing.T) {
 	assert.Contains(t, u, "  agent resume [ID] [PROMPT]")
 	assert.NotContains(t, u, "//")
 	assert.NotContains(t, u, "package main")
+}
+
+// Every flag is described in the help text (agent --help, agent exec
+// --help): a new flag cannot go undocumented.
+func TestHelpDescribesEveryFlag(t *testing.T) {
+	u := usageText()
+	var d *string
+	newFlagSet(&flags{}, &d).VisitAll(func(fl *flag.Flag) {
+		want := `(?m)^  .*--` + regexp.QuoteMeta(fl.Name) + `( |,|$)`
+		if len(fl.Name) == 1 {
+			want = `(?m)^  -` + fl.Name + `, --`
+		}
+		assert.Regexp(t, want, u, "flag -%s is not described in the help text (doc.go)", fl.Name)
+	})
 }

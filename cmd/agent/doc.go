@@ -8,7 +8,8 @@
 //	agent [flags]                 chat in the terminal (a multi-turn session)
 //	agent exec [flags] PROMPT|-   run one task for a script: never asks, no
 //	                              chat; see "agent exec" below
-//	agent resume [ID] [PROMPT]    continue a saved session (the latest without ID)
+//	agent resume [ID] [PROMPT]    continue a saved session (the latest without
+//	                              ID; /resume in a chat lists them to pick from)
 //	agent trust [PATH]            trust a folder's workspace configuration
 //	agent trust --list            list the trusted folders
 //	agent trust --revoke PATH     forget a trusted folder
@@ -126,12 +127,20 @@
 //
 // In a chat, a line starting with / is a command, never sent to the model
 // (an unknown one says so): /help, /model [NAME] (switch for the rest of
-// the session; without NAME, list the provider's models), /status,
-// /approvals [POLICY], /diff (the changes since the session started; with
-// git, against the last commit; without git, the files patched in this
-// session), /undo (put back, all at once, the files the last task's
-// patches changed; with or without git), /compact, /new, /resume [ID],
-// /mcp, /init (ask the agent for an AGENTS.md), /exit.
+// the session, the sub-agents whose definitions name no model too; without
+// NAME, list the provider's models), /status, /approvals [POLICY], /diff
+// (the changes since the session started; with git, against the last
+// commit; without git, the files patched in this session), /undo (put
+// back, all at once, the files the last task's patches changed; with or
+// without git), /compact, /new, /resume [ID], /mcp, /init (ask the agent
+// for an AGENTS.md), /timeline [FILE], /exit.
+//
+// /resume without an ID lists the saved sessions, the most recent first
+// (id, age, model, workspace, tasks, the first line of the first prompt):
+// choose one with the arrow keys, j/k or its number, and Enter; Esc
+// cancels. A session open in another agent process cannot be chosen. The
+// chat continues the chosen session (its model and mode) in this chat's
+// workspace.
 //
 // The model's text goes to stdout, rendered as markdown on a colour
 // terminal (as sent with NO_COLOR or into a pipe); tool activity, patch
@@ -250,7 +259,8 @@
 //	---
 //	name: reviewer                  # default: the file name
 //	description: Reviews the working tree's changes.
-//	model: gpt-5-mini               # default: the main agent's
+//	model: gpt-5-mini               # default: the main agent's (/model
+//	                                # switches it too)
 //	tools: [shell]                  # names or globs of the main agent's
 //	                                # tools (shell, apply_patch, SERVER__TOOL);
 //	                                # default: all of them; []: none

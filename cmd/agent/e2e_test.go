@@ -234,6 +234,9 @@ func TestHelpAndVersion(t *testing.T) {
 		assert.Contains(t, res.stdout, want)
 	}
 	assert.NotContains(t, res.stdout, "//")
+	exec := h.run("exec", "--help")
+	assert.Equal(t, 0, exec.code)
+	assert.Equal(t, res.stdout, exec.stdout, "agent exec --help shows the same help, with the exec flags")
 	res = h.run("--version")
 	assert.Equal(t, 0, res.code)
 	assert.Regexp(t, `^agent \S+ \(agentloop, event schema v1\)\n$`, res.stdout)

@@ -159,6 +159,7 @@ type app struct {
 	sessDir   string
 	approver  *approver
 	shellCfg  *shellConfig
+	tools     []tools.Tool // the workspace's tools, without the sub-agents
 	denyRead  []string
 	undo      *undoLog         // snapshots before patches, for /undo and /diff
 	hooks     *hookRunner      // the user's and the trusted project's hooks; nil for none
@@ -464,10 +465,10 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 	// Then the hooks, which may rewrite a call; innermost, a patch's files
 	// are snapshotted just before it runs.
 	a.opts.Middleware = append(a.opts.Middleware, a.hooks.middleware(), a.undo.middleware())
-	if a.opts.Tools, err = a.withSubAgents(a.opts.Tools); err != nil {
+	a.tools = tl
+	if err := a.rebuild(a.opts.Approved); err != nil {
 		return nil, err
 	}
-	a.agent = agent.New(a.client, a.model, &a.opts)
 	a.intr = &interrupter{exit: e.exit, ui: a.ui}
 	return a, nil
 }

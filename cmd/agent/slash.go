@@ -37,7 +37,7 @@ func init() {
 		{"undo", "", "put back the files the last task's patches changed", (*app).slashUndo},
 		{"compact", "", "replace the conversation so far with a compact summary", (*app).slashCompact},
 		{"new", "", "start a new session", (*app).slashNew},
-		{"resume", "[ID]", "continue a saved session (the latest without ID)", (*app).slashResume},
+		{"resume", "[ID]", "continue a saved session; without ID, pick one from a list", (*app).slashResume},
 		{"mcp", "", "the MCP servers and their tools", (*app).slashMCP},
 		{"init", "", "write an AGENTS.md for this repository", (*app).slashInit},
 		{"timeline", "[FILE]", "write the HTML timeline of this session's runs so far (with --timeline)", (*app).slashTimeline},
@@ -89,12 +89,18 @@ func (a *app) slashHelp(context.Context, string) bool {
 	return false
 }
 
-// rebuild makes the agent again from a.opts and a.model, keeping the
-// "approve always" answers given so far.
-func (a *app) rebuild() {
-	a.opts.Approved = a.agent.Approved()
-	a.opts.Stateless = a.stateless
+// rebuild makes the agent again, with its sub-agents, from a.opts,
+// a.tools, a.model and a.stateless: a sub-agent whose definition names no
+// model gets a.model. approved are the "approve always" keys it starts
+// with.
+func (a *app) rebuild(approved []string) error {
+	tl, err := a.withSubAgents(a.tools)
+	if err != nil {
+		return err
+	}
+	a.opts.Tools, a.opts.Approved, a.opts.Stateless = tl, approved, a.stateless
 	a.agent = agent.New(a.client, a.model, &a.opts)
+	return nil
 }
 
 func (a *app) slashModel(ctx context.Context, arg string) bool {
@@ -113,9 +119,18 @@ func (a *app) slashModel(ctx context.Context, arg string) bool {
 		a.ui.line(a.ui.colors.dim(fmt.Sprintf("model: %s · /model NAME switches", a.model)))
 		return false
 	}
+	prev := a.model
 	a.model = arg
-	a.rebuild()
-	a.ui.line(fmt.Sprintf("model: %s (for the rest of this session)", a.model))
+	if err := a.rebuild(a.agent.Approved()); err != nil {
+		a.model = prev
+		a.ui.notice(err.Error())
+		return false
+	}
+	msg := fmt.Sprintf("model: %s (for the rest of this session)", a.model)
+	if n := a.subAgentsFollowing(); n != "" {
+		msg += "; sub-agents " + n + " too"
+	}
+	a.ui.line(msg)
 	return false
 }
 
@@ -190,14 +205,15 @@ func (a *app) slashApprovals(_ context.Context, arg string) bool {
 		a.ui.notice(err.Error())
 		return false
 	}
-	if tl, err = a.withSubAgents(tl); err != nil {
+	prev := a.tools
+	a.tools = tl
+	if err := a.rebuild(a.agent.Approved()); err != nil {
+		a.tools = prev
 		a.ui.notice(err.Error())
 		return false
 	}
 	a.policy = arg
 	a.approver.policy = arg
-	a.opts.Tools = tl
-	a.rebuild()
 	a.ui.line("approvals: " + arg)
 	return false
 }
@@ -334,8 +350,17 @@ func (a *app) slashNew(context.Context, string) bool {
 	return false
 }
 
-func (a *app) slashResume(_ context.Context, arg string) bool {
-	if arg != "" && !session.IsID(arg) {
+// slashResume continues the session ID; without ID it lets the user pick
+// one of the saved sessions.
+func (a *app) slashResume(ctx context.Context, arg string) bool {
+	if arg == "" {
+		id, ok := a.pickSession(ctx)
+		if !ok {
+			return false
+		}
+		arg = id
+	}
+	if !session.IsID(arg) {
 		a.ui.line(fmt.Sprintf("/resume %s: not a session id (they look like 20260101T120000-a1b2c3)", arg))
 		return false
 	}
@@ -348,16 +373,24 @@ func (a *app) slashResume(_ context.Context, arg string) bool {
 		a.ui.notice("resume: " + err.Error())
 		return false
 	}
-	a.sess.Close()
-	a.sess = s
+	model, stateless := a.model, a.stateless
 	a.stateless = s.Header.Stateless
 	if s.Header.Model != "" {
 		a.model = s.Header.Model
 	}
-	a.opts.Approved = s.Approved()
-	a.agent = agent.New(a.client, a.model, &a.opts)
+	if err := a.rebuild(s.Approved()); err != nil {
+		a.model, a.stateless = model, stateless
+		s.Close()
+		a.ui.notice("resume: " + err.Error())
+		return false
+	}
+	a.sess.Close()
+	a.sess = s
 	a.compacted, a.notes, a.used = nil, nil, usage{}
 	a.ui.line(fmt.Sprintf("resumed session %s (%d tasks) · %s", s.ID(), s.Tasks(), a.model))
+	if d := s.Header.Dir; d != "" && d != a.dir {
+		a.ui.notice(fmt.Sprintf("it was started in %s; this chat goes on working in %s (agent resume %s works there)", d, a.dir, s.ID()))
+	}
 	return false
 }
 

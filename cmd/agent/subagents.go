@@ -195,6 +195,18 @@ func (a *app) withSubAgents(base []tools.Tool) ([]tools.Tool, error) {
 	return out, nil
 }
 
+// subAgentsFollowing names the sub-agents that use the main agent's model
+// (their definitions name none), "" for none.
+func (a *app) subAgentsFollowing() string {
+	var names []string
+	for _, d := range a.subAgents {
+		if d.Model == "" {
+			names = append(names, d.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
 // filteredToolset is an MCP toolset limited to a sub-agent's tools.
 type filteredToolset struct {
 	set tools.Toolset

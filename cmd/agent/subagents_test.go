@@ -127,3 +127,46 @@ func TestSubAgentsNeedTrust(t *testing.T) {
 	assert.Equal(t, 2, res.code)
 	assert.Contains(t, res.stderr, "bad.md:1: no front matter")
 }
+
+const helperMD = `---
+name: helper
+description: Does small jobs.
+---
+You help.
+`
+
+// /model switches the sub-agents that name no model of their own too, for
+// the rest of the session; a sub-agent with its own model keeps it.
+func TestModelSwitchesSubAgentsAtTerminal(t *testing.T) {
+	h := newHarness(t, map[string]string{".agents/reviewer.md": reviewerMD, ".agents/helper.md": helperMD},
+		rt.Output(rt.FunctionCall("c1", "helper", `{"input":"help"}`)),
+		rt.Output(rt.Text("helped")),
+		rt.Output(rt.FunctionCall("c2", "reviewer", `{"input":"review"}`)),
+		rt.Output(rt.Text("reviewed")),
+		rt.Output(rt.Text("all done")),
+	)
+	h.extraEnv = []string{"NO_COLOR=1"}
+	p := h.startPTY("--trust-workspace")
+	p.waitPrompt()
+	p.send("/model gpt-new\n")
+	p.waitFor("model: gpt-new (for the rest of this session); sub-agents helper too", 1)
+	p.waitPrompt()
+	p.send("delegate\n")
+	p.waitFor("all done", 1)
+	p.waitPrompt()
+	p.send("\x04")
+	require.Equal(t, 0, p.wait(), p.output())
+
+	reqs := h.server.Requests()
+	require.Len(t, reqs, 5)
+	var models []string
+	for _, r := range reqs {
+		models = append(models, r.Params.Instructions[:min(8, len(r.Params.Instructions))]+"@"+r.Params.Model)
+	}
+	assert.Equal(t, "gpt-new", reqs[0].Params.Model, models)
+	assert.Equal(t, "You help.", reqs[1].Params.Instructions)
+	assert.Equal(t, "gpt-new", reqs[1].Params.Model, "the helper follows /model")
+	assert.Equal(t, "You review changes and answer in one line.", reqs[3].Params.Instructions)
+	assert.Equal(t, "gpt-5-mini", reqs[3].Params.Model, "the reviewer keeps its own model")
+	assert.Equal(t, "gpt-new", reqs[4].Params.Model)
+}

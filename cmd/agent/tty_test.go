@@ -82,6 +82,19 @@ func (p *ptyRun) waitFor(s string, n int) {
 	}
 }
 
+// waitPrompt waits until the chat prompt is the last thing on the screen
+// (with NO_COLOR).
+func (p *ptyRun) waitPrompt() {
+	p.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.HasSuffix(p.output(), "\n› ") {
+		if time.Now().After(deadline) {
+			require.FailNow(p.t, "timed out", "waiting for the prompt in:\n%s", p.output())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (p *ptyRun) send(s string) {
 	p.t.Helper()
 	_, err := p.tty.WriteString(s)
