@@ -103,7 +103,7 @@ func decodeOutput[T any](s *outputSchema, res *Result) (T, error) {
 	if refusal := lastRefusal(res.Items); refusal != "" {
 		return v, &OutputError{Text: res.Text, Refusal: refusal}
 	}
-	doc, err := schema.Decode([]byte(res.Text))
+	doc, err := schema.DecodeString(res.Text)
 	if err != nil {
 		return v, &OutputError{Text: res.Text, Err: fmt.Errorf("not JSON: %w", err)}
 	}

@@ -50,11 +50,19 @@ func Decode(b []byte) (any, error) {
 	return jsonschema.UnmarshalJSON(bytes.NewReader(b))
 }
 
+// DecodeString is [Decode] for a string, without copying it.
+func DecodeString(s string) (any, error) {
+	return jsonschema.UnmarshalJSON(strings.NewReader(s))
+}
+
 // Check checks doc, a value from [Decode], against the schema. A value that
 // does not match gets a [*ValidationError]; other errors (a value Decode
 // would not return) are returned as they are.
 func (v *Validator) Check(doc any) error {
 	err := v.schema.Validate(doc)
+	if err == nil {
+		return nil
+	}
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
 		return newValidationError(ve)

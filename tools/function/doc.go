@@ -29,13 +29,15 @@
 // and fields tagged omitempty or omitzero) accept null, which decodes as the
 // zero value. Defaults and examples, which strict mode does not accept, move
 // into the description; a default is applied when the model sends null for
-// its property or leaves it out ([NewRaw] applies none). When the input type cannot be strict — it has a map,
-// an interface or a json.RawMessage, or a keyword strict mode does not
-// support (minLength, maxLength, uniqueItems, oneOf, a format such as uri) —
-// the tool silently falls back to a non-strict definition (the reason is
-// logged at debug level); [Tool.Strict] tells which one was built and
+// its property or leaves it out ([NewRaw] applies none). When the input
+// type cannot be strict — it has a map, an interface or a json.RawMessage,
+// or a keyword or format strict mode does not support (minLength,
+// maxLength, uniqueItems, oneOf, readOnly, a format such as uri) — the tool
+// silently falls back to a non-strict definition (the reason is logged at
+// debug level); [Tool.Strict] tells which one was built and
 // [Options.NonStrict] asks for non-strict outright. Arguments are validated
-// locally in both cases.
+// locally in both cases. The same rules decide whether a [NewRaw] schema,
+// or an MCP server's input schema in package mcp, is sent as strict.
 //
 // [NewRaw] takes the schema as JSON instead and hands the function the
 // validated arguments as JSON; [NewCustom] builds a custom tool whose input
