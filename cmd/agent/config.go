@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -224,9 +225,38 @@ func tomlError(file string, err error) error {
 	var de *toml.DecodeError
 	if errors.As(err, &de) {
 		line, _ := de.Position()
-		return &configError{file: file, line: line, key: strings.Join(de.Key(), "."), msg: de.Error()}
+		return &configError{file: file, line: line, key: strings.Join(de.Key(), "."), msg: plainTOMLError(de.Error())}
 	}
-	return &configError{file: file, msg: err.Error()}
+	return &configError{file: file, msg: plainTOMLError(err.Error())}
+}
+
+// tomlTypeError matches go-toml's message for a value of the wrong type,
+// which names Go types.
+var tomlTypeError = regexp.MustCompile(`cannot decode TOML (\w+) into .*?(?:of type |into )(\S+)$`)
+
+// plainTOMLError says a decoding error in the config's words: "want a
+// string (in quotes), not an integer" rather than Go's field and types.
+func plainTOMLError(msg string) string {
+	msg = strings.TrimPrefix(msg, "toml: ")
+	m := tomlTypeError.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	want := map[string]string{
+		"string": "a string (in quotes)", "bool": "true or false", "int": "a whole number", "int64": "a whole number",
+		"[]string": `a list of strings, such as ["a", "b"]`,
+	}[m[2]]
+	if want == "" && strings.HasPrefix(strings.TrimPrefix(m[2], "*"), "main.") {
+		want = "a table"
+	}
+	if want == "" {
+		return msg
+	}
+	article := "a"
+	if strings.ContainsAny(m[1][:1], "aeiou") {
+		article = "an"
+	}
+	return fmt.Sprintf("want %s, not %s %s", want, article, m[1])
 }
 
 func lastPart(key string) string { return key[strings.LastIndex(key, ".")+1:] }

@@ -39,11 +39,7 @@ func sessionRows(list []session.Summary, current, home, here string, now time.Ti
 		} else if home != "" && (dir == home || strings.HasPrefix(dir, home+string(filepath.Separator))) {
 			dir = "~" + dir[len(home):]
 		}
-		tasks := fmt.Sprintf("%d tasks", s.Tasks)
-		if s.Tasks == 1 {
-			tasks = "1 task"
-		}
-		c := cols{age: fmtAge(now.Sub(s.Updated)), model: clipLeft(s.Model, 24, false), dir: clipLeft(dir, 40, true), tasks: tasks}
+		c := cols{age: fmtAge(now.Sub(s.Updated)), model: clipLeft(s.Model, 24, false), dir: clipLeft(dir, 40, true), tasks: tasksText(s.Tasks)}
 		cs[i] = c
 		wAge = max(wAge, utf8.RuneCountInString(c.age))
 		wModel = max(wModel, utf8.RuneCountInString(c.model))
@@ -68,6 +64,14 @@ func sessionRows(list []session.Summary, current, home, here string, now time.Ti
 		rows[i] = r
 	}
 	return rows
+}
+
+// tasksText is "1 task", "3 tasks".
+func tasksText(n int) string {
+	if n == 1 {
+		return "1 task"
+	}
+	return fmt.Sprintf("%d tasks", n)
 }
 
 func pad(s string, w int) string {

@@ -558,7 +558,7 @@ func (a *app) status(ctx, tctx context.Context, res *agent.Result, err error) in
 func (a *app) chat(ctx context.Context) int {
 	c := a.ui.colors
 	if a.resumed {
-		a.ui.line(c.dim(fmt.Sprintf("resumed session %s (%d tasks) · %s · %s", a.sess.ID(), a.sess.Tasks(), a.model, a.dir)))
+		a.ui.line(c.dim(fmt.Sprintf("resumed session %s (%s) · %s · %s", a.sess.ID(), tasksText(a.sess.Tasks()), a.model, a.dir)))
 	} else {
 		a.ui.line(c.dim(fmt.Sprintf("agent %s · %s · %s · sandbox %s · approvals %s", version(), a.model, a.dir, a.sandbox, a.policy)))
 	}
@@ -761,7 +761,11 @@ func (a *app) runPrompt(ctx context.Context, prompt string, extra []string) (*ag
 	a.used.in += res.Usage.InputTokens
 	a.used.out += res.Usage.OutputTokens
 	a.record(res, runErr, len(transcript), pending)
-	a.ui.summary(res, res.ToolCalls, time.Since(start), a.model)
+	if res.ResponseID != "" || res.ToolCalls > 0 || res.Usage.TotalTokens > 0 {
+		// A task that never got a response has nothing to sum up: its
+		// error says what happened.
+		a.ui.summary(res, res.ToolCalls, time.Since(start), a.model)
+	}
 	return res, runErr
 }
 

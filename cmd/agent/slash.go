@@ -387,7 +387,7 @@ func (a *app) slashResume(ctx context.Context, arg string) bool {
 	a.sess.Close()
 	a.sess = s
 	a.compacted, a.notes, a.used = nil, nil, usage{}
-	a.ui.line(fmt.Sprintf("resumed session %s (%d tasks) · %s", s.ID(), s.Tasks(), a.model))
+	a.ui.line(fmt.Sprintf("resumed session %s (%s) · %s", s.ID(), tasksText(s.Tasks()), a.model))
 	if d := s.Header.Dir; d != "" && d != a.dir {
 		a.ui.notice(fmt.Sprintf("it was started in %s; this chat goes on working in %s (agent resume %s works there)", d, a.dir, s.ID()))
 	}
