@@ -19,7 +19,13 @@ type runConfig struct {
 	state    *RunState // how the conversation continues
 	params   RunParams // per-run parameters; see request.go
 	recorder Recorder
+	// collected: the run's events go to Collect, which keeps only the
+	// last, so the stream's text deltas need not be decoded.
+	collected bool
 }
+
+// collected marks a run whose events only [Collect] reads.
+func collected(c *runConfig) { c.collected = true }
 
 // WithState continues the conversation that st describes, as a finished
 // run's [Result.State] gives it: the next request chains to its last
@@ -65,14 +71,15 @@ func (c *runConfig) ensureState() *RunState {
 
 // Run sends prompt as a user message and runs the loop until the model stops
 // calling tools. It returns the result; on error it returns the partial
-// result too.
+// result too. Since nothing reads its events, the stream's deltas are
+// passed over undecoded (unless an Event middleware reads them).
 func (a *Agent) Run(ctx context.Context, prompt string, opts ...RunOption) (*Result, error) {
-	return Collect(a.Stream(ctx, prompt, opts...))
+	return Collect(a.Stream(ctx, prompt, append(opts[:len(opts):len(opts)], collected)...))
 }
 
 // RunItems is like [Agent.Run] with input items instead of a prompt.
 func (a *Agent) RunItems(ctx context.Context, input []responses.Item, opts ...RunOption) (*Result, error) {
-	return Collect(a.StreamItems(ctx, input, opts...))
+	return Collect(a.StreamItems(ctx, input, append(opts[:len(opts):len(opts)], collected)...))
 }
 
 // Stream is like [Agent.Run] but yields the run's events as they happen. The
@@ -96,6 +103,7 @@ func (a *Agent) StreamItems(ctx context.Context, input []responses.Item, opts ..
 		r := a.newRun(yield, m)
 		defer func() { r.cancel() }()
 		r.rec = cfg.recorder
+		r.quiet = cfg.collected && !r.top.hasEventMW
 		r.finish(r.handle(ctx, &RunInfo{Agent: a.opts.Name, Model: a.model}, func(now time.Time) []Action {
 			if r.rec != nil {
 				if err := r.rec.Start(r.ctx, input); err != nil {
@@ -118,7 +126,7 @@ func (a *Agent) StreamItems(ctx context.Context, input []responses.Item, opts ..
 // continues, so [WithState], [WithPreviousResponse] and [WithTranscript]
 // are ignored.
 func (a *Agent) Resume(ctx context.Context, state *RunState, decisions []Decision, opts ...RunOption) (*Result, error) {
-	return Collect(a.ResumeStream(ctx, state, decisions, opts...))
+	return Collect(a.ResumeStream(ctx, state, decisions, append(opts[:len(opts):len(opts)], collected)...))
 }
 
 // ResumeStream is like [Agent.Resume] but yields events as [Agent.Stream].
@@ -141,6 +149,7 @@ func (a *Agent) ResumeStream(ctx context.Context, state *RunState, decisions []D
 		defer func() { r.cancel() }()
 		r.a = cur
 		r.rec = cfg.recorder
+		r.quiet = cfg.collected && !r.top.hasEventMW
 		if state != nil {
 			r.recTurns, r.recItems = state.Turns, len(state.Items)
 		}
@@ -182,6 +191,9 @@ type run struct {
 
 	rt   *router // the tools of the current turn
 	turn int     // the number of the request in flight
+	// quiet: nobody reads the run's deltas (a Run without Event
+	// middleware), so the stream skips them undecoded.
+	quiet bool
 
 	rec                Recorder
 	recTurns, recItems int // what rec has recorded
@@ -412,6 +424,24 @@ func (r *run) exchange(act SendRequest) []Action {
 	}
 }
 
+// ignoredEvents are the stream events a run reads through other events or
+// the final response: the stream passes over them undecoded.
+var ignoredEvents = []string{
+	responses.EventResponseInProgress, responses.EventResponseQueued,
+	responses.EventOutputItemAdded, responses.EventContentPartAdded, responses.EventContentPartDone,
+	responses.EventOutputTextDone, responses.EventFunctionCallArgumentsDelta,
+	responses.EventFunctionCallArgumentsDone, responses.EventReasoningSummaryPartAdded,
+	responses.EventReasoningSummaryPartDone, responses.EventReasoningSummaryTextDone,
+	responses.EventReasoningTextDone, responses.EventCustomToolCallInputDelta,
+	responses.EventCustomToolCallInputDone,
+}
+
+// deltaEvents are the events of the text and reasoning deltas, skipped
+// when nobody reads them.
+var deltaEvents = []string{
+	responses.EventOutputTextDelta, responses.EventReasoningSummaryTextDelta, responses.EventReasoningTextDelta,
+}
+
 // send sends req, streaming or not, and reports each call item to the
 // Machine as soon as it is complete, so its call starts at once.
 func (r *run) send(ctx context.Context, req *responses.Request, d *dispatcher) (*responses.Response, error) {
@@ -431,6 +461,13 @@ func (r *run) send(ctx context.Context, req *responses.Request, d *dispatcher) (
 		return nil, err
 	}
 	defer s.Close()
+	s.Skip(ignoredEvents...)
+	if r.quiet {
+		// Nobody reads the deltas, nor the restart of a stream (which
+		// resets them).
+		s.Skip(deltaEvents...)
+		s.Skip(responses.EventResponseCreated)
+	}
 	created := 0
 	for s.Next() {
 		ev := s.Event()
@@ -454,16 +491,12 @@ func (r *run) send(ctx context.Context, req *responses.Request, d *dispatcher) (
 					r.observe(d, CallStreamed{Item: it})
 				}
 			}
-		case "response.in_progress", "response.queued",
-			"response.output_item.added", "response.content_part.added", "response.content_part.done",
-			"response.output_text.done", "response.function_call_arguments.delta",
-			"response.function_call_arguments.done", "response.completed", "response.failed",
-			"response.incomplete", "response.reasoning_summary_part.added",
-			"response.reasoning_summary_part.done", "response.reasoning_summary_text.done",
-			"response.reasoning_text.done", "response.custom_tool_call_input.delta",
-			"response.custom_tool_call_input.done":
-			// Interpreted through other events or the final response.
+		case responses.EventResponseCompleted, responses.EventResponseFailed, responses.EventResponseIncomplete:
+			// The final response, read below.
 		default:
+			if slices.Contains(ignoredEvents, ev.Type) {
+				break // skipped by the stream, unless it cannot tell its type
+			}
 			if hev, ok := hostedStreamEvent(ev); ok {
 				r.emit(hev)
 				break

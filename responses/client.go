@@ -168,6 +168,9 @@ func checkBaseURL(s string) error {
 var defaultHTTPClient = func() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.ResponseHeaderTimeout = 10 * time.Minute
+	// A stream's events come in small writes; when they arrive faster than
+	// they are read, one read takes many (the default is 4 KiB).
+	t.ReadBufferSize = 64 << 10
 	return &http.Client{Transport: t}
 }()
 

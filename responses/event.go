@@ -3,7 +3,6 @@ package responses
 import (
 	"bytes"
 	"encoding/json"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -357,10 +356,8 @@ func (w *eventWire) scan(b []byte) bool {
 		case "error":
 			w.Error = v
 		default:
-			for _, k := range eventKeys {
-				if strings.EqualFold(k, string(key)) {
-					return false
-				}
+			if foldsToAny(key, eventKeys) {
+				return false
 			}
 		}
 		if num != nil {

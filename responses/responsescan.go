@@ -2,6 +2,7 @@ package responses
 
 import (
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -34,18 +35,11 @@ func scanResponse(b []byte, r *Response, valid bool) bool {
 	var seen uint32
 	return each(b, func(key, v []byte) bool {
 		k := string(key)
-		i := -1
-		for j, name := range responseKeys {
-			if name == k {
-				i = j
-				break
-			}
-			if strings.EqualFold(name, k) {
-				return false // encoding/json would match it: let it
-			}
-		}
+		i := slices.Index(responseKeys, k)
 		if i < 0 {
-			return true // not a field of Response
+			// Not a field of Response, unless encoding/json would match it
+			// regardless of case: let it.
+			return !foldsToAny(key, responseKeys)
 		}
 		if seen&(1<<i) != 0 {
 			return false
@@ -182,4 +176,28 @@ func scanItems(v []byte) ([]Item, bool) {
 		}
 	}
 	return nil, false
+}
+
+// foldsToAny reports whether key matches one of names (all lower-case
+// ASCII) the way encoding/json matches keys, ignoring case, without being
+// one of them. A key of lower-case ASCII only cannot: it is compared only
+// when it has an upper-case or non-ASCII byte (the Kelvin sign folds to
+// "k").
+func foldsToAny(key []byte, names []string) bool {
+	plain := true
+	for _, c := range key {
+		if c >= 'A' && c <= 'Z' || c >= 0x80 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return false
+	}
+	for _, n := range names {
+		if strings.EqualFold(n, string(key)) {
+			return true
+		}
+	}
+	return false
 }

@@ -98,6 +98,8 @@ type Stream struct {
 	requestID string
 	pending   *StreamError // a broken attempt, to report on the next read
 
+	skip map[string]bool // event types to pass over; see Skip
+
 	ev        Event
 	err       error
 	done      bool
@@ -151,11 +153,21 @@ func (s *Stream) connect() error {
 			s.closeBody()
 			return err
 		}
+		s.releaseDecoder()
 		s.dec = sse.NewDecoder(bytes.NewReader(events))
 		return nil
 	}
+	s.releaseDecoder()
 	s.dec = sse.NewDecoder(body)
 	return nil
+}
+
+// releaseDecoder gives the decoder's buffer back, once it is done with.
+func (s *Stream) releaseDecoder() {
+	if s.dec != nil {
+		s.dec.Release()
+		s.dec = nil
+	}
 }
 
 // replayJSON reads a non-streaming reply to a streaming request and returns
@@ -322,6 +334,66 @@ func tryAgainIn(msg string) (time.Duration, bool) {
 	return 0, false
 }
 
+// Skip makes the stream pass over events of the given types: they are not
+// decoded, not delivered (nor seen by [ClientTrace.StreamEvent]), and their
+// JSON is not checked beyond the "type" member that opens it; an event
+// whose first member is not its type is decoded as usual. It spares a
+// consumer the cost of the events it ignores: a function call's 1 MiB of
+// arguments arrives as tens of thousands of deltas, then whole in
+// response.output_item.done. The events the stream itself acts on are
+// never skipped: response.output_item.done, the terminal events and
+// "error"; a skipped response.created still starts a new response (see
+// [Client.Stream] on retries). Call it before the first [Stream.Next].
+func (s *Stream) Skip(types ...string) {
+	for _, t := range types {
+		switch t {
+		case EventOutputItemDone, EventError,
+			EventResponseCompleted, EventResponseIncomplete, EventResponseFailed:
+			continue
+		}
+		if s.skip == nil {
+			s.skip = make(map[string]bool, len(types))
+		}
+		s.skip[t] = true
+	}
+}
+
+// responseIDOf returns the "id" of the event's "response", read without
+// decoding the rest.
+func responseIDOf(data []byte) string {
+	ev := newObjScan(data, false)
+	for key, value, ok := ev.next(); ok; key, value, ok = ev.next() {
+		if string(key) != "response" {
+			continue
+		}
+		r := newObjScan(value, false)
+		for k, v, ok := r.next(); ok; k, v, ok = r.next() {
+			if string(k) == "id" {
+				id, _ := stringValue(v)
+				return id
+			}
+		}
+		return ""
+	}
+	return ""
+}
+
+// leadingType returns the value of the "type" member when it is the first
+// member of the event object and a string without escapes, as every
+// server sends it.
+func leadingType(data []byte) ([]byte, bool) {
+	const head = `{"type":"`
+	if !bytes.HasPrefix(data, []byte(head)) {
+		return nil, false
+	}
+	rest := data[len(head):]
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 || bytes.IndexByte(rest[:end], '\\') >= 0 {
+		return nil, false
+	}
+	return rest[:end], true
+}
+
 // read returns the next event to deliver. A broken stream is reported as a
 // *StreamError; other errors end the stream.
 func (s *Stream) read() (Event, error) {
@@ -340,6 +412,15 @@ func (s *Stream) read() (Event, error) {
 		}
 		if bytes.HasPrefix(data, []byte("[DONE]")) {
 			return Event{}, s.broken(ErrStreamClosed)
+		}
+		if s.skip != nil {
+			if typ, ok := leadingType(data); ok && s.skip[string(typ)] {
+				if string(typ) == EventResponseCreated {
+					// A new response (after a retry, the old items are void).
+					s.items, s.respID = nil, responseIDOf(data)
+				}
+				continue
+			}
 		}
 		ev, isErr, err := decodeEvent(bytes.Clone(data))
 		if err != nil {
@@ -363,7 +444,7 @@ func (s *Stream) read() (Event, error) {
 		case ev.IsTerminal():
 			s.final = s.assemble(ev)
 			s.done = true
-			s.closeBody()
+			s.drainBody()
 		}
 		return ev, nil
 	}
@@ -425,6 +506,26 @@ func (s *Stream) fail(err error) bool {
 	return false
 }
 
+// drainWait bounds the wait for the end of a body after its terminal
+// event.
+const drainWait = 100 * time.Millisecond
+
+// drainBody reads what follows the terminal event (the end of the chunked
+// body, a "data: [DONE]" line) and closes the body. A body closed before
+// its end takes its connection with it, and the next request would dial
+// (and, over TLS, shake hands) again. A server that keeps the stream open
+// after its terminal event is cut off after drainWait or 64 KiB.
+func (s *Stream) drainBody() {
+	if s.c == nil || s.resp == nil || s.cancel == nil {
+		s.closeBody()
+		return
+	}
+	t := time.AfterFunc(drainWait, func() { s.cancel(nil) })
+	_, _ = io.CopyN(io.Discard, s.resp.Body, 64<<10)
+	t.Stop()
+	s.closeBody()
+}
+
 func (s *Stream) closeBody() {
 	if s.idle != nil {
 		s.idle.Stop()
@@ -484,5 +585,6 @@ func (s *Stream) Close() error {
 		s.ev = Event{}
 	}
 	s.closeBody()
+	s.releaseDecoder()
 	return nil
 }

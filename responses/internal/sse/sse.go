@@ -13,6 +13,7 @@ import (
 	"errors"
 	"io"
 	"slices"
+	"sync"
 )
 
 // Event is one dispatched event. Data aliases the decoder's buffer and is
@@ -35,9 +36,26 @@ type Decoder struct {
 	started bool
 }
 
-// NewDecoder returns a decoder reading from r.
+// readers holds the read buffers of released decoders.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
+
+// NewDecoder returns a decoder reading from r. [Decoder.Release] gives its
+// buffer back for the next decoder.
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, 32<<10)}
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	return &Decoder{r: br}
+}
+
+// Release returns the decoder's read buffer for reuse. The decoder, and
+// the Data of the last event it returned, must not be used afterwards.
+func (d *Decoder) Release() {
+	if d.r == nil {
+		return
+	}
+	d.r.Reset(nil)
+	readers.Put(d.r)
+	d.r = nil
 }
 
 // Next returns the next event that carries data. It returns io.EOF when the

@@ -233,3 +233,20 @@ func BenchmarkDecoder(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(ratio(30, func() { floorSplit(data) }, decode), "x_floor")
 }
+
+// A released decoder's buffer serves the next decoder: nothing of the
+// first stream (a half-read line, buffered bytes) leaks into the second.
+func TestReleaseReuse(t *testing.T) {
+	for range 3 {
+		d := NewDecoder(strings.NewReader("data: first\n\ndata: unread tail that stays in the buffer"))
+		e, err := d.Next()
+		require.NoError(t, err)
+		assert.Equal(t, "first", string(e.Data))
+		d.Release()
+		d.Release() // twice is harmless
+
+		got, err := decodeAll(strings.NewReader("event: b\ndata: second\n\n"))
+		require.NoError(t, err)
+		assert.Equal(t, []ev{{Name: "b", Data: "second"}}, got)
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"runtime"
@@ -163,6 +165,36 @@ func peerRun(ctx context.Context, c openai.Client, sc scenario, prompt string) (
 	return "", fmt.Errorf("too many turns")
 }
 
+// sseFloor is what any streaming client pays at least: the scenario's two
+// requests sent with bare net/http and their event streams read to the end
+// into io.Discard, undecoded.
+func sseFloor(ctx context.Context, url string) (string, error) {
+	for _, body := range []string{
+		`{"model":"gpt-test","input":"go","stream":true}`,
+		`{"model":"gpt-test","previous_response_id":"resp_1","input":[{"type":"function_call_output","call_id":"call_1","output":"1"}],"stream":true}`,
+	} {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/responses", strings.NewReader(body))
+		if err != nil {
+			return "", err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer k")
+		resp, err := floorClient.Do(req)
+		if err != nil {
+			return "", err
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return "", fmt.Errorf("%s: %v", resp.Status, err)
+		}
+	}
+	return "done", nil
+}
+
+// floorClient is the sse-floor's HTTP client: the default transport.
+var floorClient = &http.Client{}
+
 // serverEnv makes the test binary serve the named scenario (see TestMain).
 const serverEnv = "AGENTLOOP_PEER_BENCH_SERVER"
 
@@ -259,7 +291,9 @@ func BenchmarkPeer(b *testing.B) {
 					return r.Text, nil
 				}},
 				{name: "peer", run: func() (string, error) { return peerRun(ctx, peer, sc, "go") }},
+				{name: "sse-floor", run: func() (string, error) { return sseFloor(ctx, url) }},
 			}
+			if v := os.Getenv("ONLY_SIDE"); v != "" { k, _ := strconv.Atoi(v); sides = sides[k:k+1]; for b.Loop() { sides[0].run() }; return }
 			for range 3 { // warm up connections
 				for i := range sides {
 					if text, err := sides[i].run(); err != nil || text != "done" {
@@ -298,7 +332,8 @@ func BenchmarkPeer(b *testing.B) {
 					b.ReportMetric(float64(s.mem)/n/mib, s.name+"-MiB/run")
 				}
 			}
-			a, j, p := sides[0], sides[1], sides[2]
+			a, j, p, f := sides[0], sides[1], sides[2], sides[3]
+			b.ReportMetric(float64(a.cpu)/float64(f.cpu), "cpu-x-sse-floor")
 			b.ReportMetric(float64(a.dur)/float64(p.dur), "x-peer")
 			b.ReportMetric(float64(j.dur)/float64(p.dur), "json-x-peer")
 			b.ReportMetric(float64(a.dur)/float64(j.dur), "stream-x-json")
