@@ -293,7 +293,6 @@ func BenchmarkPeer(b *testing.B) {
 				{name: "peer", run: func() (string, error) { return peerRun(ctx, peer, sc, "go") }},
 				{name: "sse-floor", run: func() (string, error) { return sseFloor(ctx, url) }},
 			}
-			if v := os.Getenv("ONLY_SIDE"); v != "" { k, _ := strconv.Atoi(v); sides = sides[k:k+1]; for b.Loop() { sides[0].run() }; return }
 			for range 3 { // warm up connections
 				for i := range sides {
 					if text, err := sides[i].run(); err != nil || text != "done" {
