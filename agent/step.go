@@ -672,10 +672,12 @@ func (m *Machine) request(input []responses.Item) *responses.Request {
 		if !slices.Contains(req.Include, "reasoning.encrypted_content") {
 			req.Include = append(slices.Clip(req.Include), "reasoning.encrypted_content")
 		}
-		all := make([]responses.Item, 0, len(m.st.Transcript)+len(input))
-		all = append(all, m.st.Transcript...)
-		all = append(all, input...)
-		req.Input = responses.ItemsInput(all...)
+		// The transcript followed by input, built in the transcript's
+		// spare capacity rather than copied for every request: when the
+		// turn ends, the transcript appends this same input there.
+		m.st.Transcript = slices.Grow(m.st.Transcript, len(input))
+		all := append(m.st.Transcript, input...)
+		req.Input = responses.ItemsInput(slices.Clip(all)...)
 	} else {
 		if req.Conversation == "" { // a conversation carries the context itself
 			req.PreviousResponseID = m.st.PreviousResponseID

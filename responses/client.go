@@ -9,10 +9,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -333,31 +331,97 @@ func (c *Client) encode(req *Request, stream bool) (payload, error) {
 	return body, nil
 }
 
-// payload is a request body held as parts written one after the other, so
-// that the input items' JSON is never copied into one buffer: a stateless
-// request resends the whole transcript, and copying it for every request
-// made the client's cost per turn grow with the transcript.
+// payload is a request body held in three pieces written one after the
+// other: the head of the request up to the input array, the input items'
+// own JSON (separated by commas), and the tail. The items' JSON is never
+// copied into one buffer, nor listed anew: a stateless request resends the
+// whole transcript, and copying it (or building a list of its parts) for
+// every request made the client's cost per turn grow with the transcript.
 type payload struct {
-	parts [][]byte // read-only
-	n     int64    // their total length
+	head  []byte // read-only
+	items []Item // read-only
+	tail  []byte // read-only
+	n     int64  // the total length
 }
 
-func bytesPayload(b []byte) payload { return payload{parts: [][]byte{b}, n: int64(len(b))} }
+func bytesPayload(b []byte) payload { return payload{head: b, n: int64(len(b))} }
 
-// reader returns a fresh reader of the body (net.Buffers consumes the
-// slice it reads, so each reader gets its own copy of the part list).
-func (p payload) reader() io.ReadCloser {
-	bufs := net.Buffers(slices.Clone(p.parts))
-	return io.NopCloser(&bufs)
+// reader returns a fresh reader of the body.
+func (p payload) reader() io.ReadCloser { return &payloadReader{p: &p} }
+
+// payloadReader reads a payload: piece 0 is the head, then the items
+// with a comma between each two, then the tail.
+type payloadReader struct {
+	p   *payload
+	v   int    // the next piece
+	cur []byte // the unread rest of the current piece
 }
+
+// next moves to the next piece; it reports false after the tail.
+func (r *payloadReader) next() bool {
+	p := r.p
+	last := 2 * len(p.items) // the tail
+	if len(p.items) == 0 {
+		last = 1
+	}
+	switch v := r.v; {
+	case v > last:
+		return false
+	case v == 0:
+		r.cur = p.head
+	case v == last:
+		r.cur = p.tail
+	case (v-1)%2 == 1:
+		r.cur = comma
+	default:
+		if r.cur = p.items[(v-1)/2].Raw(); r.cur == nil {
+			r.cur = null
+		}
+	}
+	r.v++
+	return true
+}
+
+func (r *payloadReader) Read(b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		if len(r.cur) == 0 && !r.next() {
+			if n == 0 {
+				return 0, io.EOF
+			}
+			break
+		}
+		c := copy(b[n:], r.cur)
+		r.cur = r.cur[c:]
+		n += c
+	}
+	return n, nil
+}
+
+// WriteTo writes the rest of the body to w piece by piece, with no buffer
+// in between.
+func (r *payloadReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for len(r.cur) > 0 || r.next() {
+		n, err := w.Write(r.cur)
+		total += int64(n)
+		r.cur = r.cur[n:]
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+func (r *payloadReader) Close() error { return nil }
 
 // encodeParts marshals r without copying the input items: the payload's
-// parts are the head of the request and each item's own JSON. The items
-// are spliced in as they are: each Item holds JSON that was validated when
-// it was decoded or built, and running it through encoding/json again
-// (which compacts and re-validates every Marshaler's output) would cost
-// more than the rest of the request. This also keeps each item's bytes
-// exactly.
+// head is the request up to its input array, whose items are written from
+// their own JSON. The items are spliced in as they are: each Item holds
+// JSON that was validated when it was decoded or built, and running it
+// through encoding/json again (which compacts and re-validates every
+// Marshaler's output) would cost more than the rest of the request. This
+// also keeps each item's bytes exactly.
 func encodeParts(r *Request) (payload, error) {
 	items := r.Input.Items
 	if _, ok := r.Extra["input"]; ok || len(items) == 0 {
@@ -378,21 +442,14 @@ func encodeParts(r *Request) (payload, error) {
 		open = append(open, ',')
 	}
 	open = append(open, `"input":[`...)
-	p := payload{parts: make([][]byte, 0, 2*len(items)+1)}
-	p.parts = append(p.parts, open)
-	for i, it := range items {
-		if i > 0 {
-			p.parts = append(p.parts, comma)
-		}
+	p := payload{head: open, items: items, tail: closing}
+	p.n = int64(len(open)+len(closing)) + int64(len(items)-1)*int64(len(comma))
+	for _, it := range items {
 		if raw := it.Raw(); raw != nil {
-			p.parts = append(p.parts, raw)
+			p.n += int64(len(raw))
 		} else {
-			p.parts = append(p.parts, null)
+			p.n += int64(len(null))
 		}
-	}
-	p.parts = append(p.parts, closing)
-	for _, part := range p.parts {
-		p.n += int64(len(part))
 	}
 	return p, nil
 }
