@@ -401,3 +401,11 @@ func TestHelpDescribesEveryFlag(t *testing.T) {
 		assert.Regexp(t, want, u, "flag -%s is not described in the help text (doc.go)", fl.Name)
 	})
 }
+
+// Every chat command is named in the help text too.
+func TestHelpNamesEverySlashCommand(t *testing.T) {
+	u := usageText()
+	for _, c := range slashCommands {
+		assert.Regexp(t, regexp.QuoteMeta("/"+c.name)+`\b`, u, "/%s is not in the help text (doc.go)", c.name)
+	}
+}

@@ -91,6 +91,39 @@ func clipLeft(s string, n int, tail bool) string {
 	return string(r[:n-1]) + "…"
 }
 
+// clipCols clips s to at most n terminal columns, marking the cut with
+// "…", so that a line never wraps. A character from U+1100 on counts as
+// two columns (East Asian wide characters and emoji do; the others take
+// one, which only clips early), but for the picker's own … and ›.
+func clipCols(s string, n int) string {
+	if runeCols(s) <= n {
+		return s
+	}
+	cols := 0
+	for i, r := range s {
+		if cols += colsOf(r); cols > n-1 {
+			return s[:i] + "…"
+		}
+	}
+	return s
+}
+
+func colsOf(r rune) int {
+	if r >= 0x1100 && r != '…' && r != '›' {
+		return 2
+	}
+	return 1
+}
+
+// runeCols counts the columns of s as clipCols does.
+func runeCols(s string) int {
+	n := 0
+	for _, r := range s {
+		n += colsOf(r)
+	}
+	return n
+}
+
 // fmtAge says how long ago something happened, shortly.
 func fmtAge(d time.Duration) string {
 	switch {
@@ -160,7 +193,7 @@ func (p *picker) lines(c colors, width int) []string {
 		if r.why != "" {
 			text += "  (" + r.why + ")"
 		}
-		text = clipLeft(text, max(20, width-1), false)
+		text = clipCols(text, max(20, width-1))
 		switch {
 		case i == p.sel:
 			text = c.bold(c.cyan(text))
@@ -191,7 +224,7 @@ type keyReader struct {
 	keys []byte
 }
 
-// next returns the next key: arrows, j/k, Enter, Esc, q, Ctrl-D, a digit.
+// next returns the next key.
 func (kr *keyReader) next(ctx context.Context) (pickKey, byte, error) {
 	if len(kr.keys) == 0 {
 		k, err := kr.in.readKey(ctx)
@@ -200,58 +233,69 @@ func (kr *keyReader) next(ctx context.Context) (pickKey, byte, error) {
 		}
 		kr.keys = append(kr.keys, k...)
 	}
-	b := kr.keys[0]
-	kr.keys = kr.keys[1:]
+	if len(kr.keys) == 1 && kr.keys[0] == 0x1b {
+		// An arrow's sequence comes at once: it is buffered or pending.
+		rest, err := kr.in.do(ctx, readReq{kind: readDrain, n: kr.in.pending()})
+		if err != nil {
+			return keyCancel, 0, err
+		}
+		kr.keys = append(kr.keys, rest...)
+	}
+	k, d, rest := parseKey(kr.keys)
+	kr.keys = rest
+	return k, d, nil
+}
+
+// parseKey reads the first key of keys and returns it and the bytes after
+// it: the arrows (CSI or SS3), j/k and Ctrl-N/Ctrl-P, Enter, Esc alone, q
+// and Ctrl-D (cancel), a digit. keys must not be empty; another escape
+// sequence (a function key), or one cut short, is keyOther.
+func parseKey(keys []byte) (k pickKey, digit byte, rest []byte) {
+	b, rest := keys[0], keys[1:]
 	switch {
 	case b == 0x1b:
-		// An arrow's sequence comes at once: it is buffered or pending.
-		// Esc alone is Esc.
-		if len(kr.keys) == 0 {
-			rest, err := kr.in.do(ctx, readReq{kind: readDrain, n: kr.in.pending()})
-			if err != nil {
-				return keyCancel, 0, err
-			}
-			kr.keys = append(kr.keys, rest...)
-		}
-		if len(kr.keys) == 0 || (kr.keys[0] != '[' && kr.keys[0] != 'O') {
-			return keyCancel, 0, nil
+		if len(rest) == 0 || (rest[0] != '[' && rest[0] != 'O') {
+			return keyCancel, 0, rest
 		}
 		i := 1
-		for i < len(kr.keys) && (kr.keys[i] < 0x40 || kr.keys[i] > 0x7e) {
+		for i < len(rest) && (rest[i] < 0x40 || rest[i] > 0x7e) {
 			i++
 		}
-		if i == len(kr.keys) {
-			kr.keys = kr.keys[:0]
+		if i == len(rest) {
 			return keyOther, 0, nil
 		}
-		final := kr.keys[i]
-		kr.keys = kr.keys[i+1:]
-		switch final {
+		switch rest[i] {
 		case 'A':
-			return keyUp, 0, nil
+			k = keyUp
 		case 'B':
-			return keyDown, 0, nil
+			k = keyDown
+		default:
+			k = keyOther
 		}
-		return keyOther, 0, nil
+		return k, 0, rest[i+1:]
 	case b == 'k' || b == 0x10: // Ctrl-P
-		return keyUp, 0, nil
+		return keyUp, 0, rest
 	case b == 'j' || b == 0x0e: // Ctrl-N
-		return keyDown, 0, nil
+		return keyDown, 0, rest
 	case b == '\r' || b == '\n':
-		return keyEnter, 0, nil
+		return keyEnter, 0, rest
 	case b == 'q' || b == 0x04:
-		return keyCancel, 0, nil
+		return keyCancel, 0, rest
 	case b >= '0' && b <= '9':
-		return keyDigit, b, nil
+		return keyDigit, b, rest
 	}
-	return keyOther, 0, nil
+	return keyOther, 0, rest
 }
 
 // pickSession lists the saved sessions, the most recent first, and lets
 // the user choose one with the arrow keys (or j/k, or its number) and
 // Enter; Esc, q or Ctrl-C cancel. It reports the id chosen.
 func (a *app) pickSession(ctx context.Context) (string, bool) {
-	list, err := session.List(a.sessDir, maxPicked)
+	limit := maxPicked
+	if h := a.height(); h > 0 {
+		limit = max(3, min(maxPicked, h-3)) // the list is redrawn in place: it must fit
+	}
+	list, err := session.List(a.sessDir, limit)
 	if err != nil {
 		a.ui.notice("resume: " + err.Error())
 		return "", false
@@ -269,7 +313,7 @@ func (a *app) pickSession(ctx context.Context) (string, bool) {
 		}
 		return "", false
 	}
-	if a.in == nil || a.in.f == nil {
+	if a.in == nil || a.in.f == nil || !isTerminal(a.e.stderr) {
 		for _, l := range p.lines(a.ui.colors, a.width()) {
 			a.ui.line(l)
 		}
@@ -326,10 +370,23 @@ func (a *app) pickSession(ctx context.Context) (string, bool) {
 
 // width is the terminal's width in columns, 100 when unknown.
 func (a *app) width() int {
-	if f, ok := a.e.stderr.(*os.File); ok {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
-			return w
-		}
+	if w, _ := a.termSize(); w > 0 {
+		return w
 	}
 	return 100
+}
+
+// height is the terminal's height in lines, 0 when unknown.
+func (a *app) height() int {
+	_, h := a.termSize()
+	return h
+}
+
+func (a *app) termSize() (w, h int) {
+	if f, ok := a.e.stderr.(*os.File); ok {
+		if w, h, err := term.GetSize(int(f.Fd())); err == nil {
+			return w, h
+		}
+	}
+	return 0, 0
 }

@@ -30,6 +30,84 @@ func TestSessionRows(t *testing.T) {
 	assert.Empty(t, rows[0].why)
 }
 
+func TestClipCols(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"one too long", 11, "one too lo…"},
+		{"› 1  naïve", 8, "› 1  na…"},
+		{"日本語のテキスト", 7, "日本語…"},
+		{"a😀b", 3, "a…"},
+	} {
+		got := clipCols(tc.in, tc.n)
+		assert.Equal(t, tc.want, got, tc.in)
+		assert.LessOrEqual(t, runeCols(got), tc.n, tc.in)
+	}
+}
+
+func TestParseKey(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		want  pickKey
+		digit byte
+		rest  string
+	}{
+		{"\x1b[A", keyUp, 0, ""},
+		{"\x1bOB\r", keyDown, 0, "\r"},
+		{"\x1b[1;5A", keyUp, 0, ""},
+		{"\x1b[15~k", keyOther, 0, "k"},
+		{"\x1b", keyCancel, 0, ""},
+		{"\x1bx", keyCancel, 0, "x"},
+		{"\x1b[", keyOther, 0, ""},
+		{"k", keyUp, 0, ""},
+		{"j2", keyDown, 0, "2"},
+		{"\x0e", keyDown, 0, ""},
+		{"\r", keyEnter, 0, ""},
+		{"q", keyCancel, 0, ""},
+		{"\x04", keyCancel, 0, ""},
+		{"7", keyDigit, '7', ""},
+		{"x", keyOther, 0, ""},
+	} {
+		k, d, rest := parseKey([]byte(tc.in))
+		assert.Equal(t, tc.want, k, "%q", tc.in)
+		assert.Equal(t, tc.digit, d, "%q", tc.in)
+		assert.Equal(t, tc.rest, string(rest), "%q", tc.in)
+	}
+}
+
+// Every key consumes at least a byte, and what is left is the input's end.
+func FuzzParseKey(f *testing.F) {
+	for _, s := range []string{"\x1b[A", "\x1bOB", "\x1b[1;5A\r", "\x1b", "jk12\r", "\x1b[15~"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		for len(in) > 0 {
+			_, _, rest := parseKey(in)
+			if len(rest) >= len(in) || !strings.HasSuffix(string(in), string(rest)) {
+				t.Fatalf("parseKey(%q) left %q", in, rest)
+			}
+			in = rest
+		}
+	})
+}
+
+func FuzzClipCols(f *testing.F) {
+	f.Add("› 1  日本語 naïve 😀", 8)
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		if n < 1 || n > 1000 {
+			return
+		}
+		got := clipCols(s, n)
+		if runeCols(got) > n || (got != s && !strings.HasPrefix(s, strings.TrimSuffix(got, "…"))) {
+			t.Fatalf("clipCols(%q, %d) = %q", s, n, got)
+		}
+	})
+}
+
 func TestPicker(t *testing.T) {
 	row := func(why string) pickRow { return pickRow{why: why} }
 	for _, tc := range []struct {
