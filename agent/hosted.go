@@ -129,6 +129,13 @@ func (r *run) emitHostedItem(it responses.Item) {
 // hostedItem describes a finished hosted-tool item, or returns nil for
 // other items.
 func hostedItem(it responses.Item) *HostedEvent {
+	switch it.Type {
+	case responses.TypeWebSearchCall, responses.TypeFileSearchCall, responses.TypeCodeInterpreterCall,
+		responses.TypeImageGenerationCall, responses.TypeMCPCall, responses.TypeMCPListTools,
+		responses.TypeShellCall, responses.TypeShellCallOutput:
+	default:
+		return nil // not hosted: nothing to allocate
+	}
 	h := &HostedEvent{Type: it.Type, ItemID: it.ID, Status: it.Status, Item: &it}
 	switch it.Type {
 	case responses.TypeWebSearchCall:

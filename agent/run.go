@@ -225,16 +225,20 @@ func (r *run) step(d *dispatcher, f func(*Machine, time.Time) []Action) []Action
 	defer r.mu.Unlock()
 	acts := f(r.m, time.Now())
 	n := 0
+	var calls []Action
 	for _, act := range acts {
 		switch act := act.(type) {
 		case Emit:
 			r.q.push(act.Event)
 		case ReviewCall, AskApproval, RunCall, DeclineCall:
-			d.submit(act) // in the Machine's order: the lock is held
+			calls = append(calls, act)
 		default:
 			acts[n] = act
 			n++
 		}
+	}
+	if len(calls) > 0 {
+		d.submit(calls...) // at once, in the Machine's order: the lock is held
 	}
 	return acts[:n]
 }
@@ -314,16 +318,23 @@ func (r *run) emit(ev Event) {
 		ev.Turn = r.turn
 	}
 	if r.top.hasEventMW {
-		for _, mw := range r.top.opts.Middleware {
-			if mw.Event != nil {
-				mw.Event(r.ctx, &ev)
-			}
-		}
+		ev = r.eventMiddleware(ev)
 	}
 	if !r.yield(ev, nil) {
 		r.stopped = true
 		r.cancel()
 	}
+}
+
+// eventMiddleware passes ev through the Event middleware (a function of
+// its own, so that without middleware ev stays off the heap).
+func (r *run) eventMiddleware(ev Event) Event {
+	for _, mw := range r.top.opts.Middleware {
+		if mw.Event != nil {
+			mw.Event(r.ctx, &ev)
+		}
+	}
+	return ev
 }
 
 // flush emits the queued events.
@@ -417,6 +428,7 @@ func (r *run) exchange(act SendRequest) []Action {
 			}
 			return acts
 		}
+		d.complete()
 		r.observe(d, ResponseDone{Response: resp})
 		d.close()
 		d.wait()

@@ -299,7 +299,7 @@ func (c *Client) post(ctx context.Context, body payload) (*http.Response, []byte
 		if err != nil {
 			return nil, nil, err
 		}
-		data, err := io.ReadAll(resp.Body)
+		data, err := readBody(resp)
 		resp.Body.Close()
 		if err == nil {
 			return resp, data, nil
@@ -313,6 +313,23 @@ func (c *Client) post(ctx context.Context, body payload) (*http.Response, []byte
 			return nil, nil, c.ctxOr(ctx, err)
 		}
 	}
+}
+
+// readBody reads a whole reply, into a buffer of its announced length when
+// it has one (io.ReadAll would grow its buffer by doubling).
+func readBody(resp *http.Response) ([]byte, error) {
+	n := resp.ContentLength
+	if n <= 0 || n > 64<<20 {
+		return io.ReadAll(resp.Body)
+	}
+	data := make([]byte, n, n+1)
+	if got, err := io.ReadFull(resp.Body, data); err != nil {
+		return data[:got], err
+	}
+	// Read the end of the body too, so that its connection goes back to
+	// the pool at once (net/http stops at the announced length).
+	_, _ = resp.Body.Read(data[n : n+1])
+	return data, nil
 }
 
 func (c *Client) encode(req *Request, stream bool) (payload, error) {

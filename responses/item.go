@@ -264,10 +264,91 @@ func (it Item) Text() string {
 	if it.Type != TypeMessage {
 		return ""
 	}
+	if s, ok := scanText(it.raw); ok {
+		return s
+	}
+	return decodeText(it.raw)
+}
+
+var contentKeys = []string{"content"}
+var partKeys = []string{"type", "text"}
+
+// scanText is decodeText without reflection for the usual shapes (content
+// a string, or an array of objects whose type and text are strings); ok is
+// false for anything else, left to decodeText. raw is valid JSON.
+func scanText(raw []byte) (text string, ok bool) {
+	var content []byte
+	if !members(raw, func(key, v []byte) bool {
+		if string(key) == "content" {
+			content = v
+			return true
+		}
+		return !foldsToAny(key, contentKeys)
+	}) || content == nil {
+		return "", false
+	}
+	switch content[0] {
+	case '"':
+		return stringValue(content)
+	case '[':
+	default:
+		return "", false
+	}
+	var buf []byte
+	i := skipSpace(content, 1)
+	if i < len(content) && content[i] == ']' {
+		return "", true
+	}
+	for i < len(content) {
+		end := skipValue(content, i)
+		if end < 0 || content[i] != '{' {
+			return "", false
+		}
+		var typ, txt []byte
+		if !members(content[i:end], func(key, v []byte) bool {
+			switch string(key) {
+			case "type":
+				typ = v
+			case "text":
+				txt = v
+			default:
+				return !foldsToAny(key, partKeys)
+			}
+			return v[0] == '"'
+		}) {
+			return "", false
+		}
+		if t, ok := plainString(typ); ok && (t == "output_text" || t == "input_text" || t == "text") && txt != nil {
+			s, ok := stringValue(txt)
+			if !ok {
+				return "", false
+			}
+			buf = append(buf, s...)
+		} else if typ != nil && !ok {
+			return "", false
+		}
+		i = skipSpace(content, end)
+		if i >= len(content) {
+			return "", false
+		}
+		switch content[i] {
+		case ',':
+			i = skipSpace(content, i+1)
+		case ']':
+			return string(buf), true
+		default:
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// decodeText is Item.Text by encoding/json.
+func decodeText(raw []byte) string {
 	var m struct {
 		Content json.RawMessage `json:"content"`
 	}
-	if json.Unmarshal(it.raw, &m) != nil {
+	if json.Unmarshal(raw, &m) != nil {
 		return ""
 	}
 	var s string
