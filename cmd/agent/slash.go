@@ -185,7 +185,7 @@ func (a *app) slashStatus(context.Context, string) bool {
 	if !a.sess.Saved() {
 		id += " (not saved yet)"
 	}
-	a.ui.line(fmt.Sprintf("model      %s\nprovider   %s (%s)\nsandbox    %s\napprovals  %s\nworkspace  %s\nsession    %s (%s)\nused       %d turns · %d tokens in, %d out · %d tasks",
+	a.ui.line(fmt.Sprintf("model      %s\nprovider   %s (%s)\nsandbox    %s\napprovals  %s\nworkspace  %s\nsession    %s, %s\nused       %d turns · %d tokens in, %d out · %d tasks",
 		a.model, provider, a.client.Endpoint(), a.sandbox, a.policy, a.dir, id, modeName(a.stateless),
 		a.used.turns, a.used.in, a.used.out, a.used.tasks))
 	return false
