@@ -35,12 +35,10 @@ func isAnswerable(it responses.Item) bool {
 		return false
 	}
 	if it.Type == responses.TypeShellCall {
-		var sc struct {
-			Environment *struct {
-				Type string `json:"type"`
-			} `json:"environment"`
+		var env struct {
+			Type string `json:"type"`
 		}
-		if it.Decode(&sc) == nil && sc.Environment != nil && sc.Environment.Type != "" && sc.Environment.Type != "local" {
+		if e := it.Field("environment"); e != nil && json.Unmarshal(e, &env) == nil && env.Type != "" && env.Type != "local" {
 			return false // runs in a hosted container
 		}
 	}

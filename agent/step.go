@@ -584,8 +584,8 @@ func isUserMessage(it responses.Item) bool {
 	if it.Type != responses.TypeMessage && it.Type != "" {
 		return false
 	}
-	var msg responses.Message
-	return it.Decode(&msg) == nil && msg.Role == responses.RoleUser
+	var role string
+	return json.Unmarshal(it.Field("role"), &role) == nil && role == responses.RoleUser
 }
 
 func (m *Machine) toolsListed(o ToolsListed) []Action {

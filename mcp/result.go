@@ -120,13 +120,11 @@ func imageURL(v mcpgo.ImageContent) (string, bool) {
 }
 
 func callerOf(it responses.Item) json.RawMessage {
-	var c struct {
-		Caller json.RawMessage `json:"caller"`
-	}
-	if it.Decode(&c) != nil || string(c.Caller) == "null" {
+	c := it.Field("caller")
+	if string(c) == "null" {
 		return nil
 	}
-	return c.Caller
+	return c
 }
 
 // structuredJSON returns the result's structuredContent as compact JSON, or

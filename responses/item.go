@@ -189,6 +189,21 @@ func (it Item) MarshalJSON() ([]byte, error) {
 // Raw returns the item's JSON. The caller must not modify it.
 func (it Item) Raw() json.RawMessage { return it.raw }
 
+// Field returns the JSON value of the item's top-level member name (the
+// last one when the name repeats), or nil when it has none, without
+// decoding the rest: reading a call's "caller" does not decode its 1 MiB
+// of arguments. Names match exactly. The caller must not modify it.
+func (it Item) Field(name string) json.RawMessage {
+	var v json.RawMessage
+	members(it.raw, func(key, value []byte) bool {
+		if string(key) == name {
+			v = value
+		}
+		return true
+	})
+	return v
+}
+
 // IsZero reports whether it holds no JSON.
 func (it Item) IsZero() bool { return it.raw == nil }
 

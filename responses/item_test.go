@@ -125,3 +125,12 @@ func TestOutputItemMatchesMustItem(t *testing.T) {
 	_, err := RawItem(json.RawMessage(`[]`))
 	assert.Error(t, err)
 }
+
+func TestItemField(t *testing.T) {
+	it := MustItem(json.RawMessage(`{"type":"function_call","call_id":"c","arguments":"{\"caller\":1}","caller":{"type":"program"},"x":1,"x":[2]}`))
+	assert.JSONEq(t, `{"type":"program"}`, string(it.Field("caller")))
+	assert.Equal(t, `[2]`, string(it.Field("x")), "the last of a repeated name, as encoding/json")
+	assert.Nil(t, it.Field("Caller"), "names match exactly")
+	assert.Nil(t, it.Field("missing"))
+	assert.Nil(t, Item{}.Field("type"))
+}

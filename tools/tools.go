@@ -216,11 +216,9 @@ func Output(call Call, output json.RawMessage) responses.Item {
 }
 
 func callerOf(it responses.Item) json.RawMessage {
-	var c struct {
-		Caller json.RawMessage `json:"caller"`
-	}
-	if it.Decode(&c) != nil || string(c.Caller) == "null" {
+	c := it.Field("caller")
+	if string(c) == "null" {
 		return nil
 	}
-	return c.Caller
+	return c
 }
