@@ -137,7 +137,7 @@ type Agent struct {
 
 	static *router // the tools of Options.Tools, routed once
 
-	hasModelMW, hasToolMW, hasEventMW bool
+	hasModelMW, hasToolMW, hasEventMW, hasApproveMW bool
 
 	mu     sync.Mutex
 	always map[string]bool // approval keys approved for the session
@@ -165,6 +165,7 @@ func New(client Client, model string, opts *Options) *Agent {
 		a.hasModelMW = a.hasModelMW || mw.Model != nil
 		a.hasToolMW = a.hasToolMW || mw.Tool != nil
 		a.hasEventMW = a.hasEventMW || mw.Event != nil
+		a.hasApproveMW = a.hasApproveMW || mw.Approve != nil
 	}
 	switch {
 	case a.opts.MaxTurns == 0:

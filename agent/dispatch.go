@@ -169,12 +169,14 @@ func (d *dispatcher) ask(act AskApproval) Approved {
 		o.Canceled = true
 		return o
 	}
-	approver := d.r.approver()
-	if approver == nil {
-		o.Approval = Deny("no approver is configured to approve this call")
-		return o
+	ask := func(ctx context.Context, _ tools.Call, req tools.ApprovalRequest) (Approval, error) {
+		approver := d.r.approver()
+		if approver == nil {
+			return Deny("no approver is configured to approve this call"), nil
+		}
+		return approver.Approve(ctx, req)
 	}
-	o.Approval, o.Err = approver.Approve(d.ctx, act.Request)
+	o.Approval, o.Err = d.r.top.approve(d.ctx, act.Call, act.Request, ask)
 	if o.Err != nil && d.ctx.Err() != nil {
 		o.Canceled = true
 	}

@@ -34,6 +34,14 @@ type Middleware struct {
 	// event's outcome is [tools.OutcomeOf] the error (wrap
 	// [tools.ErrDenied] to refuse a call).
 	Tool func(next ToolHandler) ToolHandler
+	// Approve wraps the question put to the [Approver] for each call that
+	// needs one (by the policy, or its tool's review). A wrapper may answer
+	// without calling next: a hook that lets a call through without asking
+	// (the approval is then the wrapper's, even with no Approver
+	// configured), or refuses it with a reason for the model. Calls that
+	// need no approval never reach it; Tool sees those. The in-process
+	// loop runs it; the Temporal workflow asks through its Update instead.
+	Approve func(next ApproveHandler) ApproveHandler
 	// Event, when set, sees every event of the run as it is handed to the
 	// run's consumer, on the run's goroutine, with the context the Run
 	// middleware passed on (so a tracer finds its run span there): a hook
@@ -73,6 +81,23 @@ type ModelHandler func(ctx context.Context, call *ModelCall) (*responses.Respons
 // ToolHandler runs one approved call and returns its output item; see
 // [tools.Tool].
 type ToolHandler func(ctx context.Context, call tools.Call) (responses.Item, error)
+
+// ApproveHandler answers the approval request req for call (the call's
+// item; for a hosted MCP approval, its mcp_approval_request).
+type ApproveHandler func(ctx context.Context, call tools.Call, req tools.ApprovalRequest) (Approval, error)
+
+// approve puts an approval request through the Approve middleware.
+func (a *Agent) approve(ctx context.Context, call tools.Call, req tools.ApprovalRequest, h ApproveHandler) (Approval, error) {
+	if !a.hasApproveMW {
+		return h(ctx, call, req)
+	}
+	for _, mw := range slices.Backward(a.opts.Middleware) {
+		if mw.Approve != nil {
+			h = mw.Approve(h)
+		}
+	}
+	return h(ctx, call, req)
+}
 
 // model sends a model request through the Model middleware.
 func (a *Agent) callModel(ctx context.Context, call *ModelCall, h ModelHandler) (*responses.Response, error) {

@@ -246,6 +246,7 @@ type (
 	AskApproval struct {
 		CallID  string
 		Request tools.ApprovalRequest
+		Call    tools.Call // the call asking
 	}
 	// RunCall asks to run an approved call ([CallDone]). Exclusive calls
 	// run alone; the others run together, at most MaxParallel at once.
@@ -816,7 +817,7 @@ func (m *Machine) ask(acts []Action, cs *callState, req tools.ApprovalRequest) [
 	}
 	return append(acts,
 		m.emit(Event{Kind: EventApprovalRequested, Approval: &ApprovalEvent{Request: req}}),
-		AskApproval{CallID: cs.call.CallID, Request: req})
+		AskApproval{CallID: cs.call.CallID, Request: req, Call: cs.call})
 }
 
 func (m *Machine) approved(o Approved) []Action {

@@ -246,7 +246,10 @@
 // not run and the model reads the reason; a blocked prompt is not sent; a
 // blocked stop sends the agent on with the reason (at most 3 times). A
 // pre_tool_use hook's "updatedInput" replaces the call's input (a
-// function's arguments, a shell call's action, a patch's operation).
+// function's arguments, a shell call's action, a patch's operation). For a
+// call that needs approval the pre_tool_use hooks run before the question:
+// {"decision": "allow"} (or permissionDecision "allow") answers it, and the
+// call runs without asking; they do not run again when it runs.
 // user_prompt_submit's stdout (or "additionalContext") is context for the
 // model. A hook that fails otherwise, or outlives its timeout (it is then
 // killed with everything it started), is reported and the task goes on.

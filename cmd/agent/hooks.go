@@ -136,6 +136,7 @@ type hookOutput struct {
 // hookVerdict is what the hooks of one event decided.
 type hookVerdict struct {
 	block   bool
+	allow   bool            // pre_tool_use: a hook let the call through without asking
 	reason  string          // why it blocked, for the model or the user
 	input   json.RawMessage // pre_tool_use: the call's new input, or nil
 	context []string        // text the hooks add for the model
@@ -153,7 +154,10 @@ func (e *hookBlockedError) Unwrap() error { return tools.ErrDenied }
 // hookRunner runs the configured hooks: the user's, then the project's
 // (loaded only in a trusted workspace).
 type hookRunner struct {
-	hooks     hooksConfig
+	hooks hooksConfig
+	// asked holds the pre_tool_use verdicts given at approval time, by
+	// call id, so that the hooks do not run again when the call does.
+	asked     sync.Map
 	dir       string // the workspace: the hooks' working directory
 	environ   []string
 	sessionID func() string
@@ -180,20 +184,28 @@ func newHookRunner(user, project *hooksConfig) *hookRunner {
 	return &hookRunner{hooks: all, sessionID: func() string { return "" }, notice: func(string) {}, isMCP: func(string) bool { return false }}
 }
 
-// middleware runs the tool hooks around every approved call of a local
-// tool: shell, apply_patch, MCP tools and functions alike.
+// middleware runs the tool hooks around every call of a local tool:
+// shell, apply_patch, MCP tools and functions alike. The pre_tool_use hooks
+// run once per call: before the approval question when the call needs one
+// (so a hook's "allow" answers it, and its "deny" declines the call), else
+// when the call runs.
 func (h *hookRunner) middleware() agent.Middleware {
 	if h == nil || len(h.hooks.PreToolUse)+len(h.hooks.PostToolUse) == 0 {
 		return agent.Middleware{}
 	}
-	return agent.Middleware{Tool: func(next agent.ToolHandler) agent.ToolHandler {
+	mw := agent.Middleware{Tool: func(next agent.ToolHandler) agent.ToolHandler {
 		return func(ctx context.Context, call tools.Call) (responses.Item, error) {
 			name, typ := h.toolName(call)
 			field, input := toolInput(call.Item)
 			ev := hookEvent{ToolName: name, ToolType: typ, CallID: call.CallID, ToolInput: input}
 			if specs := matching(h.hooks.PreToolUse, name); len(specs) > 0 {
 				ev.Event = hookPreToolUse
-				v := h.run(ctx, specs, ev)
+				var v hookVerdict
+				if asked, ok := h.asked.LoadAndDelete(call.CallID); ok {
+					v = asked.(hookVerdict)
+				} else {
+					v = h.run(ctx, specs, ev)
+				}
 				if v.block {
 					return responses.Item{}, &hookBlockedError{reason: v.reason}
 				}
@@ -215,6 +227,45 @@ func (h *hookRunner) middleware() agent.Middleware {
 			return out, err
 		}
 	}}
+	if len(h.hooks.PreToolUse) > 0 {
+		mw.Approve = h.approve
+	}
+	return mw
+}
+
+// approve runs the pre_tool_use hooks of a call that needs approval before
+// the question is asked: a hook that allows the call answers it, one that
+// blocks declines it with its reason; otherwise the user is asked. The
+// verdict is kept for when the call runs (its updatedInput applies then).
+func (h *hookRunner) approve(next agent.ApproveHandler) agent.ApproveHandler {
+	return func(ctx context.Context, call tools.Call, req tools.ApprovalRequest) (agent.Approval, error) {
+		if call.Type == responses.TypeMCPApprovalRequest { // a hosted MCP server's call: no local tool runs
+			return next(ctx, call, req)
+		}
+		name, typ := h.toolName(call)
+		specs := matching(h.hooks.PreToolUse, name)
+		if len(specs) == 0 {
+			return next(ctx, call, req)
+		}
+		_, input := toolInput(call.Item)
+		v := h.run(ctx, specs, hookEvent{Event: hookPreToolUse, ToolName: name, ToolType: typ, CallID: call.CallID, ToolInput: input})
+		if ctx.Err() != nil {
+			return agent.Approval{}, ctx.Err()
+		}
+		switch {
+		case v.block:
+			return agent.Deny((&hookBlockedError{reason: v.reason}).Error()), nil
+		case v.allow:
+			h.asked.Store(call.CallID, v)
+			return agent.Approve, nil
+		}
+		h.asked.Store(call.CallID, v)
+		ap, err := next(ctx, call, req)
+		if err != nil || !ap.Approved {
+			h.asked.Delete(call.CallID) // the call will not run
+		}
+		return ap, err
+	}
 }
 
 // toolName returns the name a hook's matcher sees and the tool's type.
@@ -385,6 +436,9 @@ func (h *hookRunner) run(ctx context.Context, specs []hookSpec, ev hookEvent) ho
 		}
 		if len(input) > 0 && string(input) != "null" && ev.Event == hookPreToolUse {
 			v.input = input
+		}
+		if decision == "allow" || decision == "approve" {
+			v.allow = true
 		}
 		if decision == "block" || decision == "deny" {
 			v.block = true

@@ -110,6 +110,38 @@ command = '''echo '{"hookSpecificOutput": {"permissionDecision": "allow", "updat
 	assert.Equal(t, "rewritten\n", shellOutput(t, reqs[2], "call_2").Stdout)
 }
 
+// A pre_tool_use hook's "allow" answers the approval question: a command
+// the policy would ask about (and, with no terminal to ask, decline) runs,
+// and the hook runs once for it. Its "deny" declines a call the same way,
+// with the hook's reason for the model.
+func TestPreToolUseHookAllowAnswersApproval(t *testing.T) {
+	h := newHarness(t, nil,
+		rt.Output(rt.ShellCall("call_1", "echo allowed > made.txt")),
+		rt.Output(rt.ShellCall("call_2", "echo asked > asked.txt")),
+		rt.Output(rt.ShellCall("call_3", "echo denied > denied.txt")),
+		rt.Output(rt.Text("done")),
+	)
+	log := filepath.Join(h.home, "pre.log")
+	h.writeUserConfig(fmt.Sprintf(`
+[[hooks.pre_tool_use]]
+matcher = "shell"
+command = %q
+`, logCmd(log)+`; case "$(tail -n 1 `+shellQuote(log)+`)" in
+  *allowed*) echo '{"hookSpecificOutput": {"permissionDecision": "allow"}}' ;;
+  *denied*) echo '{"decision": "deny", "reason": "not that file"}' ;;
+esac`))
+	res := h.run("--ask-for-approval", "untrusted", "make files")
+	require.Equal(t, 0, res.code, res.stderr)
+	assert.Equal(t, "allowed\n", h.file("made.txt"), "the hook's allow answered the question")
+	assert.NoFileExists(t, filepath.Join(h.ws, "asked.txt"), "no hook answer: asked, and with no terminal declined")
+	assert.NoFileExists(t, filepath.Join(h.ws, "denied.txt"))
+	reqs := h.server.Requests()
+	require.Len(t, reqs, 4)
+	assert.Contains(t, callOutput(t, reqs[2], "call_2"), "not at a terminal")
+	assert.Contains(t, callOutput(t, reqs[3], "call_3"), "blocked by a pre_tool_use hook: not that file")
+	assert.Len(t, hookLog(t, log), 3, "one hook run a call")
+}
+
 // Hooks see every kind of tool: an MCP server's tool is mcp__server__tool.
 func TestToolHooksForMCPTools(t *testing.T) {
 	h := newHarness(t, nil,
