@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 
 	"github.com/agentloop/agentloop/responses"
@@ -78,7 +79,7 @@ func (t *agentTool) Call(ctx context.Context, call tools.Call) (responses.Item, 
 		}
 	}
 	if res != nil && link != nil {
-		link.addUsage(res.Usage)
+		link.addUsage(res)
 	}
 	if err != nil {
 		return responses.Item{}, fmt.Errorf("agent %s: %w", t.def.Name, err)
@@ -122,22 +123,32 @@ type parentLink struct {
 	approver Approver // the parent's, for a sub-agent without its own
 	resume   *NestedResume
 
-	mu    sync.Mutex
-	usage responses.Usage
+	mu      sync.Mutex
+	usage   responses.Usage
+	byModel map[string]responses.Usage
 }
 
-func (l *parentLink) addUsage(u responses.Usage) {
+func (l *parentLink) addUsage(res *Result) {
 	l.mu.Lock()
-	l.usage.Add(&u)
-	l.mu.Unlock()
+	defer l.mu.Unlock()
+	l.usage.Add(&res.Usage)
+	for model, u := range res.UsageByModel {
+		if l.byModel == nil {
+			l.byModel = make(map[string]responses.Usage)
+		}
+		sum := l.byModel[model]
+		sum.Add(&u)
+		l.byModel[model] = sum
+	}
 }
 
-func (l *parentLink) used() *responses.Usage {
+// used returns what the sub-agent used, in all and by model.
+func (l *parentLink) used() (*responses.Usage, map[string]responses.Usage) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.usage == (responses.Usage{}) {
-		return nil
+		return nil, nil
 	}
 	u := l.usage
-	return &u
+	return &u, maps.Clone(l.byModel)
 }

@@ -68,6 +68,10 @@ func TestAgentToolParallel(t *testing.T) {
 	assert.Equal(t, int32(3), lookups.Load())
 	assert.Greater(t, subEvents, 6)
 	assert.Equal(t, int64(22+3*165), res.Usage.TotalTokens, "the sub-agents' tokens count")
+	require.Len(t, res.UsageByModel, 2, "%v", res.UsageByModel)
+	assert.Equal(t, int64(22), res.UsageByModel["m"].TotalTokens)
+	assert.Equal(t, int64(3*165), res.UsageByModel["sub-model"].TotalTokens, "each model apart, for pricing")
+	assert.Equal(t, res.UsageByModel, res.State.UsageByModel)
 	in := input(t, served(parent)[1])
 	require.Len(t, in, 3)
 	for i, o := range in {

@@ -116,7 +116,7 @@ func (m *Machine) summaryRequest() *responses.Request {
 // than by the run's end) is skipped: the run goes on with the uncompacted
 // context, and tries again after its next response; the driver logs it.
 func (m *Machine) compacted(o Compacted) []Action {
-	m.st.Usage.Add(o.Usage)
+	m.addUsage(m.cfg.Model, o.Usage)
 	if o.NoEndpoint {
 		m.compact.noEndpoint = true
 	}
@@ -124,7 +124,7 @@ func (m *Machine) compacted(o Compacted) []Action {
 	if err == nil && len(items) == 0 {
 		items, err = m.summaryItems(o.Summary)
 		if o.Summary != nil {
-			m.st.Usage.Add(o.Summary.Usage)
+			m.addUsage(modelOf(o.Summary, m.cfg.Model), o.Summary.Usage)
 		}
 	}
 	if err != nil {

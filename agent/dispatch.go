@@ -264,7 +264,7 @@ func (d *dispatcher) run(call tools.Call, tool tools.Tool, resume *NestedResume)
 	}
 	done := CallDone{CallID: call.CallID, Output: out, Err: err, Duration: time.Since(start), Canceled: d.ctx.Err() != nil}
 	if link != nil {
-		done.Usage = link.used()
+		done.Usage, done.UsageByModel = link.used()
 	}
 	return done
 }

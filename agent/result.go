@@ -27,8 +27,12 @@ type Result struct {
 	// Transcript is the whole conversation in stateless mode (input items,
 	// outputs, results); pass it to [WithTranscript] to continue.
 	Transcript []responses.Item `json:"transcript,omitempty"`
-	// Usage is summed over the run's responses.
+	// Usage is summed over the run's responses (and its agent tools').
 	Usage responses.Usage `json:"usage"`
+	// UsageByModel splits Usage by the model each response names (the
+	// model asked for when it names none), so that models priced apart
+	// (a handoff, an agent tool on a smaller model) can be costed apart.
+	UsageByModel map[string]responses.Usage `json:"usage_by_model,omitempty"`
 	// Turns is the number of responses created.
 	Turns int `json:"turns"`
 	// ToolCalls counts the calls that ran (not the declined ones).
@@ -76,20 +80,21 @@ type Decision struct {
 type RunState struct {
 	Version int `json:"version"`
 	// Agent names the agent in charge (Options.Name), if any.
-	Agent              string                    `json:"agent,omitempty"`
-	Model              string                    `json:"model,omitempty"`
-	Turns              int                       `json:"turns"`
-	PreviousResponseID string                    `json:"previous_response_id,omitempty"`
-	Transcript         []responses.Item          `json:"transcript,omitempty"` // stateless mode: the whole conversation so far
-	Items              []responses.Item          `json:"items,omitempty"`      // the run's items so far
-	Calls              []responses.Item          `json:"calls"`                // a stopped turn's calls and approval requests, in order
-	Outputs            map[string]responses.Item `json:"outputs,omitempty"`    // by call key, for calls already answered
-	Pending            []PendingApproval         `json:"pending"`
-	Input              []responses.Item          `json:"input,omitempty"` // ready for the next request (outputs not sent yet)
-	Usage              responses.Usage           `json:"usage"`
-	ToolCalls          int                       `json:"tool_calls"`
-	AlwaysApproved     []string                  `json:"always_approved,omitempty"`
-	Nested             map[string]*RunState      `json:"nested,omitempty"` // by call key: sub-agents of agent tools waiting for approvals
+	Agent              string                     `json:"agent,omitempty"`
+	Model              string                     `json:"model,omitempty"`
+	Turns              int                        `json:"turns"`
+	PreviousResponseID string                     `json:"previous_response_id,omitempty"`
+	Transcript         []responses.Item           `json:"transcript,omitempty"` // stateless mode: the whole conversation so far
+	Items              []responses.Item           `json:"items,omitempty"`      // the run's items so far
+	Calls              []responses.Item           `json:"calls"`                // a stopped turn's calls and approval requests, in order
+	Outputs            map[string]responses.Item  `json:"outputs,omitempty"`    // by call key, for calls already answered
+	Pending            []PendingApproval          `json:"pending"`
+	Input              []responses.Item           `json:"input,omitempty"` // ready for the next request (outputs not sent yet)
+	Usage              responses.Usage            `json:"usage"`
+	UsageByModel       map[string]responses.Usage `json:"usage_by_model,omitempty"`
+	ToolCalls          int                        `json:"tool_calls"`
+	AlwaysApproved     []string                   `json:"always_approved,omitempty"`
+	Nested             map[string]*RunState       `json:"nested,omitempty"` // by call key: sub-agents of agent tools waiting for approvals
 	// Progress is the bookkeeping of the run in progress, set only by
 	// [Machine.Checkpoint]: what [Machine.Continue] needs to go on with
 	// the same run elsewhere (a durable workflow's continue-as-new).

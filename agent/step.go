@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -191,8 +192,11 @@ type (
 		Canceled bool
 		NotRun   bool
 		// Usage is what an agent tool's sub-agent used; it counts toward
-		// the run's usage and budget.
-		Usage *responses.Usage
+		// the run's usage and budget. UsageByModel splits it by model
+		// (a driver that cannot tell leaves it nil: Usage then counts
+		// under the model "").
+		Usage        *responses.Usage
+		UsageByModel map[string]responses.Usage
 	}
 	// TurnEnded reports that every call action of the turn was reported
 	// after its [ResponseDone]. Err is the run's context error if it
@@ -435,6 +439,7 @@ func (m *Machine) resume(now time.Time, st *RunState, decisions []Decision, cont
 	m.st.Transcript = slices.Clone(st.Transcript)
 	m.st.Items = slices.Clone(st.Items)
 	m.st.AlwaysApproved = slices.Clone(st.AlwaysApproved)
+	m.st.UsageByModel = maps.Clone(st.UsageByModel)
 	if m.st.Agent == "" {
 		m.st.Agent = m.cfg.Agent
 	}
@@ -510,6 +515,7 @@ func (m *Machine) State() *RunState {
 	st.Transcript = slices.Clone(st.Transcript)
 	st.Items = slices.Clone(st.Items)
 	st.AlwaysApproved = slices.Clone(st.AlwaysApproved)
+	st.UsageByModel = maps.Clone(st.UsageByModel)
 	if !m.cfg.Stateless {
 		st.Transcript = nil
 	}
@@ -963,7 +969,13 @@ func (m *Machine) callDone(o CallDone) []Action {
 	}
 	call := cs.call
 	out, err := o.Output, o.Err
-	m.st.Usage.Add(o.Usage)
+	if len(o.UsageByModel) > 0 {
+		for model, u := range o.UsageByModel {
+			m.addUsage(model, &u)
+		}
+	} else {
+		m.addUsage("", o.Usage)
+	}
 	if nested, ok := pendingState(err); ok && nested != nil && len(nested.Pending) > 0 {
 		// An agent tool's sub-agent waits for approvals: so does its call.
 		cs.phase, cs.nested = callDeferred, nested
@@ -1020,7 +1032,7 @@ func (m *Machine) turnEnded(now time.Time, ctxErr error) []Action {
 	var acts []Action
 	resumed := resp.ID == "" && resp.Status == ""
 	if !resumed {
-		m.st.Usage.Add(resp.Usage)
+		m.addUsage(modelOf(resp, m.cfg.Model), resp.Usage)
 		m.compact.last = resp.Usage
 		m.st.PreviousResponseID = resp.ID
 		m.st.Items = append(m.st.Items, resp.Output...)
@@ -1227,14 +1239,37 @@ func callItems(calls []*callState) []responses.Item {
 	return items
 }
 
+// addUsage counts u toward the run's usage, and model's.
+func (m *Machine) addUsage(model string, u *responses.Usage) {
+	if u == nil {
+		return
+	}
+	m.st.Usage.Add(u)
+	if m.st.UsageByModel == nil {
+		m.st.UsageByModel = make(map[string]responses.Usage)
+	}
+	byModel := m.st.UsageByModel[model]
+	byModel.Add(u)
+	m.st.UsageByModel[model] = byModel
+}
+
+// modelOf is the model a response says it came from, else the one asked.
+func modelOf(resp *responses.Response, asked string) string {
+	if resp != nil && resp.Model != "" {
+		return resp.Model
+	}
+	return asked
+}
+
 func (m *Machine) result() *Result {
 	return &Result{
-		Agent:      m.st.Agent,
-		Items:      slices.Clone(m.st.Items),
-		ResponseID: m.st.PreviousResponseID,
-		Usage:      m.st.Usage,
-		Turns:      m.st.Turns,
-		ToolCalls:  m.st.ToolCalls,
+		Agent:        m.st.Agent,
+		Items:        slices.Clone(m.st.Items),
+		ResponseID:   m.st.PreviousResponseID,
+		Usage:        m.st.Usage,
+		UsageByModel: maps.Clone(m.st.UsageByModel),
+		Turns:        m.st.Turns,
+		ToolCalls:    m.st.ToolCalls,
 	}
 }
 

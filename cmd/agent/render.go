@@ -148,6 +148,9 @@ var datedModel = regexp.MustCompile(`^(.*)-\d{4}-\d{2}-\d{2}$`)
 // cost returns what the usage cost with model, and whether its price is
 // known.
 func cost(model string, u responses.Usage) (float64, bool) {
+	if vendor, name, found := strings.Cut(model, "/"); found && vendor == "openai" {
+		model = name // the Scale GenAI Platform's vendor/model names
+	}
 	p, ok := prices[model]
 	if !ok {
 		if m := datedModel.FindStringSubmatch(model); m != nil {

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/agentloop/agentloop/agent"
 	"github.com/agentloop/agentloop/responses"
 	rt "github.com/agentloop/agentloop/responses/responsestest"
 )
@@ -53,6 +54,21 @@ func TestCost(t *testing.T) {
 	assert.True(t, ok)
 	assert.Equal(t, c, c2)
 	_, ok = cost("my-local-model", u)
+	assert.False(t, ok)
+	c3, ok := cost("openai/gpt-5-mini", u)
+	assert.True(t, ok, "a Scale GenAI Platform model name")
+	assert.Equal(t, c, c3)
+
+	// A run split by model is priced model by model; one unknown price
+	// hides the cost.
+	small := responses.Usage{InputTokens: 1_000_000}
+	res := &agent.Result{Usage: u, UsageByModel: map[string]responses.Usage{"gpt-5": u, "gpt-5-nano": small}}
+	total, ok := runCost(res, "gpt-5")
+	require.True(t, ok)
+	big, _ := cost("gpt-5", u)
+	assert.InDelta(t, big+0.05, total, 1e-9)
+	res.UsageByModel["local"] = small
+	_, ok = runCost(res, "gpt-5")
 	assert.False(t, ok)
 	assert.Equal(t, "$0.0012", fmtCost(0.00123))
 	assert.Equal(t, "$1.50", fmtCost(1.5))

@@ -684,6 +684,27 @@ func fmtBytes(n int) string {
 	return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 }
 
+// runCost is what a run cost: each model's usage at its own price (a
+// sub-agent on a smaller model is cheaper), or all of it at model's when
+// the run does not split it. ok is false when a price is unknown.
+func runCost(res *agent.Result, model string) (float64, bool) {
+	if len(res.UsageByModel) == 0 {
+		return cost(model, res.Usage)
+	}
+	var usd float64
+	for m, u := range res.UsageByModel {
+		if m == "" {
+			m = model
+		}
+		c, ok := cost(m, u)
+		if !ok {
+			return 0, false
+		}
+		usd += c
+	}
+	return usd, true
+}
+
 // summary is the one line that ends a task.
 // The cost is shown when model's price is known.
 func (u *ui) summary(res *agent.Result, tools int, elapsed time.Duration, model string) {
@@ -694,7 +715,7 @@ func (u *ui) summary(res *agent.Result, tools int, elapsed time.Duration, model 
 	s := fmt.Sprintf("%d turns · tokens %d in (%d cached), %d out (%d reasoning) · %d tools · %s",
 		res.Turns, us.InputTokens, us.InputTokensDetails.CachedTokens, us.OutputTokens,
 		us.OutputTokensDetails.ReasoningTokens, tools, fmtDuration(elapsed))
-	if usd, ok := cost(model, us); ok {
+	if usd, ok := runCost(res, model); ok {
 		s += " · ~" + fmtCost(usd)
 	}
 	u.line(u.colors.dim("─ " + s))
