@@ -202,9 +202,10 @@
 // JSON-schema library's init alone cost 4-8 ms of every command before).
 // The deny-read mask sources are made once per process (in a directory
 // named agentloop-shell-masks-<pid>-… under the system temp dir, left
-// until the process ends and removed by the next process that makes its
-// own), so a sandboxed command creates and removes one directory, its
-// TMPDIR.
+// until the process ends), so a sandboxed command creates and removes one
+// directory, its TMPDIR (agentloop-shell-tmp-<pid>-…). A process killed
+// with SIGKILL removes neither: the first sandboxed command of the next
+// process removes those of processes that are gone.
 //
 // go test -run XXX -bench . -benchtime 300x ./tools/shell/ measures, on a
 // noisy 2-core machine (load 10-15, 2026-12-05): an unsandboxed

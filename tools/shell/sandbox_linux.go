@@ -110,7 +110,8 @@ func (b *sandboxConfig) command(argv []string, dir string, env []string) (*exec.
 	// The private temp dir: one directory, created and removed per
 	// command (directory operations are slow on some disks, so nothing
 	// else is made per command).
-	tmp, err := os.MkdirTemp("", "agentloop-shell-")
+	sweepOnce()
+	tmp, err := os.MkdirTemp("", tmpPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return nil, nil, fmt.Errorf("shell: private temp dir: %w", err)
 	}
@@ -205,9 +206,18 @@ func (b *sandboxConfig) masks(keep []string) ([]helper.Mask, error) {
 	return out, nil
 }
 
-// masksPrefix names the directory of a process's mask sources, followed by
-// its pid.
-const masksPrefix = "agentloop-shell-masks-"
+// masksPrefix names the directory of a process's mask sources, and
+// tmpPrefix a sandboxed command's private temp dir, each followed by the
+// process's pid: what a killed process left behind is found by its pid.
+const (
+	masksPrefix = "agentloop-shell-masks-"
+	tmpPrefix   = "agentloop-shell-tmp-"
+)
+
+// sweepOnce removes, on the first sandboxed command of a process, what
+// processes that are gone left in the temp dir (a process killed with
+// SIGKILL removes nothing).
+var sweepOnce = sync.OnceFunc(func() { sweepStale(os.TempDir()) })
 
 // maskSourceDir holds this process's mask sources: an empty directory and
 // an empty file with mode 000 (owned by maskID as root), which every
@@ -218,7 +228,7 @@ const masksPrefix = "agentloop-shell-masks-"
 // directory stays until the process ends; the next process to create its
 // own removes those of processes that are gone.
 var maskSourceDir = sync.OnceValues(func() (maskSrc, error) {
-	sweepMaskDirs()
+	sweepOnce()
 	base, err := os.MkdirTemp("", masksPrefix+strconv.Itoa(os.Getpid())+"-")
 	if err != nil {
 		return maskSrc{}, fmt.Errorf("shell: deny-read masks: %w", err)
@@ -236,18 +246,20 @@ var maskSourceDir = sync.OnceValues(func() (maskSrc, error) {
 
 type maskSrc struct{ dir, file string }
 
-// sweepMaskDirs removes the mask directories of processes that no longer
-// exist.
-func sweepMaskDirs() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), masksPrefix+"*"))
-	for _, d := range dirs {
-		pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), masksPrefix), "-")
-		p, err := strconv.Atoi(pid)
-		if err != nil || p <= 0 {
-			continue
-		}
-		if syscall.Kill(p, 0) == syscall.ESRCH {
-			_ = os.RemoveAll(d)
+// sweepStale removes the mask directories and private temp dirs under
+// dir of processes that no longer exist.
+func sweepStale(dir string) {
+	for _, prefix := range []string{masksPrefix, tmpPrefix} {
+		dirs, _ := filepath.Glob(filepath.Join(dir, prefix+"*"))
+		for _, d := range dirs {
+			pid, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), prefix), "-")
+			p, err := strconv.Atoi(pid)
+			if err != nil || p <= 0 {
+				continue
+			}
+			if syscall.Kill(p, 0) == syscall.ESRCH {
+				_ = os.RemoveAll(d)
+			}
 		}
 	}
 }
