@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -441,13 +440,15 @@ func (r *payloadReader) Close() error { return nil }
 // also keeps each item's bytes exactly.
 func encodeParts(r *Request) (payload, error) {
 	items := r.Input.Items
+	// MarshalJSON directly: json.Marshal would compact and check its
+	// (already compact) output once more.
 	if _, ok := r.Extra["input"]; ok || len(items) == 0 {
-		b, err := json.Marshal(r)
+		b, err := r.MarshalJSON()
 		return bytesPayload(b), err
 	}
 	rest := *r
 	rest.Input = Input{}
-	head, err := json.Marshal(&rest)
+	head, err := rest.MarshalJSON()
 	if err != nil {
 		return payload{}, err
 	}
