@@ -357,17 +357,18 @@ type jsonEvent struct {
 		Status string `json:"status"`
 	} `json:"response"`
 	Result *struct {
-		Agent      string            `json:"agent"`
-		Text       string            `json:"text"`
-		Items      []json.RawMessage `json:"items"`
-		ResponseID string            `json:"response_id"`
-		Transcript []json.RawMessage `json:"transcript"`
-		Usage      responses.Usage   `json:"usage"`
-		Turns      int               `json:"turns"`
-		ToolCalls  int               `json:"tool_calls"`
-		StopReason string            `json:"stop_reason"`
-		Pending    json.RawMessage   `json:"pending"`
-		State      json.RawMessage   `json:"state"`
+		Agent      string                     `json:"agent"`
+		Text       string                     `json:"text"`
+		Items      []json.RawMessage          `json:"items"`
+		ResponseID string                     `json:"response_id"`
+		Transcript []json.RawMessage          `json:"transcript"`
+		Usage      responses.Usage            `json:"usage"`
+		ByModel    map[string]responses.Usage `json:"usage_by_model"`
+		Turns      int                        `json:"turns"`
+		ToolCalls  int                        `json:"tool_calls"`
+		StopReason string                     `json:"stop_reason"`
+		Pending    json.RawMessage            `json:"pending"`
+		State      json.RawMessage            `json:"state"`
 	} `json:"result"`
 	Error   string `json:"error"`
 	Session *struct {
@@ -445,6 +446,7 @@ func TestJSONOutput(t *testing.T) {
 	require.NotNil(t, rc.Result)
 	assert.Equal(t, "finished", rc.Result.Text)
 	assert.Equal(t, 4, rc.Result.Turns)
+	assert.Equal(t, map[string]responses.Usage{"gpt-5-codex": rc.Result.Usage}, rc.Result.ByModel)
 	assert.Equal(t, "a\n", h.file("a.txt"), "the declined patch changed nothing")
 	assert.Contains(t, h.file("blocked.txt"), "no such file")
 
