@@ -520,7 +520,8 @@ func (s *Stream) drainBody() {
 		s.closeBody()
 		return
 	}
-	t := time.AfterFunc(drainWait, func() { s.cancel(nil) })
+	cancel := s.cancel
+	t := time.AfterFunc(drainWait, func() { cancel(nil) })
 	_, _ = io.CopyN(io.Discard, s.resp.Body, 64<<10)
 	t.Stop()
 	s.closeBody()
