@@ -8,8 +8,10 @@
 //	agent [flags]                 chat in the terminal (a multi-turn session)
 //	agent exec [flags] PROMPT|-   run one task for a script: never asks, no
 //	                              chat; see "agent exec" below
-//	agent resume [ID] [PROMPT]    continue a saved session (the latest without
-//	                              ID; /resume in a chat lists them to pick from)
+//	agent resume [ID] [PROMPT]    continue a saved session; without ID or
+//	                              PROMPT at a terminal, pick it from a list
+//	                              (as /resume does), else the latest
+//	agent resume --last           continue the latest session
 //	agent trust [PATH]            trust a folder's workspace configuration
 //	agent trust --list            list the trusted folders
 //	agent trust --revoke PATH     forget a trusted folder
@@ -140,7 +142,8 @@
 // choose one with the arrow keys, j/k or its number, and Enter; Esc
 // cancels. A session open in another agent process cannot be chosen. The
 // chat continues the chosen session (its model and mode) in this chat's
-// workspace.
+// workspace. agent resume at a terminal, without ID or PROMPT, starts
+// with this picker; Esc then leaves.
 //
 // The model's text goes to stdout, rendered as markdown on a colour
 // terminal (as sent with NO_COLOR or into a pipe); tool activity, patch

@@ -55,6 +55,7 @@ type flags struct {
 	dangerouslyBypass bool
 
 	resume      bool     // the "resume" subcommand
+	last        bool     // resume --last: the latest session, without the picker
 	trust       bool     // the "trust" subcommand
 	trustList   bool     // trust --list
 	trustRevoke *string  // trust --revoke PATH
@@ -178,6 +179,7 @@ func newFlagSet(f *flags, dir **string) *flag.FlagSet {
 	fs.StringVar(&f.lastMessage, "o", "", "")
 	fs.StringVar(&f.outputSchema, "output-schema", "", "")
 	fs.BoolVar(&f.skipGitRepoCheck, "skip-git-repo-check", false, "")
+	fs.BoolVar(&f.last, "last", false, "")
 	fs.BoolVar(&f.fullAuto, "full-auto", false, "")
 	fs.BoolVar(&f.dangerouslyBypass, "dangerously-bypass-approvals-and-sandbox", false, "")
 	fs.BoolVar(&f.noColor, "no-color", false, "")
@@ -250,6 +252,8 @@ func parseFlags(args []string) (*flags, error) {
 		f.args = f.args[1:]
 	}
 	switch {
+	case f.last && !f.resume:
+		return nil, usagef("--last goes with the resume command: agent resume --last")
 	case !f.trust && (f.trustList || f.trustRevoke != nil):
 		return nil, usagef("--list and --revoke go with the trust command: agent trust --list, agent trust --revoke PATH")
 	case f.trustList && f.trustRevoke != nil:

@@ -247,3 +247,48 @@ func TestResumePickerByNumber(t *testing.T) {
 	require.Len(t, reqs, 3)
 	assert.Equal(t, reqs[0].ResponseID, reqs[2].Params.PreviousResponseID)
 }
+
+// agent resume at a terminal, with no id and no prompt, starts with the
+// picker: the chosen session continues; Esc leaves without a chat; --last
+// takes the latest without asking.
+func TestResumeCommandPicks(t *testing.T) {
+	h := newHarness(t, nil, rt.Output(rt.Text("one")), rt.Output(rt.Text("two")), rt.Output(rt.Text("again")), rt.Output(rt.Text("latest")))
+	h.extraEnv = []string{"NO_COLOR=1"}
+	require.Equal(t, 0, h.run("task one").code)
+	require.Equal(t, 0, h.run("task two").code)
+
+	p := h.startPTY("resume")
+	p.waitFor("task one", 1)
+	p.send("\x1b")
+	require.Equal(t, 0, p.wait(), p.output())
+	assert.NotContains(t, p.output(), "Type a task", "no chat after Esc")
+
+	p = h.startPTY("resume")
+	p.waitFor("task one", 1)
+	p.send("2\r") // the older session: task one
+	p.waitFor("resumed session", 1)
+	p.waitPrompt()
+	p.send("more\n")
+	p.waitFor("again", 1)
+	p.waitPrompt()
+	p.send("\x04")
+	require.Equal(t, 0, p.wait(), p.output())
+
+	p = h.startPTY("resume", "--last")
+	p.waitFor("resumed session", 1)
+	p.waitPrompt()
+	p.send("and more\n")
+	p.waitFor("latest", 1)
+	p.waitPrompt()
+	p.send("\x04")
+	require.Equal(t, 0, p.wait(), p.output())
+
+	reqs := h.server.Requests()
+	require.Len(t, reqs, 4)
+	assert.Equal(t, reqs[0].ResponseID, reqs[2].Params.PreviousResponseID, "the picked session continues")
+	assert.Equal(t, reqs[2].ResponseID, reqs[3].Params.PreviousResponseID, "--last: the one updated last")
+
+	res := h.run("--last", "x")
+	assert.Equal(t, 2, res.code)
+	assert.Contains(t, res.stderr, "--last goes with the resume command")
+}

@@ -140,6 +140,7 @@ type app struct {
 	agent   *agent.Agent
 	sess    *session.Session
 	resumed bool
+	pick    bool // start the chat with the session picker (agent resume)
 	mcp     *mcpServers
 
 	dir       string
@@ -192,6 +193,7 @@ type setup struct {
 	stDir      string
 	settings   settings
 	sess       *session.Session // resumed; nil for a new session
+	pick       bool             // agent resume at a terminal: the chat starts with the picker
 	prompt     string
 	stdinUsed  bool
 	deprecated string // a note on the config file, shown once
@@ -223,6 +225,16 @@ func prepare(e *env, f *flags) (_ *setup, err error) {
 	args := f.args
 	var header *session.Header
 	if f.resume {
+		id := ""
+		if len(args) > 0 && session.IsID(args[0]) {
+			id, args = args[0], args[1:]
+		}
+		// At a terminal, with no id and no prompt, the chat starts with
+		// the picker (as /resume does); --last, a prompt or a script take
+		// the latest session.
+		st.pick = id == "" && len(args) == 0 && !f.last && !f.exec && isTerminal(e.stdin) && isTerminal(e.stderr)
+	}
+	if f.resume && !st.pick {
 		id := ""
 		if len(args) > 0 && session.IsID(args[0]) {
 			id, args = args[0], args[1:]
@@ -276,7 +288,7 @@ func newApp(ctx context.Context, e *env, f *flags) (_ *app, err error) {
 		return nil, err
 	}
 	cfg, s := st.cfg, st.settings
-	a := &app{e: e, f: f, sess: st.sess, resumed: st.sess != nil, prompt: st.prompt, set: s}
+	a := &app{e: e, f: f, sess: st.sess, resumed: st.sess != nil, pick: st.pick, prompt: st.prompt, set: s}
 	defer func() {
 		if err != nil {
 			a.close() // the session file, MCP servers
@@ -561,6 +573,13 @@ func (a *app) chat(ctx context.Context) int {
 		a.ui.line(c.dim(fmt.Sprintf("resumed session %s (%s) · %s · %s", a.sess.ID(), tasksText(a.sess.Tasks()), a.model, a.dir)))
 	} else {
 		a.ui.line(c.dim(fmt.Sprintf("agent %s · %s · %s · sandbox %s · approvals %s", version(), a.model, a.dir, a.sandbox, a.policy)))
+	}
+	if a.pick {
+		before := a.sess.ID()
+		a.slashResume(ctx, "")
+		if a.sess.ID() == before {
+			return exitOK // nothing picked: nothing to continue
+		}
 	}
 	a.ui.line(c.dim("Type a task; /help lists the commands (Tab completes them); Esc or Ctrl-C stops a task, Ctrl-D or /exit quits."))
 	code := exitOK
