@@ -33,3 +33,18 @@ func FuzzItemText(f *testing.F) {
 		require.Equal(t, decodeText([]byte(in)), got, "input: %s", in)
 	})
 }
+
+// The values every response repeats (types, statuses, roles) are read
+// without allocating.
+func TestKnownValuesDoNotAllocate(t *testing.T) {
+	for _, v := range []string{`"completed"`, `"function_call"`, `"assistant"`, `"response.output_item.done"`} {
+		b := []byte(v)
+		s, ok := plainString(b)
+		require.True(t, ok)
+		require.Equal(t, v[1:len(v)-1], s)
+		require.Zero(t, testing.AllocsPerRun(100, func() { _, _ = plainString(b) }), v)
+	}
+	s, ok := plainString([]byte(`"resp_123"`))
+	require.True(t, ok)
+	require.Equal(t, "resp_123", s)
+}
