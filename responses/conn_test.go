@@ -137,3 +137,29 @@ func TestStreamSkipCreatedKeepsResponseID(t *testing.T) {
 	assert.Equal(t, "resp_s", serr.ResponseID)
 	s.Close()
 }
+
+// A tracer still sees the events a consumer skips, with their type: a
+// time-to-first-chunk measure does not move to the item's end.
+func TestStreamSkipStillTraced(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeSSE(w, textStream()...)
+	}))
+	defer srv.Close()
+	c := responses.NewClient(&responses.ClientOptions{Provider: responses.Compatible, BaseURL: srv.URL})
+	var traced []string
+	ctx := responses.WithClientTrace(context.Background(), &responses.ClientTrace{StreamEvent: func(ev *responses.Event) {
+		traced = append(traced, ev.Type)
+	}})
+	s, err := c.Stream(ctx, &responses.Request{Model: "m", Input: responses.TextInput("x")})
+	require.NoError(t, err)
+	s.Skip(responses.EventOutputTextDelta)
+	var delivered []string
+	for s.Next() {
+		delivered = append(delivered, s.Event().Type)
+	}
+	require.NoError(t, s.Err())
+	assert.NotContains(t, delivered, responses.EventOutputTextDelta)
+	assert.Contains(t, traced, responses.EventOutputTextDelta)
+	assert.Equal(t, len(delivered)+2, len(traced), "the two deltas are traced, not delivered")
+	s.Close()
+}

@@ -335,8 +335,9 @@ func tryAgainIn(msg string) (time.Duration, bool) {
 }
 
 // Skip makes the stream pass over events of the given types: they are not
-// decoded, not delivered (nor seen by [ClientTrace.StreamEvent]), and their
-// JSON is not checked beyond the "type" member that opens it; an event
+// decoded nor delivered ([ClientTrace.StreamEvent] sees them with their
+// Type and Raw only), and their JSON is not checked beyond the "type"
+// member that opens it; an event
 // whose first member is not its type is decoded as usual. It spares a
 // consumer the cost of the events it ignores: a function call's 1 MiB of
 // arguments arrives as tens of thousands of deltas, then whole in
@@ -418,6 +419,10 @@ func (s *Stream) read() (Event, error) {
 				if string(typ) == EventResponseCreated {
 					// A new response (after a retry, the old items are void).
 					s.items, s.respID = nil, responseIDOf(data)
+				}
+				if s.trace != nil {
+					// A tracer still sees when it came (its type and JSON).
+					s.trace(&Event{Type: string(typ), Raw: bytes.Clone(data)})
 				}
 				continue
 			}
