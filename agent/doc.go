@@ -57,10 +57,10 @@
 //
 // # Middleware
 //
-// [Options.Middleware] wraps each run, model request and tool call
-// ([Middleware]): tracing puts its span into the context, a guardrail
-// refuses, a hook observes. With none installed the loop calls its handlers
-// directly.
+// [Options.Middleware] wraps each run, model request, approval question and
+// tool call ([Middleware]): tracing puts its span into the context, a
+// guardrail refuses, a hook observes or answers an approval itself. With
+// none installed the loop calls its handlers directly.
 //
 //	audit := agent.Middleware{Tool: func(next agent.ToolHandler) agent.ToolHandler {
 //		return func(ctx context.Context, call tools.Call) (responses.Item, error) {

@@ -94,3 +94,52 @@ func ExampleAgent_Resume() {
 	// pending_approval deploy
 	// Deployed. <nil>
 }
+
+// An Approve middleware answers the approval question itself for the calls
+// it knows are safe, and asks the Approver (a person, a queue) for the
+// rest.
+func ExampleMiddleware_approve() {
+	srv := responsestest.NewServer(
+		responsestest.Output(
+			responsestest.FunctionCall("call_1", "refund", `{"cents":500}`),
+			responsestest.FunctionCall("call_2", "refund", `{"cents":90000}`),
+		),
+		responsestest.Output(responsestest.Text("Refunded $5; the large refund waits for a person.")),
+	)
+	defer srv.Close()
+	client := responses.NewClient(&responses.ClientOptions{Provider: responses.Compatible, BaseURL: srv.URL})
+
+	type args struct {
+		Cents int `json:"cents"`
+	}
+	refund := function.New("refund", "Refund an amount.", func(ctx context.Context, in args) (string, error) {
+		return fmt.Sprintf("refunded %d cents", in.Cents), nil
+	}, &function.Options{NeedsApproval: function.Always})
+	small := agent.Middleware{Approve: func(next agent.ApproveHandler) agent.ApproveHandler {
+		return func(ctx context.Context, call tools.Call, req tools.ApprovalRequest) (agent.Approval, error) {
+			var in args
+			if json.Unmarshal(req.Arguments, &in) == nil && in.Cents <= 1000 {
+				return agent.Approve, nil // small refunds need nobody
+			}
+			return next(ctx, call, req)
+		}
+	}}
+	person := agent.ApproverFunc(func(ctx context.Context, req tools.ApprovalRequest) (agent.Approval, error) {
+		fmt.Println("asked about:", string(req.Arguments))
+		return agent.Deny("a person must look at refunds over $10"), nil
+	})
+	a := agent.New(client, "gpt-4.1-mini", &agent.Options{
+		Tools:      []tools.Tool{refund},
+		Middleware: []agent.Middleware{small},
+		Approver:   person,
+	})
+	res, err := a.Run(context.Background(), "Refund both orders.")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(res.ToolCalls, "call ran")
+	// Output:
+	// asked about: {"cents":90000}
+	// 1 call ran
+}

@@ -8,9 +8,9 @@ import (
 	"github.com/agentloop/agentloop/tools"
 )
 
-// Middleware wraps the loop's work at its three seams, in the style of
-// net/http handlers and the MCP Go SDK's middleware: a whole run, each model
-// request, and each tool call. A wrapper may put values into the context it
+// Middleware wraps the loop's work at its seams, in the style of net/http
+// handlers and the MCP Go SDK's middleware: a whole run, each model
+// request, each approval question, and each tool call. A wrapper may put values into the context it
 // passes on (a tracer puts its span there, so the model's HTTP request and
 // the tool see it), refuse by returning an error without calling next (a
 // guardrail), and see the result, the error and (by timing next) the
