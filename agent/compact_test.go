@@ -384,3 +384,40 @@ func TestCompactionThroughMiddleware(t *testing.T) {
 		assert.Equal(t, "echo", toolName)
 	}
 }
+
+// A run that continues a conversation whose context is already past the
+// threshold compacts before its first request: the state carries the last
+// response's usage.
+func TestCompactionAcrossRuns(t *testing.T) {
+	srv := rt.New(t,
+		reply(usage(880, 20), rt.Text("A long answer.")),
+		reply(usage(120, 10), rt.Text("Short now.")),
+		reply(usage(140, 5), rt.Text("You are welcome.")),
+	)
+	a := agent.New(client(srv), "test-model", &agent.Options{Compaction: agent.Compaction{ContextWindow: 1000}})
+	first, err := a.Run(t.Context(), "Tell me everything.")
+	require.NoError(t, err)
+	require.NotNil(t, first.State.LastUsage)
+	assert.Equal(t, int64(880), first.State.LastUsage.InputTokens)
+	_, compacts := byPath(srv)
+	assert.Empty(t, compacts, "nothing to compact within the first run")
+
+	second, err := a.Run(t.Context(), "And now?", agent.WithState(first.State))
+	require.NoError(t, err)
+	assert.Equal(t, "Short now.", second.Text)
+	creates, compacts := byPath(srv)
+	require.Len(t, compacts, 1, "compacted before the second run's first request")
+	assert.Equal(t, first.ResponseID, compacts[0].Params.PreviousResponseID)
+	require.Len(t, creates, 2)
+	assert.Empty(t, creates[1].Params.PreviousResponseID, "the compacted context replaces the chain")
+	assert.Equal(t, int64(120), second.State.LastUsage.InputTokens)
+
+	// Below the threshold, nothing is compacted.
+	third, err := a.Run(t.Context(), "Thanks.", agent.WithState(second.State))
+	require.NoError(t, err)
+	assert.Equal(t, "You are welcome.", third.Text)
+	creates, compacts = byPath(srv)
+	assert.Len(t, compacts, 1)
+	require.Len(t, creates, 3)
+	assert.Equal(t, second.ResponseID, creates[2].Params.PreviousResponseID)
+}

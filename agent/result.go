@@ -95,6 +95,10 @@ type RunState struct {
 	ToolCalls          int                        `json:"tool_calls"`
 	AlwaysApproved     []string                   `json:"always_approved,omitempty"`
 	Nested             map[string]*RunState       `json:"nested,omitempty"` // by call key: sub-agents of agent tools waiting for approvals
+	// LastUsage is the usage of the conversation's last response: a run
+	// that continues this state ([WithState]) compacts before its first
+	// request when the context is already past the threshold.
+	LastUsage *responses.Usage `json:"last_usage,omitempty"`
 	// Progress is the bookkeeping of the run in progress, set only by
 	// [Machine.Checkpoint]: what [Machine.Continue] needs to go on with
 	// the same run elsewhere (a durable workflow's continue-as-new).

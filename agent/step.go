@@ -344,6 +344,7 @@ func NewMachine(cfg Config, st *RunState) *Machine {
 		m.st.AlwaysApproved = slices.Clone(st.AlwaysApproved)
 		m.st.Agent = st.Agent
 		m.unsent = slices.Clone(st.Input)
+		m.compact.last = copyUsage(st.LastUsage) // the context as the last run left it
 	}
 	for _, k := range m.st.AlwaysApproved {
 		m.setAlways(k)
@@ -449,6 +450,8 @@ func (m *Machine) resume(now time.Time, st *RunState, decisions []Decision, cont
 	slices.Sort(m.st.AlwaysApproved)
 	m.turnBase = st.Turns
 	m.st.Progress = nil
+	m.st.LastUsage = nil // kept in m.compact: State gives it back
+	m.compact.last = copyUsage(st.LastUsage)
 	var started Action = m.emit(Event{Kind: EventRunStarted})
 	if p := st.Progress; cont && p != nil {
 		// The same run goes on: budgets count from its start, and it
@@ -516,6 +519,7 @@ func (m *Machine) State() *RunState {
 	st.Items = slices.Clone(st.Items)
 	st.AlwaysApproved = slices.Clone(st.AlwaysApproved)
 	st.UsageByModel = maps.Clone(st.UsageByModel)
+	st.LastUsage = copyUsage(m.compact.last) // nil once compacted, until the next response
 	if !m.cfg.Stateless {
 		st.Transcript = nil
 	}
@@ -1237,6 +1241,15 @@ func callItems(calls []*callState) []responses.Item {
 		items[i] = c.call.Item
 	}
 	return items
+}
+
+// copyUsage returns a copy of u, or nil.
+func copyUsage(u *responses.Usage) *responses.Usage {
+	if u == nil {
+		return nil
+	}
+	c := *u
+	return &c
 }
 
 // addUsage counts u toward the run's usage, and model's.
