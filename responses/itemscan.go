@@ -188,60 +188,29 @@ func plainString(v []byte) (s string, ok bool) {
 	return string(b), true
 }
 
-// known returns the string of b without allocating when it is one of the
-// values that come back in every response (types, statuses, roles).
-func known(b []byte) (string, bool) {
-	switch string(b) {
-	case "response":
-		return "response", true
-	case "completed":
-		return "completed", true
-	case "in_progress":
-		return "in_progress", true
-	case "incomplete":
-		return "incomplete", true
-	case "message":
-		return "message", true
-	case "assistant":
-		return "assistant", true
-	case "user":
-		return "user", true
-	case "output_text":
-		return "output_text", true
-	case "function_call":
-		return "function_call", true
-	case "function_call_output":
-		return "function_call_output", true
-	case "reasoning":
-		return "reasoning", true
-	case "shell_call":
-		return "shell_call", true
-	case "shell_call_output":
-		return "shell_call_output", true
-	case "apply_patch_call":
-		return "apply_patch_call", true
-	case "apply_patch_call_output":
-		return "apply_patch_call_output", true
-	case "custom_tool_call":
-		return "custom_tool_call", true
-	case "response.output_text.delta":
-		return "response.output_text.delta", true
-	case "response.output_item.done":
-		return "response.output_item.done", true
-	case "response.output_item.added":
-		return "response.output_item.added", true
-	case "response.completed":
-		return "response.completed", true
-	case "response.created":
-		return "response.created", true
-	case "response.in_progress":
-		return "response.in_progress", true
-	case "response.function_call_arguments.delta":
-		return "response.function_call_arguments.delta", true
-	case "response.function_call_arguments.done":
-		return "response.function_call_arguments.done", true
+// knownValues are the values every response repeats (types, statuses,
+// roles, event types), each its own key.
+var knownValues = func() map[string]string {
+	m := make(map[string]string)
+	for _, v := range []string{
+		"response", StatusCompleted, StatusInProgress, StatusIncomplete,
+		TypeMessage, RoleAssistant, RoleUser, "output_text", TypeReasoning,
+		TypeFunctionCall, TypeFunctionCallOutput, TypeCustomToolCall,
+		TypeShellCall, TypeShellCallOutput, TypeApplyPatchCall, TypeApplyPatchCallOutput,
+		EventResponseCreated, EventResponseInProgress, EventResponseCompleted,
+		EventOutputItemAdded, EventOutputItemDone, EventOutputTextDelta,
+		EventFunctionCallArgumentsDelta, EventFunctionCallArgumentsDone,
+	} {
+		m[v] = v
 	}
-	return "", false
+	return m
+}()
+
+// known returns the string of b without allocating when it is one of
+// knownValues (a map indexed by string(b) copies nothing).
+func known(b []byte) (string, bool) {
+	s, ok := knownValues[string(b)]
+	return s, ok
 }
 
 func skipSpace(b []byte, i int) int {
