@@ -26,10 +26,12 @@ type dispatcher struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	queue  []Action
-	closed bool
-	wake   chan struct{}
+	mu      sync.Mutex
+	queue   []Action
+	closed  bool
+	final   bool // the response is complete: no call will be streamed in
+	running int  // calls started and not finished
+	wake    chan struct{}
 
 	done      chan struct{} // closed when the scheduler and every call have finished; nil until the first submit
 	calls     *pool.Pool    // running calls, at most MaxParallel
@@ -203,12 +205,35 @@ func (d *dispatcher) start(act RunCall) {
 		d.report(CallDone{CallID: call.CallID, Canceled: true, NotRun: true})
 		return
 	}
-	// Go blocks while MaxParallel calls are running.
-	d.calls.Go(func() {
+	d.mu.Lock()
+	alone := d.final && len(d.queue) == 0 && d.running == 0
+	d.running++
+	d.mu.Unlock()
+	body := func() {
 		defer unlock()
 		o := d.run(call, tool, act.Resume)
+		d.mu.Lock()
+		d.running--
+		d.mu.Unlock()
 		d.r.observe(d, o)
-	})
+	}
+	if alone {
+		// The turn's last action and no call running: nothing can be
+		// scheduled until this call reports, so it runs right here
+		// rather than on a goroutine of its own.
+		body()
+		return
+	}
+	// Go blocks while MaxParallel calls are running.
+	d.calls.Go(body)
+}
+
+// complete says the turn's response is complete: the call actions still
+// to come are those its observation gives.
+func (d *dispatcher) complete() {
+	d.mu.Lock()
+	d.final = true
+	d.mu.Unlock()
 }
 
 // run executes one approved call.

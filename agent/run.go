@@ -428,6 +428,7 @@ func (r *run) exchange(act SendRequest) []Action {
 			}
 			return acts
 		}
+		d.complete()
 		r.observe(d, ResponseDone{Response: resp})
 		d.close()
 		d.wait()
