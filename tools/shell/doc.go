@@ -30,8 +30,10 @@
 // [Executor.KillGrace]. Background children and grandchildren (sleep 600 &)
 // therefore never outlive the command, and the call never waits on pipes
 // that a leftover process keeps open: output is read for at most a short
-// delay after the group is gone. A non-zero exit is a result, not an
-// error; [Result.TimedOut] reports a timeout.
+// delay after the group is gone. Under a helper (below), the helper leads
+// the group and passes the signal on to the command's own group, so each
+// process gets the signal once and a trap on TERM runs once. A non-zero
+// exit is a result, not an error; [Result.TimedOut] reports a timeout.
 //
 // # No survivors
 //

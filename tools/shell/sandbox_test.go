@@ -260,3 +260,29 @@ func TestSandboxStopsPolitely(t *testing.T) {
 	assert.True(t, res.TimedOut)
 	assert.Less(t, time.Since(start), 5*time.Second)
 }
+
+// TestStopSignalDeliveredOnce checks that a command stopped on its timeout
+// gets one SIGTERM, not one from the executor and another forwarded by the
+// helper: a trap that cleans up must not run twice. The second wait gives a
+// second signal the time to arrive.
+func TestStopSignalDeliveredOnce(t *testing.T) {
+	line := `trap 'echo got TERM' TERM; echo ready; sleep 600 & wait; sleep 0.5 & wait $!; exit 7`
+	for _, mode := range []shell.SandboxMode{shell.DangerFullAccess, shell.WorkspaceWrite} {
+		t.Run(string(mode), func(t *testing.T) {
+			var x *shell.Executor
+			if mode == shell.DangerFullAccess {
+				x = fullAccess(t)
+			} else {
+				x = sandboxed(t, mode)
+			}
+			x.KillGrace = 10 * time.Second
+			for range 3 {
+				res, err := x.Run(t.Context(), shell.Command{Line: line, Timeout: 300 * time.Millisecond})
+				require.NoError(t, err)
+				assert.True(t, res.TimedOut)
+				assert.Equal(t, 7, res.ExitCode, res.Stderr)
+				assert.Equal(t, "ready\ngot TERM\n", res.Stdout)
+			}
+		})
+	}
+}

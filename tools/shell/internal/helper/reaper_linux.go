@@ -23,6 +23,10 @@ import (
 // whatever is left after grace is killed. The helper exits, with the
 // command's status, only when it has no descendant left. It returns only
 // on failure.
+//
+// The command gets a process group of its own, so the executor's stopping
+// signal, sent to the helper's group, reaches each descendant once: through
+// the helper.
 func reap(spec Spec, argv []string) error {
 	runtime.LockOSThread() // the command's parent-death signal is tied to this thread
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
@@ -33,7 +37,7 @@ func reap(spec Spec, argv []string) error {
 	pid, err := syscall.ForkExec(spec.Path, argv, &syscall.ProcAttr{
 		Env:   os.Environ(),
 		Files: []uintptr{0, 1, 2},
-		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL},
+		Sys:   &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true},
 	})
 	if err != nil {
 		return fmt.Errorf("exec %s: %w", argv[0], err)

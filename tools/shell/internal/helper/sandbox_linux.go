@@ -66,18 +66,26 @@ func sandbox(spec Spec, argv []string) error {
 // orphans reparented to it, and exits with the command's status. The child
 // is forked from this locked thread, which carries the Landlock domain and
 // no_new_privs. It returns only on failure.
+//
+// The command gets a process group of its own, so the executor's stopping
+// signal, sent to the helper's group, reaches the command once: through
+// the helper, which forwards it to the command's group.
 func supervise(path string, argv []string) error {
 	sigs := make(chan os.Signal, 4)
 	// Handled (not ignored) signals are reset to their default on exec, so
 	// the command sees SIGTERM as usual.
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT)
-	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{Env: os.Environ(), Files: []uintptr{0, 1, 2}})
+	pid, err := syscall.ForkExec(path, argv, &syscall.ProcAttr{
+		Env:   os.Environ(),
+		Files: []uintptr{0, 1, 2},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	})
 	if err != nil {
 		return fmt.Errorf("exec %s: %w", argv[0], err)
 	}
 	go func() {
 		for sig := range sigs {
-			_ = syscall.Kill(pid, sig.(syscall.Signal))
+			_ = syscall.Kill(-pid, sig.(syscall.Signal))
 		}
 	}()
 	for {
