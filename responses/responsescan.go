@@ -1,6 +1,7 @@
 package responses
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -118,7 +119,11 @@ func scanResponse(b []byte, r *Response, valid bool) bool {
 		case "incomplete_details":
 			return null || v[0] == '{' && json.Unmarshal(v, &r.IncompleteDetails) == nil
 		case "usage":
-			return null || v[0] == '{' && json.Unmarshal(v, &r.Usage) == nil
+			if null {
+				return true
+			}
+			r.Usage = new(Usage)
+			return scanUsage(v, r.Usage)
 		case "metadata":
 			return null || v[0] == '{' && json.Unmarshal(v, &r.Metadata) == nil
 		}
@@ -200,4 +205,73 @@ func foldsToAny(key []byte, names []string) bool {
 		}
 	}
 	return false
+}
+
+var (
+	usageKeys  = []string{"input_tokens", "input_tokens_details", "output_tokens", "output_tokens_details", "total_tokens"}
+	inputKeys  = []string{"cached_tokens", "cache_write_tokens"}
+	outputKeys = []string{"reasoning_tokens"}
+)
+
+// scanUsage decodes the usage object v (valid JSON) into u as json.Unmarshal
+// would, reading its integers without reflection; it reports false for
+// what it leaves to encoding/json (a value that is not a plain integer, a
+// repeated key, a key that matches only regardless of case).
+func scanUsage(v []byte, u *Usage) bool {
+	var seen uint8
+	return v[0] == '{' && members(v, func(key, val []byte) bool {
+		i := slices.Index(usageKeys, string(key))
+		if i < 0 {
+			return !foldsToAny(key, usageKeys)
+		}
+		if seen&(1<<i) != 0 {
+			return false
+		}
+		seen |= 1 << i
+		switch i {
+		case 1:
+			return scanCounts(val, inputKeys, &u.InputTokensDetails.CachedTokens, &u.InputTokensDetails.CacheWriteTokens)
+		case 3:
+			return scanCounts(val, outputKeys, &u.OutputTokensDetails.ReasoningTokens)
+		}
+		dst := [...]*int64{&u.InputTokens, nil, &u.OutputTokens, nil, &u.TotalTokens}[i]
+		return intValue(val, dst)
+	})
+}
+
+// scanCounts decodes an object of integers whose keys are keys, each into
+// the destination at the same index; null leaves them unchanged.
+func scanCounts(v []byte, keys []string, dst ...*int64) bool {
+	if v[0] == 'n' {
+		return true
+	}
+	var seen uint8
+	return v[0] == '{' && members(v, func(key, val []byte) bool {
+		i := slices.Index(keys, string(key))
+		if i < 0 {
+			return !foldsToAny(key, keys)
+		}
+		if seen&(1<<i) != 0 {
+			return false
+		}
+		seen |= 1 << i
+		return intValue(val, dst[i])
+	})
+}
+
+// intValue decodes the JSON integer v into dst (null leaves it unchanged);
+// it reports false for anything else, a fraction or an exponent included.
+func intValue(v []byte, dst *int64) bool {
+	if v[0] == 'n' {
+		return true
+	}
+	if !(v[0] == '-' || v[0] >= '0' && v[0] <= '9') || bytes.ContainsAny(v, ".eE") {
+		return false
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return false
+	}
+	*dst = n
+	return true
 }
