@@ -252,6 +252,10 @@ func FuzzDecodeResponse(f *testing.F) {
 		`{"id":"resp_1","object":"response","created_at":1.5,"status":"completed","model":"m","output":[{"type":"message","role":"assistant","content":[{"type":"output_text","text":"hi"}]},null],"usage":{"input_tokens":1,"output_tokens":2},"store":true,"parallel_tool_calls":false,"metadata":{"a":"b"},"instructions":"x","conversation":null,"completed_at":2}`,
 		`{"ID":"x"}`, `{"id":"a","id":"b"}`, `{"id":5}`, `{"output":[1]}`, `{"output":{}}`, `{"error":{"code":5,"message":"m"}}`, `{"error":"boom"}`,
 		`{"created_at":"1"}`, `{"store":null,"usage":null,"output":null}`, `{"id":"a\nb\u00e9"}`, ` {"id" : "x" , "output" : [ {"type":"x"} ] } `, `{"incomplete_details":{"reason":"max_output_tokens"}}`,
+		`{"usage":{"input_tokens":10,"input_tokens_details":{"cached_tokens":4,"cache_write_tokens":1},"output_tokens":-2,"output_tokens_details":{"reasoning_tokens":3},"total_tokens":12,"extra":[1]}}`,
+		`{"usage":{"input_tokens":1.5}}`, `{"usage":{"input_tokens":1e2}}`, `{"usage":{"Input_Tokens":1}}`, `{"usage":{"input_tokens":1,"input_tokens":2}}`,
+		`{"usage":{"input_tokens":null,"input_tokens_details":null,"output_tokens_details":{"reasoning_tokens":null}}}`, `{"usage":{"total_tokens":"3"}}`,
+		`{"usage":{"total_tokens":99999999999999999999}}`, `{"usage":{"output_tokens_details":{"REASONING_TOKENS":1}}}`, `{"usage":[]}`,
 	} {
 		f.Add(s)
 	}
@@ -268,6 +272,34 @@ func FuzzDecodeResponse(f *testing.F) {
 			var again Response
 			require.NoError(t, decodeResponse([]byte(in), &again, true))
 			require.Equal(t, want, again, "%q", in)
+		}
+	})
+}
+
+// FuzzAppendRequest checks that the hand-written request encoding writes
+// what json.Marshal writes for the struct, byte for byte.
+func FuzzAppendRequest(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"m","input":"hi","instructions":"be <brief> & kind","store":false,"stream":true,"max_output_tokens":-3,"parallel_tool_calls":true}`,
+		`{"model":"openai/gpt-4o","previous_response_id":"resp_1","input":[{"type":"function_call_output","call_id":"c","output":"5"}],"tools":[{"type":"function","name":"add","parameters":{"type":"object"},"strict":true,"description":"a < b"},{ "type" : "shell" }]}`,
+		`{"reasoning":{"effort":"high"},"include":["reasoning.encrypted_content","x\u00e9"],"metadata":{"b":"2","a":"1"},"temperature":0,"top_p":1e-7,"truncation":"auto"}`,
+		`{"text":{"format":{"type":"json_schema","name":"n","schema":{"type":"object"},"strict":true},"verbosity":"low"},"tool_choice":"auto","prompt":{"id":"p","variables":{"x":1}}}`,
+		`{"tool_choice":{"type":"function","name":"f"},"conversation":{"id":"conv_1"},"context_management":[{"type":"compaction","compact_threshold":1000}]}`,
+		`{"reasoning":{},"input":[],"tools":[null],"temperature":1.5e300,"model":"a\u2028b\"c"}`,
+	} {
+		f.Add(s)
+	}
+	type plain Request
+	f.Fuzz(func(t *testing.T, in string) {
+		var r Request
+		if json.Unmarshal([]byte(in), &r) != nil {
+			return
+		}
+		want, wantErr := json.Marshal(plain(r))
+		got, gotErr := appendRequest(nil, &r)
+		require.Equal(t, wantErr == nil, gotErr == nil, "%q: %v vs %v", in, wantErr, gotErr)
+		if wantErr == nil {
+			require.Equal(t, string(want), string(got), "%q", in)
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strconv"
 )
 
 // Request is the body of create-response (POST {base}/responses).
@@ -48,10 +49,13 @@ func Ptr[T any](v T) *T { return &v }
 
 // MarshalJSON encodes the request and merges Extra into the object.
 func (r Request) MarshalJSON() ([]byte, error) {
+	if len(r.Extra) == 0 {
+		return appendRequest(nil, &r)
+	}
 	type plain Request
 	b, err := json.Marshal(plain(r))
-	if err != nil || len(r.Extra) == 0 {
-		return b, err
+	if err != nil {
+		return nil, err
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(b, &m); err != nil {
@@ -264,7 +268,20 @@ func (d *ToolDefinition) decode(b []byte) error {
 	if h.Name == "" {
 		h.Name = h.ServerLabel
 	}
-	*d = ToolDefinition{Type: h.Type, Name: h.Name, raw: bytes.Clone(b)}
+	// Kept as json.Marshal would write it (compact, HTML characters
+	// escaped), so that a request can append it as it is.
+	var buf bytes.Buffer
+	buf.Grow(len(b))
+	if err := json.Compact(&buf, b); err != nil {
+		return fmt.Errorf("responses: decode tool definition: %w", err)
+	}
+	raw := buf.Bytes()
+	if bytes.ContainsAny(raw, "<>&\u2028\u2029") {
+		var esc bytes.Buffer
+		json.HTMLEscape(&esc, raw)
+		raw = esc.Bytes()
+	}
+	*d = ToolDefinition{Type: h.Type, Name: h.Name, raw: raw}
 	return nil
 }
 
@@ -298,4 +315,138 @@ type CustomTool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	Format      json.RawMessage `json:"format,omitempty"`
+}
+
+// requestWriter appends the members of a JSON object.
+type requestWriter struct {
+	b   []byte
+	err error
+}
+
+// key appends the member name, after a comma unless it is the first.
+func (w *requestWriter) key(name string) {
+	if w.b[len(w.b)-1] != '{' {
+		w.b = append(w.b, ',')
+	}
+	w.b = append(w.b, '"')
+	w.b = append(w.b, name...)
+	w.b = append(w.b, '"', ':')
+}
+
+func (w *requestWriter) str(name, v string) {
+	if v != "" {
+		w.key(name)
+		w.b = appendString(w.b, v)
+	}
+}
+
+func (w *requestWriter) boolean(name string, v *bool) {
+	if v != nil {
+		w.key(name)
+		w.b = strconv.AppendBool(w.b, *v)
+	}
+}
+
+// value appends v as json.Marshal writes it: the fields not worth encoding
+// by hand.
+func (w *requestWriter) value(name string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		if w.err == nil {
+			w.err = fmt.Errorf("%s: %w", name, err)
+		}
+		return
+	}
+	w.key(name)
+	w.b = append(w.b, b...)
+}
+
+// appendRequest appends the JSON of r without its Extra fields, byte for
+// byte as json.Marshal writes the struct, with the common fields (strings,
+// flags, tools) written without reflection: it runs for every request.
+func appendRequest(b []byte, r *Request) ([]byte, error) {
+	if b == nil {
+		n := 128 + len(r.Model) + len(r.Instructions) + len(r.PreviousResponseID)
+		for _, t := range r.Tools {
+			n += len(t.raw) + 1
+		}
+		b = make([]byte, 0, n)
+	}
+	w := requestWriter{b: append(b, '{')}
+	w.str("model", r.Model)
+	if !r.Input.IsZero() {
+		w.value("input", r.Input)
+	}
+	if len(r.Include) > 0 {
+		w.key("include")
+		w.b = append(w.b, '[')
+		for i, s := range r.Include {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			w.b = appendString(w.b, s)
+		}
+		w.b = append(w.b, ']')
+	}
+	w.str("instructions", r.Instructions)
+	if r.MaxOutputTokens != nil {
+		w.key("max_output_tokens")
+		w.b = strconv.AppendInt(w.b, *r.MaxOutputTokens, 10)
+	}
+	if len(r.Metadata) > 0 {
+		w.value("metadata", r.Metadata)
+	}
+	w.boolean("parallel_tool_calls", r.ParallelToolCalls)
+	w.str("previous_response_id", r.PreviousResponseID)
+	if r.Reasoning != nil {
+		w.key("reasoning")
+		w.b = append(w.b, '{')
+		w.str("effort", r.Reasoning.Effort)
+		w.str("summary", r.Reasoning.Summary)
+		w.b = append(w.b, '}')
+	}
+	w.boolean("store", r.Store)
+	if r.Stream {
+		w.key("stream")
+		w.b = append(w.b, "true"...)
+	}
+	if r.Temperature != nil {
+		w.value("temperature", *r.Temperature)
+	}
+	if r.Text != nil {
+		w.value("text", r.Text)
+	}
+	if r.ToolChoice != nil {
+		w.value("tool_choice", r.ToolChoice)
+	}
+	if len(r.Tools) > 0 {
+		w.key("tools")
+		w.b = append(w.b, '[')
+		for i, t := range r.Tools {
+			if i > 0 {
+				w.b = append(w.b, ',')
+			}
+			if t.raw == nil {
+				w.b = append(w.b, "null"...)
+			} else {
+				w.b = append(w.b, t.raw...) // compact and escaped when decoded
+			}
+		}
+		w.b = append(w.b, ']')
+	}
+	if r.TopP != nil {
+		w.value("top_p", *r.TopP)
+	}
+	w.str("truncation", r.Truncation)
+	if r.Prompt != nil {
+		w.value("prompt", r.Prompt)
+	}
+	w.str("conversation", r.Conversation)
+	if len(r.ContextManagement) > 0 {
+		w.value("context_management", r.ContextManagement)
+	}
+	if w.err != nil {
+		return nil, w.err
+	}
+	return append(w.b, '}'), nil
 }
