@@ -34,6 +34,7 @@ type dispatcher struct {
 	wake    chan struct{}
 
 	done      chan struct{} // closed when the scheduler and every call have finished; nil until the first submit
+	deferred  bool          // the scheduler is to run in wait, on the run's goroutine
 	calls     *pool.Pool    // running calls, at most MaxParallel
 	exclusive sync.RWMutex  // held shared by parallel-safe calls, exclusively by others
 }
@@ -48,13 +49,21 @@ func newDispatcher(r *run) *dispatcher {
 }
 
 // submit queues call actions; it never blocks. The scheduler starts with
-// the first action: a turn without calls costs no goroutine.
+// the first action: a turn without calls costs no goroutine. When the
+// response is already complete and nobody reads the run's events as they
+// happen (a quiet run), the scheduler runs later in wait, on the run's own
+// goroutine, which has nothing else to do until the calls end: a turn then
+// costs no goroutine and no hand-over either.
 func (d *dispatcher) submit(acts ...Action) {
 	d.mu.Lock()
 	d.queue = append(d.queue, acts...)
 	if d.done == nil {
 		d.done = make(chan struct{})
-		go d.schedule()
+		if d.final && d.r.quiet {
+			d.deferred = true
+		} else {
+			go d.schedule()
+		}
 	}
 	d.mu.Unlock()
 	d.signal()
@@ -85,9 +94,13 @@ func (d *dispatcher) abort() {
 // wait waits for every call to finish, emitting queued events meanwhile.
 func (d *dispatcher) wait() {
 	d.mu.Lock()
-	done := d.done
+	done, deferred := d.done, d.deferred
+	d.deferred = false
 	d.mu.Unlock()
-	if done == nil {
+	if deferred {
+		d.schedule()
+	}
+	if done == nil || deferred {
 		d.r.flush()
 		d.cancel()
 		return

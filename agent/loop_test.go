@@ -108,6 +108,9 @@ func TestLoopScenarios(t *testing.T) {
 		opts   agent.Options
 		prompt string
 		check  check
+		// streamOnly: the case is about the event stream (a cut after
+		// an item), which a JSON reply does not have.
+		streamOnly bool
 	}{
 		{
 			name:   "text only",
@@ -122,7 +125,6 @@ func TestLoopScenarios(t *testing.T) {
 				assert.Empty(t, reqs[0].Params.PreviousResponseID)
 				assert.Equal(t, "test-model", reqs[0].Params.Model)
 				assert.Equal(t, "Be brief.", reqs[0].Params.Instructions)
-				assert.True(t, reqs[0].Params.Stream)
 				assert.Nil(t, reqs[0].Params.Store, "store is not sent in chained mode")
 			},
 		},
@@ -272,7 +274,8 @@ func TestLoopScenarios(t *testing.T) {
 			},
 		},
 		{
-			name: "stream cut after the call item ends the run",
+			name:       "stream cut after the call item ends the run",
+			streamOnly: true,
 			script: []rt.Turn{
 				rt.Reply{Output: []responses.Item{rt.FunctionCall("call_1", "add", `{"a":1,"b":1}`), rt.Text("x")}, Faults: []rt.Fault{rt.CutAfterItemDone(0)}},
 			},
@@ -385,22 +388,35 @@ func TestLoopScenarios(t *testing.T) {
 			},
 		},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			srv := rt.New(t, tc.script...)
-			opts := tc.opts
-			if opts.Tools == nil {
-				opts.Tools = []tools.Tool{addTool(), echoTool(nil)}
+		// Streamed, the calls start as their items arrive; over JSON, they
+		// are scheduled on the run's goroutine once the response is whole.
+		for _, streaming := range []bool{true, false} {
+			name := tc.name
+			if !streaming {
+				if tc.streamOnly {
+					continue
+				}
+				name += " (JSON)"
 			}
-			opts.Instructions = "Be brief."
-			opts.Request.Temperature = responses.Ptr(0.0)
-			a := agent.New(client(srv), "test-model", &opts)
-			prompt := tc.prompt
-			if prompt == "" {
-				prompt = "hi"
-			}
-			res, err := a.Run(t.Context(), prompt)
-			tc.check(t, srv, res, err)
-		})
+			t.Run(name, func(t *testing.T) {
+				srv := rt.New(t, tc.script...)
+				opts := tc.opts
+				if opts.Tools == nil {
+					opts.Tools = []tools.Tool{addTool(), echoTool(nil)}
+				}
+				opts.Instructions = "Be brief."
+				opts.Request.Temperature = responses.Ptr(0.0)
+				opts.DisableStreaming = !streaming
+				a := agent.New(client(srv), "test-model", &opts)
+				prompt := tc.prompt
+				if prompt == "" {
+					prompt = "hi"
+				}
+				res, err := a.Run(t.Context(), prompt)
+				tc.check(t, srv, res, err)
+				assert.Equal(t, streaming, served(srv)[0].Params.Stream)
+			})
+		}
 	}
 }
 
@@ -636,39 +652,47 @@ func TestLoopConcurrencyLimits(t *testing.T) {
 		{"parallel_tool_calls false", agent.Options{ParallelToolCalls: responses.Ptr(false)}, false, 1},
 		{"default runs all six", agent.Options{}, false, 6},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var now, peak atomic.Int32
-			work := function.New("work", "Works.", func(ctx context.Context, _ struct{}) (string, error) {
-				n := now.Add(1)
-				defer now.Add(-1)
-				for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
-				}
-				// Stay until as many calls as the limit allows are running
-				// (a barrier, so a slow machine cannot hide the overlap),
-				// then a little longer so a call beyond the limit would show.
-				for deadline := time.Now().Add(5 * time.Second); now.Load() < tc.wantPeak && time.Now().Before(deadline); {
-					time.Sleep(time.Millisecond)
-				}
-				time.Sleep(20 * time.Millisecond)
-				return "ok", nil
-			}, &function.Options{Serial: tc.serial})
-			srv := rt.New(t, rt.Output(calls...), rt.Output(rt.Text("done")))
-			opts := tc.opts
-			opts.Tools = []tools.Tool{work}
-			res, err := agent.New(client(srv), "m", &opts).Run(t.Context(), "x")
-			require.NoError(t, err)
-			assert.Equal(t, 6, res.ToolCalls)
-			assert.Equal(t, tc.wantPeak, peak.Load())
-			reqs := served(srv)
-			require.Len(t, reqs, 2)
-			require.Len(t, reqs[1].Params.Input.Items, 6)
-			for i, it := range reqs[1].Params.Input.Items {
-				assert.Equal(t, fmt.Sprintf("call_%d", i), it.CallID, "outputs in call order")
+		for _, streaming := range []bool{true, false} {
+			name := tc.name
+			if !streaming {
+				name += " (JSON)"
 			}
-			if tc.opts.ParallelToolCalls != nil {
-				assert.False(t, *reqs[0].Params.ParallelToolCalls, "parallel_tool_calls:false is sent")
-			}
-		})
+			tc.opts.DisableStreaming = !streaming
+			t.Run(name, func(t *testing.T) { testConcurrencyLimit(t, calls, tc.opts, tc.serial, tc.wantPeak) })
+		}
+	}
+}
+
+func testConcurrencyLimit(t *testing.T, calls []responses.Item, opts agent.Options, serial bool, wantPeak int32) {
+	var now, peak atomic.Int32
+	work := function.New("work", "Works.", func(ctx context.Context, _ struct{}) (string, error) {
+		n := now.Add(1)
+		defer now.Add(-1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		// Stay until as many calls as the limit allows are running
+		// (a barrier, so a slow machine cannot hide the overlap),
+		// then a little longer so a call beyond the limit would show.
+		for deadline := time.Now().Add(5 * time.Second); now.Load() < wantPeak && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		return "ok", nil
+	}, &function.Options{Serial: serial})
+	srv := rt.New(t, rt.Output(calls...), rt.Output(rt.Text("done")))
+	opts.Tools = []tools.Tool{work}
+	res, err := agent.New(client(srv), "m", &opts).Run(t.Context(), "x")
+	require.NoError(t, err)
+	assert.Equal(t, 6, res.ToolCalls)
+	assert.Equal(t, wantPeak, peak.Load())
+	reqs := served(srv)
+	require.Len(t, reqs, 2)
+	require.Len(t, reqs[1].Params.Input.Items, 6)
+	for i, it := range reqs[1].Params.Input.Items {
+		assert.Equal(t, fmt.Sprintf("call_%d", i), it.CallID, "outputs in call order")
+	}
+	if opts.ParallelToolCalls != nil {
+		assert.False(t, *reqs[0].Params.ParallelToolCalls, "parallel_tool_calls:false is sent")
 	}
 }
 
