@@ -23,10 +23,13 @@ import (
 type dispatcher struct {
 	r *run
 
+	// ctx, cancel, wake and calls are made by the first submit: a turn
+	// without calls costs none of them.
 	ctx    context.Context
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
+	aborted bool
 	queue   []Action
 	closed  bool
 	final   bool // the response is complete: no call will be streamed in
@@ -39,14 +42,7 @@ type dispatcher struct {
 	exclusive sync.RWMutex  // held shared by parallel-safe calls, exclusively by others
 }
 
-func newDispatcher(r *run) *dispatcher {
-	ctx, cancel := context.WithCancel(r.ctx)
-	return &dispatcher{
-		r: r, ctx: ctx, cancel: cancel,
-		wake:  make(chan struct{}, 1),
-		calls: pool.New().WithMaxGoroutines(r.a.opts.MaxParallel),
-	}
-}
+func newDispatcher(r *run) *dispatcher { return &dispatcher{r: r} }
 
 // submit queues call actions; it never blocks. The scheduler starts with
 // the first action: a turn without calls costs no goroutine. When the
@@ -58,6 +54,12 @@ func (d *dispatcher) submit(acts ...Action) {
 	d.mu.Lock()
 	d.queue = append(d.queue, acts...)
 	if d.done == nil {
+		d.ctx, d.cancel = context.WithCancel(d.r.ctx)
+		if d.aborted {
+			d.cancel()
+		}
+		d.wake = make(chan struct{}, 1)
+		d.calls = pool.New().WithMaxGoroutines(d.r.a.opts.MaxParallel)
 		d.done = make(chan struct{})
 		if d.final && d.r.quiet {
 			d.deferred = true
@@ -65,13 +67,15 @@ func (d *dispatcher) submit(acts ...Action) {
 			go d.schedule()
 		}
 	}
+	wake := d.wake
 	d.mu.Unlock()
-	d.signal()
+	signal(wake)
 }
 
-func (d *dispatcher) signal() {
+// signal wakes the scheduler that waits on wake, if it has started.
+func signal(wake chan struct{}) {
 	select {
-	case d.wake <- struct{}{}:
+	case wake <- struct{}{}: // a nil wake (no scheduler yet) takes default
 	default:
 	}
 }
@@ -81,14 +85,28 @@ func (d *dispatcher) signal() {
 func (d *dispatcher) close() {
 	d.mu.Lock()
 	d.closed = true
+	wake := d.wake
 	d.mu.Unlock()
-	d.signal()
+	signal(wake)
 }
 
 // abort cancels running calls and stops scheduling.
 func (d *dispatcher) abort() {
-	d.cancel()
+	d.mu.Lock()
+	d.aborted = true
+	d.mu.Unlock()
+	d.release()
 	d.close()
+}
+
+// release cancels the context of the turn's calls, if it was made.
+func (d *dispatcher) release() {
+	d.mu.Lock()
+	cancel := d.cancel
+	d.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
 }
 
 // wait waits for every call to finish, emitting queued events meanwhile.
@@ -102,7 +120,7 @@ func (d *dispatcher) wait() {
 	}
 	if done == nil || deferred {
 		d.r.flush()
-		d.cancel()
+		d.release()
 		return
 	}
 	for {
@@ -111,7 +129,7 @@ func (d *dispatcher) wait() {
 			d.r.flush()
 		case <-done:
 			d.r.flush()
-			d.cancel()
+			d.release()
 			return
 		}
 	}
@@ -314,9 +332,13 @@ type eventQueue struct {
 	mu     sync.Mutex
 	events []Event
 	notify chan struct{}
+	drop   bool // nobody reads the events: push drops them (set before the run starts)
 }
 
 func (q *eventQueue) push(ev Event) {
+	if q.drop {
+		return
+	}
 	ev.Time = time.Now()
 	q.mu.Lock()
 	q.events = append(q.events, ev)

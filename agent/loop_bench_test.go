@@ -19,7 +19,11 @@ type cannedClient struct {
 }
 
 func (c *cannedClient) Create(ctx context.Context, req *responses.Request) (*responses.Response, error) {
-	if _, err := req.MarshalJSON(); err != nil {
+	// The client encodes the request's head; the input items are sent
+	// as their JSON is.
+	head := *req
+	head.Input = responses.Input{}
+	if _, err := head.MarshalJSON(); err != nil {
 		return nil, err
 	}
 	if req.PreviousResponseID == "" {

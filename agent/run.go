@@ -103,7 +103,7 @@ func (a *Agent) StreamItems(ctx context.Context, input []responses.Item, opts ..
 		r := a.newRun(yield, m)
 		defer func() { r.cancel() }()
 		r.rec = cfg.recorder
-		r.quiet = cfg.collected && !r.top.hasEventMW
+		r.setQuiet(cfg.collected && !r.top.hasEventMW)
 		r.finish(r.handle(ctx, &RunInfo{Agent: a.opts.Name, Model: a.model}, func(now time.Time) []Action {
 			if r.rec != nil {
 				if err := r.rec.Start(r.ctx, input); err != nil {
@@ -149,7 +149,7 @@ func (a *Agent) ResumeStream(ctx context.Context, state *RunState, decisions []D
 		defer func() { r.cancel() }()
 		r.a = cur
 		r.rec = cfg.recorder
-		r.quiet = cfg.collected && !r.top.hasEventMW
+		r.setQuiet(cfg.collected && !r.top.hasEventMW)
 		if state != nil {
 			r.recTurns, r.recItems = state.Turns, len(state.Items)
 		}
@@ -191,8 +191,9 @@ type run struct {
 
 	rt   *router // the tools of the current turn
 	turn int     // the number of the request in flight
-	// quiet: nobody reads the run's deltas (a Run without Event
-	// middleware), so the stream skips them undecoded.
+	// quiet: nobody reads the run's events as they happen (a Run without
+	// Event middleware): the stream skips the deltas undecoded and no
+	// event is queued or yielded but the last (see setQuiet).
 	quiet bool
 
 	rec                Recorder
@@ -268,7 +269,7 @@ func (r *run) drive(acts []Action) (*Result, error) {
 				d.wait()
 				acts = r.turnEnded()
 			} else {
-				d.cancel()
+				d.release()
 			}
 		case Compact:
 			acts = r.observe(nil, r.compact(act))
@@ -305,10 +306,19 @@ func (r *run) listTools() ([]ToolInfo, error) {
 	return rt.infos, nil
 }
 
+// setQuiet says whether anybody reads the run's events as they happen:
+// nobody does when the consumer is Collect and no middleware sees events,
+// and then the events are not even queued (Collect reads only the
+// EventRunCompleted that finish yields).
+func (r *run) setQuiet(quiet bool) {
+	r.quiet = quiet
+	r.q.drop = quiet
+}
+
 // emit hands an event to the consumer. After the consumer stops, events are
 // dropped and the run is cancelled.
 func (r *run) emit(ev Event) {
-	if r.stopped {
+	if r.stopped || r.quiet {
 		return
 	}
 	if ev.Time.IsZero() {
