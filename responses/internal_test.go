@@ -303,3 +303,21 @@ func FuzzAppendRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzHandWrittenJSON checks UserMessage and MustJSON of a string against
+// what json.Marshal writes.
+func FuzzHandWrittenJSON(f *testing.F) {
+	for _, s := range []string{"", "hi", "a\"b\\c", "<tag> & co", "line\nnext\t", "é\u2028", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(MustJSON(s)))
+		old, err := NewItem(Message{Type: TypeMessage, Role: "user", Content: MustJSON([]ContentPart{InputText(s)})})
+		require.NoError(t, err)
+		got := UserMessage(s)
+		require.Equal(t, string(old.Raw()), string(got.Raw()))
+		require.Equal(t, old, got)
+	})
+}

@@ -117,15 +117,24 @@ func OutputItem(typ, callID string, output, caller json.RawMessage) Item {
 
 // appendString appends s as a JSON string, escaped as json.Marshal does.
 func appendString(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			js, _ := json.Marshal(s) // rare in types and call ids
-			return append(b, js...)
-		}
+	if !plainASCII(s) {
+		js, _ := json.Marshal(s) // rare in types and call ids
+		return append(b, js...)
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// plainASCII reports whether json.Marshal writes s between quotes as it
+// is: printable ASCII without quotes, backslashes or HTML characters.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // UnmarshalJSON keeps a copy of b and decodes the header fields leniently:

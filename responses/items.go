@@ -20,7 +20,16 @@ type Message struct {
 
 // UserMessage returns an input message item with one input_text part.
 func UserMessage(text string) Item {
-	return MustItem(Message{Type: TypeMessage, Role: "user", Content: MustJSON([]ContentPart{InputText(text)})})
+	// Written by hand, as MustItem(Message{...}) would write it: every
+	// run starts with one.
+	b := make([]byte, 0, len(text)+72)
+	b = append(b, `{"type":"message","role":"user","content":[{"type":"input_text"`...)
+	if text != "" {
+		b = append(b, `,"text":`...)
+		b = appendString(b, text)
+	}
+	b = append(b, "}]}"...)
+	return Item{Type: TypeMessage, raw: b}
 }
 
 // ContentPart is one part of a message's content or of an array-valued tool
@@ -199,6 +208,13 @@ type MCPApprovalResponse struct {
 
 // MustJSON marshals v and panics on error; for values that always encode.
 func MustJSON(v any) json.RawMessage {
+	if s, ok := v.(string); ok && plainASCII(s) {
+		// A tool's text output, most often: no escaping needed.
+		b := make([]byte, 0, len(s)+2)
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
