@@ -229,6 +229,7 @@ func (r *run) step(d *dispatcher, f func(*Machine, time.Time) []Action) []Action
 	var calls []Action
 	for _, act := range acts {
 		switch act := act.(type) {
+		case nil: // the event a silent Machine did not give
 		case Emit:
 			r.q.push(act.Event)
 		case ReviewCall, AskApproval, RunCall, DeclineCall:
@@ -313,6 +314,7 @@ func (r *run) listTools() ([]ToolInfo, error) {
 func (r *run) setQuiet(quiet bool) {
 	r.quiet = quiet
 	r.q.drop = quiet
+	r.m.silent = quiet
 }
 
 // emit hands an event to the consumer. After the consumer stops, events are

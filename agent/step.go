@@ -77,6 +77,10 @@ type Machine struct {
 	byKey    map[string]*callState
 
 	compact compactState
+
+	// silent: nobody reads the events (a quiet in-process run), so the
+	// Machine gives no Emit actions.
+	silent bool
 }
 
 // Config is what the loop's rules read of the agent in charge: plain data,
@@ -452,14 +456,14 @@ func (m *Machine) resume(now time.Time, st *RunState, decisions []Decision, cont
 	m.st.Progress = nil
 	m.st.LastUsage = nil // kept in m.compact: State gives it back
 	m.compact.last = copyUsage(st.LastUsage)
-	var started Action = m.emit(Event{Kind: EventRunStarted})
+	started, continued := m.emit(Event{Kind: EventRunStarted}), false
 	if p := st.Progress; cont && p != nil {
 		// The same run goes on: budgets count from its start, and it
 		// does not start again.
 		m.turnBase, m.start = p.StartTurns, p.Started
 		m.runInput = slices.Clone(p.Input)
 		m.compact = compactState{last: p.LastUsage, users: slices.Clone(p.UserMessages), noEndpoint: p.NoCompactEndpoint}
-		started = nil
+		started, continued = nil, true
 	}
 	m.decided = make(map[string]Approval, len(decisions))
 	for _, d := range decisions {
@@ -477,7 +481,7 @@ func (m *Machine) resume(now time.Time, st *RunState, decisions []Decision, cont
 	if len(st.Calls) == 0 {
 		// Stopped by a budget, MaxTurns or a failure, or between turns:
 		// the next input is ready.
-		return m.beginTurnKeepUsers(acts, slices.Clone(st.Input), started == nil)
+		return m.beginTurnKeepUsers(acts, slices.Clone(st.Input), continued)
 	}
 	m.resuming = true
 	m.input = nil
@@ -1021,6 +1025,9 @@ func (m *Machine) callDone(o CallDone) []Action {
 	if err != nil && m.ended == nil && endsRun(err) {
 		m.ended = err
 	}
+	if m.silent {
+		return nil
+	}
 	return []Action{m.emit(Event{Kind: EventToolFinished, Tool: &ToolEvent{
 		CallID: call.CallID, Type: call.Type, Name: toolName(call), Call: call.Item,
 		Outcome: outcome, Error: errText, Err: err, Duration: o.Duration, Output: &out,
@@ -1044,7 +1051,9 @@ func (m *Machine) turnEnded(now time.Time, ctxErr error) []Action {
 			m.st.Transcript = append(m.st.Transcript, m.input...)
 			m.st.Transcript = append(m.st.Transcript, replayable(resp.Output)...)
 		}
-		acts = append(acts, m.emit(Event{Kind: EventTurnCompleted, Usage: resp.Usage, Response: &ResponseInfo{ID: resp.ID, Status: resp.Status}}))
+		if !m.silent {
+			acts = append(acts, m.emit(Event{Kind: EventTurnCompleted, Usage: resp.Usage, Response: &ResponseInfo{ID: resp.ID, Status: resp.Status}}))
+		}
 	}
 	if ctxErr == nil && m.ended != nil {
 		ctxErr = m.ended // a guardrail ended the run: as a cancellation, with its error
@@ -1301,7 +1310,11 @@ func (m *Machine) finishResult(acts []Action, res *Result, err error) []Action {
 	return append(acts, Finish{Result: res, Err: err})
 }
 
+// emit returns the Emit action of ev, or nil when the Machine is silent.
 func (m *Machine) emit(ev Event) Action {
+	if m.silent {
+		return nil
+	}
 	ev.Turn = m.st.Turns
 	return Emit{Event: ev}
 }

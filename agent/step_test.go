@@ -85,6 +85,9 @@ func (s *sim) run(acts []agent.Action) agent.Finish {
 		}
 		act := acts[0]
 		acts = acts[1:]
+		if act == nil {
+			continue // a silent Machine's event
+		}
 		s.actions = append(s.actions, traceOf(act))
 		switch a := act.(type) {
 		case agent.Emit:
@@ -138,7 +141,7 @@ func (s *sim) run(acts []agent.Action) agent.Finish {
 func isCallAction(acts []agent.Action) bool {
 	for _, a := range acts {
 		switch a.(type) {
-		case agent.ReviewCall, agent.AskApproval, agent.RunCall, agent.DeclineCall, agent.Emit:
+		case agent.ReviewCall, agent.AskApproval, agent.RunCall, agent.DeclineCall, agent.Emit, nil:
 		default:
 			return false
 		}
@@ -154,7 +157,9 @@ func (s *sim) performCalls(queue *[]agent.Action) []agent.Action {
 	for len(*queue) > 0 {
 		act := (*queue)[0]
 		*queue = (*queue)[1:]
-		s.actions = append(s.actions, traceOf(act))
+		if act != nil { // nil: a silent Machine's event
+			s.actions = append(s.actions, traceOf(act))
+		}
 		var more []agent.Action
 		switch a := act.(type) {
 		case agent.Emit:
@@ -720,13 +725,22 @@ func FuzzMachine(f *testing.F) {
 	f.Add(uint64(42), uint8(8), true)
 	f.Add(uint64(7), uint8(1), false)
 	f.Fuzz(func(t *testing.T, seed uint64, turns uint8, stateless bool) {
-		first := fuzzRun(t, seed, int(turns%12)+1, stateless)
-		second := fuzzRun(t, seed, int(turns%12)+1, stateless)
+		first := fuzzRun(t, seed, int(turns%12)+1, stateless, false)
+		second := fuzzRun(t, seed, int(turns%12)+1, stateless, false)
 		require.Equal(t, first, second, "the same inputs must give the same actions")
+		// A silent Machine (a quiet in-process run) gives the same
+		// actions, without the events.
+		var loud []string
+		for _, a := range first {
+			if !strings.HasPrefix(a, "emit ") {
+				loud = append(loud, a)
+			}
+		}
+		require.Equal(t, loud, fuzzRun(t, seed, int(turns%12)+1, stateless, true))
 	})
 }
 
-func fuzzRun(t *testing.T, seed uint64, turns int, stateless bool) []string {
+func fuzzRun(t *testing.T, seed uint64, turns int, stateless, silent bool) []string {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	cfg := agent.Config{Model: "m", Stateless: stateless, MaxTurns: 1 + rng.IntN(20), MaxParallel: rng.IntN(4)}
 	if rng.IntN(3) == 0 {
@@ -743,6 +757,9 @@ func fuzzRun(t *testing.T, seed uint64, turns int, stateless bool) []string {
 		{Definition: responses.ToolDefinition{Type: "function", Name: "transfer_to_x"}, Handoff: "x"},
 	}
 	m := agent.NewMachine(cfg, nil)
+	if silent {
+		agent.Silence(m)
+	}
 	s := &sim{t: t, m: m, tools: ts}
 	if rng.IntN(5) == 0 {
 		s.cancelAfter = 1 + rng.IntN(6)
