@@ -51,8 +51,9 @@ func (constTool) Call(ctx context.Context, call tools.Call) (responses.Item, err
 
 // BenchmarkTurnOverhead measures a run of one call (two requests: the call,
 // then the answer) through the agent, and as its floor the same two request
-// bodies POSTed with bare net/http and their responses decoded, against the
-// same server in the same run. The figure is the ratio agent/floor.
+// bodies POSTed with bare net/http (with the API key, as any client must
+// send it) and their responses decoded, against the same server in the same
+// run. The figure is the ratio agent/floor.
 func BenchmarkTurnOverhead(b *testing.B) {
 	for _, streaming := range []bool{false, true} {
 		name := "create"
@@ -75,7 +76,14 @@ func BenchmarkTurnOverhead(b *testing.B) {
 			hc := &http.Client{}
 			floor := func() {
 				for _, body := range bodies {
-					resp, err := hc.Post(srv.URL+"/responses", "application/json", bytes.NewReader(body))
+					// What any client sends: the body, its type and the key.
+					req, err := http.NewRequest(http.MethodPost, srv.URL+"/responses", bytes.NewReader(body))
+					if err != nil {
+						b.Fatal(err)
+					}
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer test-key")
+					resp, err := hc.Do(req)
 					if err != nil {
 						b.Fatal(err)
 					}
