@@ -179,6 +179,8 @@ type Client struct {
 	cfgErr   error // reported by every call when the options are invalid
 	http     *http.Client
 	log      *slog.Logger
+
+	authKey, authValue string // the header that carries the API key, canonical, and its value
 }
 
 // NewClient returns a client configured by opts; a nil opts talks to OpenAI
@@ -207,6 +209,13 @@ func NewClient(opts *ClientOptions) *Client {
 	}
 	if o.StreamIdleTimeout == 0 {
 		o.StreamIdleTimeout = 5 * time.Minute
+	}
+	if k := o.APIKey; k != "" {
+		if o.Provider == SGP {
+			c.authKey, c.authValue = "X-Api-Key", k
+		} else {
+			c.authKey, c.authValue = "Authorization", "Bearer "+k
+		}
 	}
 	c.http = o.HTTPClient
 	if c.http == nil {
@@ -641,23 +650,22 @@ func (c *Client) attempt(ctx context.Context, body payload, stream bool) (*http.
 	}
 	req.ContentLength = body.n
 	req.GetBody = func() (io.ReadCloser, error) { return body.reader(), nil }
-	h := req.Header
-	h.Set("Content-Type", "application/json")
+	// The values share one array, made per request (net/http does not
+	// change them, but whoever wraps the transport may).
+	accept := "application/json"
 	if stream {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
+		accept = "text/event-stream"
 	}
-	h.Set("User-Agent", "agentloop")
-	if k := c.opts.APIKey; k != "" {
-		if c.opts.Provider == SGP {
-			h.Set("x-api-key", k)
-		} else {
-			h.Set("Authorization", "Bearer "+k)
-		}
+	vals := append(make([]string, 0, 5), "application/json", accept, "agentloop", c.authValue, c.opts.AccountID)
+	h := req.Header
+	h["Content-Type"] = vals[0:1:1]
+	h["Accept"] = vals[1:2:2]
+	h["User-Agent"] = vals[2:3:3]
+	if c.authKey != "" {
+		h[c.authKey] = vals[3:4:4]
 	}
 	if c.opts.Provider == SGP && c.opts.AccountID != "" {
-		h.Set("x-selected-account-id", c.opts.AccountID)
+		h["X-Selected-Account-Id"] = vals[4:5:5]
 	}
 	// The span of ctx, as W3C traceparent (and whatever else the
 	// application's propagator carries); nothing until one is installed.
