@@ -56,7 +56,7 @@ func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
 	} else {
 		st.pending = nil
 	}
-	replay := st.events
+	events := st.events
 	s.mu.Unlock()
 	s.update(n, func(rec *Request) { rec.StatusCode, rec.ResponseID = http.StatusOK, id })
 	if !stream {
@@ -74,7 +74,6 @@ func (s *Server) retrieve(w http.ResponseWriter, r *http.Request) {
 		}
 		after = a
 	}
-	events := replay()
 	if after+1 < len(events) {
 		events = events[after+1:]
 	} else {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/agentloop/agentloop/responses"
@@ -164,47 +163,34 @@ func (s *Server) respond(body []byte, req *responses.Request, prev *stored, repl
 	if !req.Stream && !store {
 		return resp
 	}
-	// The events of the response's stream: built now for a streamed
-	// request, and for a stored one only when a streamed retrieval asks
-	// (a big reply's events cost far more than its JSON).
-	head := func(ev *eventWriter) {
-		ev.emit("response.created", "response", mustJSON(first))
-		if x.Background {
-			ev.emit("response.queued", "response", mustJSON(first))
-		}
-		ev.emit("response.in_progress", "response", mustJSON(inProgress))
+	var ev eventWriter
+	ev.emit("response.created", "response", mustJSON(first))
+	if x.Background {
+		ev.emit("response.queued", "response", mustJSON(first))
 	}
-	if errEvent != nil { // streamed (an errored reply is not stored)
+	ev.emit("response.in_progress", "response", mustJSON(inProgress))
+	if errEvent != nil {
 		// The live API nests the error object in the event (recorded in
 		// openai/openai-dotnet#881 and openai/openai-python#2487), although
 		// the API reference and the SDKs' ResponseErrorEvent show code and
 		// message at the top level; openai-go ends a stream with an error
 		// only on the nested form (packages/ssestream: a top-level "error").
-		var ev eventWriter
-		head(&ev)
 		ev.emit("error", "error", *errEvent)
 		resp.events = ev.events
 		return resp
 	}
-	events := sync.OnceValue(func() []event {
-		var ev eventWriter
-		head(&ev)
-		for i, it := range output {
-			ev.item(i, it)
-		}
-		terminal := "response.completed"
-		switch obj.Status {
-		case responses.StatusFailed:
-			terminal = "response.failed"
-		case responses.StatusIncomplete:
-			terminal = "response.incomplete"
-		}
-		ev.emit(terminal, "response", final)
-		return ev.events
-	})
-	if req.Stream {
-		resp.events = events()
+	for i, it := range output {
+		ev.item(i, it)
 	}
+	terminal := "response.completed"
+	switch obj.Status {
+	case responses.StatusFailed:
+		terminal = "response.failed"
+	case responses.StatusIncomplete:
+		terminal = "response.incomplete"
+	}
+	ev.emit(terminal, "response", final)
+	resp.events = ev.events
 	if store {
 		st := &stored{
 			prev:          req.PreviousResponseID,
@@ -212,7 +198,7 @@ func (s *Server) respond(body []byte, req *responses.Request, prev *stored, repl
 			output:        output,
 			contextTokens: usage.InputTokens + usage.OutputTokens,
 			object:        final,
-			events:        events,
+			events:        ev.events,
 			background:    x.Background,
 			inputItems:    inputItems(req, num),
 		}
@@ -223,6 +209,9 @@ func (s *Server) respond(body []byte, req *responses.Request, prev *stored, repl
 		s.stored[id] = st
 		s.mu.Unlock()
 		s.extendConversation(req.Conversation, req.Input.Items, output) // conversation.go
+	}
+	if !req.Stream {
+		resp.events = nil
 	}
 	return resp
 }

@@ -56,7 +56,7 @@ type stored struct {
 	input, output []responses.Item
 	contextTokens int64 // tokens of the whole conversation up to and including this response
 	object        json.RawMessage
-	events        func() []event    // the response's stream, replayed by a streamed retrieval
+	events        []event           // the response's stream, replayed by a streamed retrieval
 	background    bool              // created with background: true
 	pending       [][]byte          // background: what the next retrievals answer before object
 	cancelled     bool              // background: cancelled before it completed
