@@ -106,7 +106,7 @@ func (i *Instrumentation) declinedSpan(ctx context.Context, a approval) {
 	if a.req.Kind == "apply_patch" && len(a.req.Paths) > 0 {
 		attrs = append(attrs, keyPatchFiles.StringSlice(a.req.Paths))
 	}
-	_, span := i.tracer.Start(ctx, opExecuteTool+" "+a.req.Tool, trace.WithSpanKind(trace.SpanKindInternal),
+	_, span := i.tracer.Start(parentOf(ctx), opExecuteTool+" "+a.req.Tool, trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attrs...), trace.WithTimestamp(a.asked))
 	a.addEvents(span)
 	span.End(trace.WithTimestamp(a.decided))

@@ -63,7 +63,7 @@ func (i *Instrumentation) wrapModel(next agent.ModelHandler) agent.ModelHandler 
 			}
 		}
 		c := &chat{i: i, start: time.Now()}
-		ctx, c.span = i.tracer.Start(ctx, opChat+" "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...), trace.WithTimestamp(c.start))
+		ctx, c.span = i.tracer.Start(parentOf(ctx), opChat+" "+model, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(attrs...), trace.WithTimestamp(c.start))
 		recording := c.span.IsRecording()
 		if recording && i.opts.CaptureContent {
 			c.span.SetAttributes(requestContent(req)...)

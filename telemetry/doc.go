@@ -18,7 +18,10 @@
 //	├── chat {model}              CLIENT    one per model request (turn)
 //	├── execute_tool {tool}       INTERNAL  one per call; a response's calls
 //	├── execute_tool {tool}                 are siblings, overlapping when
-//	└── chat {model}                        they run in parallel
+//	├── chat {model}                        they run in parallel
+//	└── invoke_agent {agent}      INTERNAL  one per agent a handoff puts in
+//	    ├── chat {model}                    charge, until the next handoff
+//	    └── execute_tool {tool}             or the run's end
 //
 // A run's span has the agent's name, the model, the provider, the server,
 // the turns, the summed usage, the last response id, the stop reason, and
@@ -38,7 +41,11 @@
 // agentloop.tool.outcome, and error.type when it failed), the exit code of
 // a shell command and the sandbox mode, the file an apply_patch call
 // touches, and the server and remote tool of an MCP tool; approvals are
-// its span events (see [Instrumentation.Approver]).
+// its span events (see [Instrumentation.Approver]). A handoff is a span
+// event of the run's (agentloop.handoff, with both agents and the call
+// id), and the agent it puts in charge gets an invoke_agent span of its
+// own, a child of the run's, whose requests and calls are its children;
+// the metrics still count one invoke_agent operation per run.
 //
 // # Metrics
 //

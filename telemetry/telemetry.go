@@ -81,12 +81,14 @@ func OptionsFromEnv(getenv func(string) string) *Options {
 // [agent.Options.Middleware] and wrap the agent's approver with
 // [Instrumentation.Approver]:
 //
-//   - a run is an "invoke_agent {agent}" span (INTERNAL);
-//   - each model request an "chat {model}" span (CLIENT), child of the run,
-//     whose context carries the trace to the server (traceparent);
+//   - a run is an "invoke_agent {agent}" span (INTERNAL), and so is each
+//     agent a handoff puts in charge, as a child of the run's span;
+//   - each model request a "chat {model}" span (CLIENT), child of the span
+//     of the agent in charge, whose context carries the trace to the server
+//     (traceparent);
 //   - each tool call an "execute_tool {tool}" span (INTERNAL), child of the
-//     run: the calls of one response are siblings, side by side in time
-//     when they run in parallel.
+//     same span: the calls of one response are siblings, side by side in
+//     time when they run in parallel.
 //
 // It is safe for concurrent use; one Instrumentation serves any number of
 // agents and runs.
@@ -183,18 +185,45 @@ func (i *Instrumentation) Middleware() agent.Middleware {
 }
 
 // event records on the run's span what has no call of its own: a handoff
-// and the agents it joins.
+// and the agents it joins. A handoff also starts an "invoke_agent {agent}"
+// span for the agent now in charge, a child of the run's, which the
+// following requests and calls are children of; it ends at the next
+// handoff or with the run.
 func (i *Instrumentation) event(ctx context.Context, ev *agent.Event) {
 	rs := runOf(ctx)
 	if rs == nil {
 		return
 	}
 	if ev.Kind == agent.EventHandoff && ev.Handoff != nil {
+		h := ev.Handoff
 		rs.span.AddEvent(eventHandoff, trace.WithAttributes(
-			attribute.String("agentloop.handoff.from", ev.Handoff.From),
-			attribute.String("agentloop.handoff.to", ev.Handoff.To),
-			attribute.String("gen_ai.tool.call.id", ev.Handoff.CallID),
+			attribute.String("agentloop.handoff.from", h.From),
+			attribute.String("agentloop.handoff.to", h.To),
+			attribute.String("gen_ai.tool.call.id", h.CallID),
 		))
+		if !rs.span.IsRecording() {
+			return
+		}
+		name := opInvokeAgent
+		attrs := make([]attribute.KeyValue, 0, 8)
+		attrs = append(attrs, keyOperation.String(opInvokeAgent))
+		attrs = append(attrs, i.base...)
+		if h.To != "" {
+			name += " " + h.To
+			attrs = append(attrs, keyAgentName.String(h.To))
+		}
+		attrs = append(attrs, i.server...)
+		attrs = append(attrs, attribute.String("agentloop.handoff.from", h.From), attribute.String("gen_ai.tool.call.id", h.CallID))
+		now := time.Now()
+		_, span := i.tracer.Start(trace.ContextWithSpan(ctx, rs.span), name,
+			trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...), trace.WithTimestamp(now))
+		rs.mu.Lock()
+		prev := rs.agent
+		rs.agent = span
+		rs.mu.Unlock()
+		if prev != nil {
+			prev.End(trace.WithTimestamp(now))
+		}
 	}
 }
 
@@ -203,8 +232,29 @@ type runState struct {
 	span trace.Span
 
 	mu        sync.Mutex
+	agent     trace.Span          // the span of the agent a handoff put in charge; nil before one
 	approvals map[string]approval // approved calls not yet started, by call id
 	convID    string
+}
+
+// parent returns ctx with the span that a new request or call span belongs
+// under: the span of the agent in charge.
+func (rs *runState) parent(ctx context.Context) context.Context {
+	rs.mu.Lock()
+	sp := rs.agent
+	rs.mu.Unlock()
+	if sp == nil {
+		return ctx
+	}
+	return trace.ContextWithSpan(ctx, sp)
+}
+
+// parentOf is runState.parent for the run of ctx, if it has one.
+func parentOf(ctx context.Context) context.Context {
+	if rs := runOf(ctx); rs != nil {
+		return rs.parent(ctx)
+	}
+	return ctx
 }
 
 type runKey struct{}
@@ -255,7 +305,14 @@ func (i *Instrumentation) wrapRun(next agent.RunHandler) agent.RunHandler {
 			if rs.convID != "" {
 				span.SetAttributes(keyConversationID.String(rs.convID))
 			}
+			last := rs.agent
 			rs.mu.Unlock()
+			if last != nil {
+				if res != nil {
+					last.SetAttributes(keyTurns.Int(res.Turns), keyToolCalls.Int(res.ToolCalls))
+				}
+				endSpan(last, err, errType, end)
+			}
 			endSpan(span, err, errType, end)
 		}
 		if i.opDuration.Enabled(ctx) {

@@ -29,6 +29,7 @@ import (
 	rt "github.com/agentloop/agentloop/responses/responsestest"
 	"github.com/agentloop/agentloop/telemetry"
 	"github.com/agentloop/agentloop/tools"
+	"github.com/agentloop/agentloop/tools/function"
 )
 
 func TestMain(m *testing.M) {
@@ -564,22 +565,65 @@ func TestHostedToolEvents(t *testing.T) {
 	assert.NotContains(t, spanText(chat), "RESULT-5eed")
 }
 
-// A handoff is an event of the run's span naming both agents; the next
-// turn's request says which agent it runs for.
+// A handoff is an event of the run's span naming both agents, and starts
+// an invoke_agent span for each agent put in charge, a child of the run's:
+// the requests and calls that agent makes are its children.
 func TestHandoffEvent(t *testing.T) {
 	h := newHarness(t, telemetry.Options{})
 	srv := rt.New(t,
 		rt.Output(rt.FunctionCall("h1", "transfer_to_billing", `{"reason":"refund"}`)),
-		rt.Output(rt.Text("billing here")))
-	billing := agent.New(client(srv), "gpt-test", &agent.Options{Name: "billing"})
+		rt.Output(rt.FunctionCall("c1", "lookup", `{}`)),
+		rt.Output(rt.FunctionCall("h2", "transfer_to_refunds", `{}`)),
+		rt.Output(rt.Text("refunded")))
+	lookup := function.New("lookup", "Looks up.", func(context.Context, struct{}) (string, error) { return "ok", nil }, nil)
+	refunds := agent.New(client(srv), "gpt-test", &agent.Options{Name: "refunds"})
+	billing := agent.New(client(srv), "gpt-test", &agent.Options{Name: "billing", Tools: []tools.Tool{lookup}, Handoffs: []agent.Handoff{{Agent: refunds}}})
 	a := newAgent(h, srv, agent.Options{Name: "triage", Handoffs: []agent.Handoff{{Agent: billing}}})
 	res, err := a.Run(t.Context(), "refund")
 	require.NoError(t, err)
-	require.Equal(t, "billing", res.Agent)
-	run := named(h.ended(), "invoke_agent")[0]
-	ev, ok := hasEvent(run, "agentloop.handoff")
+	require.Equal(t, "refunds", res.Agent)
+
+	spans := h.ended()
+	run := named(spans, "invoke_agent triage")
+	require.Len(t, run, 1)
+	ev, ok := hasEvent(run[0], "agentloop.handoff")
 	require.True(t, ok, "the run's span records the handoff")
 	assert.Equal(t, "triage", eventAttr(ev, "agentloop.handoff.from").AsString())
 	assert.Equal(t, "billing", eventAttr(ev, "agentloop.handoff.to").AsString())
-	assert.Len(t, named(h.ended(), "chat"), 2)
+
+	billingSpans, refundSpans := named(spans, "invoke_agent billing"), named(spans, "invoke_agent refunds")
+	require.Len(t, billingSpans, 1)
+	require.Len(t, refundSpans, 1)
+	runID := run[0].SpanContext().SpanID()
+	for _, s := range []sdktrace.ReadOnlySpan{billingSpans[0], refundSpans[0]} {
+		assert.Equal(t, runID, s.Parent().SpanID(), "%s is a child of the run", s.Name())
+		assert.Equal(t, "invoke_agent", attr(s, "gen_ai.operation.name").AsString())
+		assert.False(t, s.EndTime().After(run[0].EndTime()), "%s ends with the run at the latest", s.Name())
+	}
+	assert.False(t, billingSpans[0].EndTime().After(refundSpans[0].StartTime()), "billing's span ends at the next handoff")
+	assert.Equal(t, "billing", attr(refundSpans[0], "agentloop.handoff.from").AsString())
+
+	// Each request and call is under the agent in charge when it ran.
+	parents := map[string]string{}
+	byID := map[trace.SpanID]string{}
+	for _, s := range spans {
+		byID[s.SpanContext().SpanID()] = s.Name()
+	}
+	chats := named(spans, "chat")
+	require.Len(t, chats, 4)
+	slices.SortFunc(chats, func(a, b sdktrace.ReadOnlySpan) int { return a.StartTime().Compare(b.StartTime()) })
+	for i, c := range chats {
+		parents[fmt.Sprintf("chat %d", i+1)] = byID[c.Parent().SpanID()]
+	}
+	for _, s := range named(spans, "execute_tool") {
+		parents[s.Name()] = byID[s.Parent().SpanID()]
+	}
+	// (A handoff call is the loop's, not a tool's: it has no execute_tool
+	// span; the handoff event and the new agent's span stand for it.)
+	assert.Equal(t, map[string]string{
+		"chat 1": "invoke_agent triage",
+		"chat 2": "invoke_agent billing", "execute_tool lookup": "invoke_agent billing",
+		"chat 3": "invoke_agent billing",
+		"chat 4": "invoke_agent refunds",
+	}, parents)
 }

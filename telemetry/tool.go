@@ -23,7 +23,7 @@ func (i *Instrumentation) wrapTool(next agent.ToolHandler) agent.ToolHandler {
 			attrs = append(attrs, patchAttrs(call.Item)...)
 		}
 		start := time.Now()
-		ctx, span := i.tracer.Start(ctx, opExecuteTool+" "+name, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...), trace.WithTimestamp(start))
+		ctx, span := i.tracer.Start(parentOf(ctx), opExecuteTool+" "+name, trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(attrs...), trace.WithTimestamp(start))
 		if span.IsRecording() {
 			if rs := runOf(ctx); rs != nil {
 				if ap, ok := rs.takeApproval(call.CallID); ok {
