@@ -85,7 +85,11 @@ func supervise(path string, argv []string) error {
 	}
 	go func() {
 		for sig := range sigs {
-			_ = syscall.Kill(-pid, sig.(syscall.Signal))
+			// The command's group; the command alone when nothing is
+			// left in that group (the command moved to another).
+			if syscall.Kill(-pid, sig.(syscall.Signal)) != nil {
+				_ = syscall.Kill(pid, sig.(syscall.Signal))
+			}
 		}
 	}()
 	for {
