@@ -220,14 +220,10 @@ var (
 func scanUsage(v []byte, u *Usage) bool {
 	var seen uint8
 	return v[0] == '{' && members(v, func(key, val []byte) bool {
-		i := slices.Index(usageKeys, string(key))
-		if i < 0 {
-			return !foldsToAny(key, usageKeys)
+		i, ok := knownKey(key, usageKeys, &seen)
+		if !ok || i < 0 {
+			return ok
 		}
-		if seen&(1<<i) != 0 {
-			return false
-		}
-		seen |= 1 << i
 		switch i {
 		case 1:
 			return scanCounts(val, inputKeys, &u.InputTokensDetails.CachedTokens, &u.InputTokensDetails.CacheWriteTokens)
@@ -247,16 +243,29 @@ func scanCounts(v []byte, keys []string, dst ...*int64) bool {
 	}
 	var seen uint8
 	return v[0] == '{' && members(v, func(key, val []byte) bool {
-		i := slices.Index(keys, string(key))
-		if i < 0 {
-			return !foldsToAny(key, keys)
+		i, ok := knownKey(key, keys, &seen)
+		if !ok || i < 0 {
+			return ok
 		}
-		if seen&(1<<i) != 0 {
-			return false
-		}
-		seen |= 1 << i
 		return intValue(val, dst[i])
 	})
+}
+
+// knownKey matches the member name key against a struct's field names as
+// encoding/json would: it returns the field's index, or -1 for a member to
+// ignore, and false for what encoding/json must decide (a repeated field,
+// or a name that matches only regardless of case). seen records the
+// fields met so far (at most 8).
+func knownKey(key []byte, keys []string, seen *uint8) (int, bool) {
+	i := slices.Index(keys, string(key))
+	if i < 0 {
+		return -1, !foldsToAny(key, keys)
+	}
+	if *seen&(1<<i) != 0 {
+		return 0, false
+	}
+	*seen |= 1 << i
+	return i, true
 }
 
 // intValue decodes the JSON integer v into dst (null leaves it unchanged);
