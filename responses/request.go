@@ -347,6 +347,23 @@ func (w *requestWriter) boolean(name string, v *bool) {
 	}
 }
 
+// array appends a non-empty array of n elements, each appended by elem;
+// an empty one is left out.
+func (w *requestWriter) array(name string, n int, elem func(b []byte, i int) []byte) {
+	if n == 0 {
+		return
+	}
+	w.key(name)
+	w.b = append(w.b, '[')
+	for i := range n {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = elem(w.b, i)
+	}
+	w.b = append(w.b, ']')
+}
+
 // value appends v as json.Marshal writes it: the fields not worth encoding
 // by hand.
 func (w *requestWriter) value(name string, v any) {
@@ -377,17 +394,7 @@ func appendRequest(b []byte, r *Request) ([]byte, error) {
 	if !r.Input.IsZero() {
 		w.value("input", r.Input)
 	}
-	if len(r.Include) > 0 {
-		w.key("include")
-		w.b = append(w.b, '[')
-		for i, s := range r.Include {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			w.b = appendString(w.b, s)
-		}
-		w.b = append(w.b, ']')
-	}
+	w.array("include", len(r.Include), func(b []byte, i int) []byte { return appendString(b, r.Include[i]) })
 	w.str("instructions", r.Instructions)
 	if r.MaxOutputTokens != nil {
 		w.key("max_output_tokens")
@@ -419,21 +426,12 @@ func appendRequest(b []byte, r *Request) ([]byte, error) {
 	if r.ToolChoice != nil {
 		w.value("tool_choice", r.ToolChoice)
 	}
-	if len(r.Tools) > 0 {
-		w.key("tools")
-		w.b = append(w.b, '[')
-		for i, t := range r.Tools {
-			if i > 0 {
-				w.b = append(w.b, ',')
-			}
-			if t.raw == nil {
-				w.b = append(w.b, "null"...)
-			} else {
-				w.b = append(w.b, t.raw...) // compact and escaped when decoded
-			}
+	w.array("tools", len(r.Tools), func(b []byte, i int) []byte {
+		if raw := r.Tools[i].raw; raw != nil {
+			return append(b, raw...) // compact and escaped when decoded
 		}
-		w.b = append(w.b, ']')
-	}
+		return append(b, "null"...)
+	})
 	if r.TopP != nil {
 		w.value("top_p", *r.TopP)
 	}
